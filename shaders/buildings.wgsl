@@ -1,0 +1,72 @@
+// Buildings: merged tile meshes whose vertices carry a building id; colour
+// comes from one storage buffer of per-building state (risk level + flags),
+// so recolouring never touches a mesh. Lambert + distance fog.
+#import bevy_pbr::mesh_functions::get_world_from_local
+#import bevy_pbr::mesh_view_bindings::{view, globals}
+#import bevy_pbr::view_transformations::position_world_to_clip
+
+struct BuildingParams {
+    // Linear RGB per level: 重大, 较大, 一般, 较低, 低.
+    palette: array<vec4<f32>, 5>,
+    selected_color: vec4<f32>,
+    alarm_color: vec4<f32>,
+    fog_color: vec4<f32>,
+    // xyz: direction towards the sun; w: ambient share.
+    sun: vec4<f32>,
+    // x: fog density per metre; y: alarm pulse rate (rad/s).
+    fog: vec4<f32>,
+}
+
+@group(#{MATERIAL_BIND_GROUP}) @binding(0) var<uniform> params: BuildingParams;
+@group(#{MATERIAL_BIND_GROUP}) @binding(1) var<storage, read> states: array<u32>;
+
+// State word layout (see cockpit/city/buildings.rs): bits 0..2 level,
+// bit 3 selected, bit 4 alarm.
+const LEVEL_MASK: u32 = 7u;
+const SELECTED_BIT: u32 = 8u;
+const ALARM_BIT: u32 = 16u;
+
+struct Vertex {
+    @builtin(instance_index) instance_index: u32,
+    @location(0) position: vec3<f32>,
+    @location(1) normal: vec3<f32>,
+    @location(2) building_id: u32,
+}
+
+struct VertexOutput {
+    @builtin(position) clip_position: vec4<f32>,
+    @location(0) world_position: vec3<f32>,
+    @location(1) normal: vec3<f32>,
+    @location(2) @interpolate(flat) state: u32,
+}
+
+@vertex
+fn vertex(in: Vertex) -> VertexOutput {
+    var out: VertexOutput;
+    let world_from_local = get_world_from_local(in.instance_index);
+    let world = world_from_local * vec4<f32>(in.position, 1.0);
+    out.world_position = world.xyz;
+    out.clip_position = position_world_to_clip(world.xyz);
+    out.normal = normalize((world_from_local * vec4<f32>(in.normal, 0.0)).xyz);
+    out.state = states[in.building_id];
+    return out;
+}
+
+@fragment
+fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
+    let level = min(in.state & LEVEL_MASK, 4u);
+    var base = params.palette[level].rgb;
+    if (in.state & SELECTED_BIT) != 0u {
+        base = mix(base, params.selected_color.rgb, 0.55);
+    }
+    let lambert = max(dot(in.normal, params.sun.xyz), 0.0);
+    let ambient = params.sun.w;
+    var color = base * (ambient + (1.0 - ambient) * lambert);
+    if (in.state & ALARM_BIT) != 0u {
+        let pulse = 0.5 + 0.5 * sin(globals.time * params.fog.y);
+        color = mix(color, params.alarm_color.rgb, 0.6 * pulse);
+    }
+    let distance = length(in.world_position - view.world_position);
+    let fog = 1.0 - exp(-pow(distance * params.fog.x, 2.0));
+    return vec4<f32>(mix(color, params.fog_color.rgb, fog), 1.0);
+}

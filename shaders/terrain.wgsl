@@ -1,0 +1,50 @@
+// Terrain and water: per-vertex colour (elevation tint and hillshade baked on
+// the CPU), a little sun, distance fog into the background colour.
+#import bevy_pbr::mesh_functions::get_world_from_local
+#import bevy_pbr::mesh_view_bindings::view
+#import bevy_pbr::view_transformations::position_world_to_clip
+
+struct GroundParams {
+    fog_color: vec4<f32>,
+    // xyz: direction towards the sun; w: specular strength (water).
+    sun: vec4<f32>,
+    // x: fog density per metre.
+    fog: vec4<f32>,
+}
+
+@group(#{MATERIAL_BIND_GROUP}) @binding(0) var<uniform> params: GroundParams;
+
+struct Vertex {
+    @builtin(instance_index) instance_index: u32,
+    @location(0) position: vec3<f32>,
+    @location(1) color: vec4<f32>,
+}
+
+struct VertexOutput {
+    @builtin(position) clip_position: vec4<f32>,
+    @location(0) world_position: vec3<f32>,
+    @location(1) color: vec4<f32>,
+}
+
+@vertex
+fn vertex(in: Vertex) -> VertexOutput {
+    var out: VertexOutput;
+    let world = get_world_from_local(in.instance_index) * vec4<f32>(in.position, 1.0);
+    out.world_position = world.xyz;
+    out.clip_position = position_world_to_clip(world.xyz);
+    out.color = in.color;
+    return out;
+}
+
+@fragment
+fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
+    var color = in.color.rgb;
+    let to_eye = normalize(view.world_position - in.world_position);
+    // Water glints where the sun reflects towards the eye (flat surface, n = +y).
+    let reflected = reflect(-params.sun.xyz, vec3<f32>(0.0, 1.0, 0.0));
+    let glint = pow(max(dot(reflected, to_eye), 0.0), 24.0) * params.sun.w;
+    color = color + vec3<f32>(glint);
+    let distance = length(in.world_position - view.world_position);
+    let fog = 1.0 - exp(-pow(distance * params.fog.x, 2.0));
+    return vec4<f32>(mix(color, params.fog_color.rgb, fog), 1.0);
+}

@@ -1,0 +1,269 @@
+//! The command line: `citytwin [run]`, `render`, `bench`. Parsing lives here
+//! so tests can drive it; `main.rs` only calls [`main_with`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use bevy::math::{UVec2, Vec3};
+use clap::{Args, Parser, Subcommand};
+
+use crate::cockpit::app::{RunOptions, default_view, run_window};
+use crate::cockpit::camera::OrbitCamera;
+use crate::cockpit::ui::Lang;
+use crate::geo::assemble::{city_from_dem, city_from_import};
+use crate::geo::dem::Dem;
+use crate::geo::demo::{self, DemoScene};
+use crate::geo::geojson::{Crs, ImportOptions, import_file};
+use crate::geo::{LocalFrame, world_from_local};
+use crate::model::City;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "citytwin",
+    version,
+    about = "城市运行数字孪生一屏总览 — a city operations cockpit"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Open the cockpit window (the default).
+    Run(RunArgs),
+    /// Render the city headless (no window, no X server) to a PNG.
+    Render(RenderArgs),
+    /// Print performance figures.
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
+}
+
+/// Which city to show.
+#[derive(Args, Debug, Clone, Default)]
+pub struct DataArgs {
+    /// Demo-city recipe (default: the embedded scenes/demo_chongqing.ron).
+    #[arg(long, value_name = "FILE.ron")]
+    pub scene: Option<PathBuf>,
+    /// Real buildings (GeoJSON Polygon/MultiPolygon) instead of the demo.
+    #[arg(long, value_name = "FILE.geojson")]
+    pub buildings: Option<PathBuf>,
+    /// Terrain from a single-band GeoTIFF in EPSG:4326.
+    #[arg(long, value_name = "FILE.tif")]
+    pub dem: Option<PathBuf>,
+    /// Coordinate system of --buildings.
+    #[arg(long, value_enum, default_value_t = Crs::Wgs84)]
+    pub crs: Crs,
+    /// Height of imported buildings without height or levels.
+    #[arg(long, default_value_t = 12.0, value_name = "M")]
+    pub default_height: f32,
+    /// Extra attribution to show (e.g. "ASTER GDEM © METI/NASA").
+    #[arg(long, value_name = "TEXT")]
+    pub attribution: Vec<String>,
+}
+
+/// Where the camera looks.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ViewArgs {
+    /// Point to look at, WGS84 degrees.
+    #[arg(long, value_name = "LON,LAT", value_parser = parse_lon_lat)]
+    pub look_at: Option<[f64; 2]>,
+    /// Camera distance from that point, metres.
+    #[arg(long, value_name = "M")]
+    pub distance: Option<f32>,
+    /// Angle below the horizon, degrees (90 = straight down).
+    #[arg(long, value_name = "DEG")]
+    pub pitch: Option<f32>,
+    /// Compass direction the camera faces, degrees (0 = north).
+    #[arg(long, value_name = "DEG")]
+    pub heading: Option<f32>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub view: ViewArgs,
+    /// Window size in pixels.
+    #[arg(long, default_value = "1600x900", value_parser = parse_size)]
+    pub size: UVec2,
+    /// Interface language.
+    #[arg(long, value_enum, default_value_t = Lang::Zh)]
+    pub lang: Lang,
+    /// Scale of all panels (e.g. 2 for a 4K wall).
+    #[arg(long, default_value_t = 1.0)]
+    pub ui_scale: f32,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub view: ViewArgs,
+    /// Output PNG.
+    #[arg(long, value_name = "FILE.png")]
+    pub out: PathBuf,
+    /// Image size in pixels.
+    #[arg(long, default_value = "1920x1080", value_parser = parse_size)]
+    pub size: UVec2,
+}
+
+pub fn parse_size(text: &str) -> Result<UVec2, String> {
+    let (w, h) = text
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("size {text:?} should look like 1920x1080"))?;
+    let parse = |s: &str| {
+        s.trim()
+            .parse::<u32>()
+            .map_err(|e| format!("size {text:?}: {e}"))
+    };
+    let size = UVec2::new(parse(w)?, parse(h)?);
+    if size.x == 0 || size.y == 0 || size.x > 16384 || size.y > 16384 {
+        return Err(format!("size {text:?} must be between 1x1 and 16384x16384"));
+    }
+    Ok(size)
+}
+
+pub fn parse_lon_lat(text: &str) -> Result<[f64; 2], String> {
+    let (lon, lat) = text
+        .split_once(',')
+        .ok_or_else(|| format!("{text:?} should look like 106.5858,29.5647 (lon,lat)"))?;
+    let lon: f64 = lon
+        .trim()
+        .parse()
+        .map_err(|e| format!("longitude {lon:?}: {e}"))?;
+    let lat: f64 = lat
+        .trim()
+        .parse()
+        .map_err(|e| format!("latitude {lat:?}: {e}"))?;
+    if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+        return Err(format!("{text:?} is not a lon,lat in degrees"));
+    }
+    Ok([lon, lat])
+}
+
+/// Loads the city the data arguments describe, reporting skipped features.
+pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
+    let dem = data
+        .dem
+        .as_deref()
+        .map(Dem::load)
+        .transpose()
+        .context("loading the DEM")?;
+    let mut city = match (&data.buildings, &dem) {
+        (Some(path), dem) => {
+            let options = ImportOptions {
+                crs: data.crs,
+                default_height_m: data.default_height,
+            };
+            let report = import_file(path, &options)?;
+            if !report.skipped.is_empty() {
+                eprintln!(
+                    "warning: {}: skipped {} of {} features",
+                    path.display(),
+                    report.skipped.len(),
+                    report.features
+                );
+                for s in report.skipped.iter().take(5) {
+                    eprintln!("  feature {}: {}", s.index, s.reason);
+                }
+            }
+            let name = path
+                .file_stem()
+                .map_or_else(|| "import".to_owned(), |s| s.to_string_lossy().into_owned());
+            city_from_import(&report, dem.as_ref(), &name)
+        }
+        (None, Some(dem)) => {
+            let name = data
+                .dem
+                .as_ref()
+                .and_then(|p| p.file_stem())
+                .map_or_else(|| "dem".to_owned(), |s| s.to_string_lossy().into_owned());
+            city_from_dem(dem, &name)
+        }
+        (None, None) => {
+            let scene = match &data.scene {
+                Some(path) => DemoScene::load(path)?,
+                None => DemoScene::embedded()?,
+            };
+            demo::generate(&scene)
+        }
+    };
+    city.attributions.extend(data.attribution.iter().cloned());
+    Ok(city)
+}
+
+/// The camera the view arguments ask for, starting from the default view.
+pub fn view_for(city: &City, view: &ViewArgs) -> anyhow::Result<OrbitCamera> {
+    let mut orbit = default_view(city);
+    if let Some([lon, lat]) = view.look_at {
+        let [olon, olat] = city.bounds.origin_lon_lat;
+        let local = LocalFrame::new(olon, olat).to_local(lon, lat);
+        let b = &city.bounds;
+        if local[0] < b.min_m[0]
+            || local[0] > b.max_m[0]
+            || local[1] < b.min_m[1]
+            || local[1] > b.max_m[1]
+        {
+            bail!("--look-at {lon},{lat} is outside the loaded city");
+        }
+        orbit.focus = Vec3::from(world_from_local(local, city.terrain.height_at(local)));
+    }
+    if let Some(d) = view.distance {
+        orbit.distance_m = d;
+    }
+    if let Some(p) = view.pitch {
+        orbit.pitch_deg = p;
+    }
+    if let Some(h) = view.heading {
+        orbit.heading_deg = h;
+    }
+    Ok(orbit.clamped())
+}
+
+pub fn main_with(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => run(cli.run),
+        Some(Command::Run(args)) => run(args),
+        Some(Command::Render(args)) => render(args),
+        Some(Command::Bench(bench)) => crate::bench::run(bench),
+    }
+}
+
+fn run(args: RunArgs) -> anyhow::Result<()> {
+    let city = load_city(&args.data)?;
+    let view = view_for(&city, &args.view)?;
+    run_window(
+        Arc::new(city),
+        RunOptions {
+            window_size: (args.size.x, args.size.y),
+            ui_scale: args.ui_scale,
+            lang: args.lang,
+            initial_view: Some(view),
+        },
+    );
+    Ok(())
+}
+
+fn render(args: RenderArgs) -> anyhow::Result<()> {
+    let city = load_city(&args.data)?;
+    let view = view_for(&city, &args.view)?;
+    let mut headless =
+        crate::cockpit::headless::HeadlessCity::new(Arc::new(city), view, args.size, true);
+    let image = headless.capture()?;
+    image
+        .save(&args.out)
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    println!(
+        "wrote {} ({}x{})",
+        args.out.display(),
+        args.size.x,
+        args.size.y
+    );
+    Ok(())
+}

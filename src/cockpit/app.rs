@@ -1,0 +1,128 @@
+//! The cockpit app: the `AppSystems` chain, the plugin that draws the city
+//! (shared by the window and headless rendering) and the windowed cockpit.
+
+use std::sync::Arc;
+
+use bevy::core_pipeline::tonemapping::{DebandDither, Tonemapping};
+use bevy::prelude::*;
+use bevy::winit::WinitSettings;
+use bevy_egui::EguiPlugin;
+
+use super::camera::{OrbitCamera, orbit_controls};
+use super::picking::click_to_select;
+use super::state::{CityData, CityState};
+use super::ui::{self, Lang, UiSettings, theme};
+use crate::model::City;
+
+/// The order of work in a frame.
+#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AppSystems {
+    /// Mouse, keyboard and picking turn into messages.
+    Input,
+    /// Incoming data and requests are applied to `CityState`.
+    Ingest,
+    /// Values derived from the state (counts, filters) are refreshed.
+    Derive,
+    /// The scene follows the state: GPU buffers, camera transform.
+    SyncScene,
+}
+
+/// Everything needed to draw a city: state, terrain, buildings, camera rig.
+pub struct CityViewPlugin {
+    pub city: Arc<City>,
+}
+
+impl Plugin for CityViewPlugin {
+    fn build(&self, app: &mut App) {
+        app.configure_sets(
+            Update,
+            (
+                AppSystems::Input,
+                AppSystems::Ingest,
+                AppSystems::Derive,
+                AppSystems::SyncScene,
+            )
+                .chain(),
+        )
+        .insert_resource(ClearColor(theme::BACKGROUND.bevy()))
+        .insert_resource(CityState::new(&self.city))
+        .insert_resource(CityData(self.city.clone()));
+        super::state::plugin(app);
+        super::city::plugin(app);
+        super::camera::plugin(app);
+    }
+}
+
+/// A 3D camera with the lean settings this machine needs: no MSAA, no
+/// tonemapping or dithering (exact colours, fewer passes).
+pub fn city_camera(orbit: OrbitCamera) -> impl Bundle {
+    (
+        Camera3d::default(),
+        Msaa::Off,
+        Tonemapping::None,
+        DebandDither::Disabled,
+        Projection::Perspective(PerspectiveProjection {
+            fov: 45f32.to_radians(),
+            near: 10.0,
+            far: 200_000.0,
+            ..default()
+        }),
+        orbit,
+        orbit.transform(),
+    )
+}
+
+/// Options of the windowed cockpit.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub window_size: (u32, u32),
+    pub ui_scale: f32,
+    pub lang: Lang,
+    pub initial_view: Option<OrbitCamera>,
+}
+
+/// Opens the cockpit window on `city` and runs until it is closed.
+pub fn run_window(city: Arc<City>, options: RunOptions) -> AppExit {
+    let view = options.initial_view.unwrap_or_else(|| default_view(&city));
+    App::new()
+        .add_plugins(DefaultPlugins.set(WindowPlugin {
+            primary_window: Some(Window {
+                title: "citytwin · 城市运行一屏总览".to_owned(),
+                resolution: options.window_size.into(),
+                ..default()
+            }),
+            ..default()
+        }))
+        // Under Xvfb without a window manager the window never gets focus:
+        // render continuously either way.
+        .insert_resource(WinitSettings::continuous())
+        .add_plugins(CityViewPlugin { city })
+        .add_plugins(EguiPlugin::default())
+        .insert_resource(UiSettings {
+            lang: options.lang,
+            ui_scale: options.ui_scale,
+        })
+        .add_plugins(ui::plugin)
+        .add_systems(Startup, move |mut commands: Commands| {
+            commands.spawn(city_camera(view));
+        })
+        .add_systems(
+            Update,
+            (orbit_controls, click_to_select).in_set(AppSystems::Input),
+        )
+        .run()
+}
+
+/// The opening view: the whole city from the south, tilted.
+pub fn default_view(city: &City) -> OrbitCamera {
+    let b = &city.bounds;
+    let ground = city.terrain.height_at([0.0, 0.0]);
+    let mut view = OrbitCamera::overview(b.min_m, b.max_m, ground);
+    // Most of the demo's buildings sit near the origin (朝天门): look there.
+    if !city.buildings.is_empty() {
+        view.focus = Vec3::new(0.0, ground, 0.0);
+        view.distance_m = (view.distance_m * 0.22).max(2_000.0);
+        view.heading_deg = 20.0;
+    }
+    view
+}

@@ -1,0 +1,181 @@
+//! Buildings on the GPU: one entity per tile mesh, one storage buffer of
+//! per-building state words. A level change rewrites that buffer only — no
+//! mesh rebuild, no material swap (swaps would break batching).
+
+use bevy::asset::{RenderAssetUsages, uuid_handle};
+use bevy::camera::primitives::Aabb;
+use bevy::mesh::{Indices, MeshVertexAttribute, MeshVertexBufferLayoutRef, PrimitiveTopology};
+use bevy::pbr::{MaterialPipeline, MaterialPipelineKey};
+use bevy::prelude::*;
+use bevy::render::render_resource::{
+    AsBindGroup, RenderPipelineDescriptor, ShaderType, SpecializedMeshPipelineError, VertexFormat,
+};
+use bevy::render::storage::ShaderBuffer;
+use bevy::shader::ShaderRef;
+
+use crate::cockpit::state::CityState;
+use crate::cockpit::ui::theme;
+use crate::geo::mesh::TileMesh;
+use crate::model::RiskLevel;
+
+pub const BUILDINGS_SHADER: Handle<Shader> = uuid_handle!("5b0c3f0e-3a51-4d7c-9d36-6c1f0e6c2a01");
+
+/// Per-vertex building id: indexes the state buffer.
+pub const ATTRIBUTE_BUILDING_ID: MeshVertexAttribute =
+    MeshVertexAttribute::new("BuildingId", 0x00C1_7719, VertexFormat::Uint32);
+
+/// Pulse rate of alarmed buildings (rad/s): about one flash a second.
+const ALARM_PULSE_RAD_PER_S: f32 = 6.0;
+
+#[derive(Clone, Copy, Debug, ShaderType)]
+pub struct BuildingParams {
+    pub palette: [Vec4; 5],
+    pub selected_color: Vec4,
+    pub alarm_color: Vec4,
+    pub fog_color: Vec4,
+    pub sun: Vec4,
+    pub fog: Vec4,
+}
+
+impl BuildingParams {
+    pub fn from_theme() -> BuildingParams {
+        BuildingParams {
+            palette: RiskLevel::ALL.map(|l| theme::risk_color(l).linear()),
+            selected_color: theme::SELECTED.linear(),
+            alarm_color: theme::ALARM_FLASH.linear(),
+            fog_color: theme::BACKGROUND.linear(),
+            sun: theme::sun_direction().extend(0.38),
+            fog: Vec4::new(theme::FOG_DENSITY_PER_M, ALARM_PULSE_RAD_PER_S, 0.0, 0.0),
+        }
+    }
+}
+
+#[derive(Asset, TypePath, AsBindGroup, Debug, Clone)]
+pub struct BuildingMaterial {
+    #[uniform(0)]
+    pub params: BuildingParams,
+    #[storage(1, read_only)]
+    pub states: Handle<ShaderBuffer>,
+}
+
+impl Material for BuildingMaterial {
+    fn vertex_shader() -> ShaderRef {
+        BUILDINGS_SHADER.into()
+    }
+
+    fn fragment_shader() -> ShaderRef {
+        BUILDINGS_SHADER.into()
+    }
+
+    fn enable_prepass() -> bool {
+        false
+    }
+
+    fn enable_shadows() -> bool {
+        false
+    }
+
+    fn specialize(
+        _pipeline: &MaterialPipeline,
+        descriptor: &mut RenderPipelineDescriptor,
+        layout: &MeshVertexBufferLayoutRef,
+        _key: MaterialPipelineKey<Self>,
+    ) -> Result<(), SpecializedMeshPipelineError> {
+        let vertex_layout = layout.0.get_layout(&[
+            Mesh::ATTRIBUTE_POSITION.at_shader_location(0),
+            Mesh::ATTRIBUTE_NORMAL.at_shader_location(1),
+            ATTRIBUTE_BUILDING_ID.at_shader_location(2),
+        ])?;
+        descriptor.vertex.buffers = vec![vertex_layout];
+        Ok(())
+    }
+}
+
+/// The state buffer and the revision of [`CityState`] it holds.
+#[derive(Resource)]
+pub struct BuildingStateBuffer {
+    pub handle: Handle<ShaderBuffer>,
+    pub synced_revision: u64,
+    scratch: Vec<u8>,
+}
+
+/// Marks a tile entity; `index` points into [`super::CityTiles`].
+#[derive(Component, Debug, Clone, Copy)]
+pub struct BuildingTile {
+    pub index: usize,
+}
+
+pub fn tile_mesh_to_bevy(tile: &TileMesh) -> Mesh {
+    Mesh::new(
+        PrimitiveTopology::TriangleList,
+        RenderAssetUsages::RENDER_WORLD,
+    )
+    .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, tile.positions.clone())
+    .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, tile.normals.clone())
+    .with_inserted_attribute(ATTRIBUTE_BUILDING_ID, tile.building_ids.clone())
+    .with_inserted_indices(Indices::U32(tile.indices.clone()))
+}
+
+pub fn tile_aabb(tile: &TileMesh) -> Aabb {
+    Aabb::from_min_max(Vec3::from(tile.aabb_min), Vec3::from(tile.aabb_max))
+}
+
+/// Spawns one entity per tile sharing one material, and the state buffer.
+pub(super) fn spawn_building_tiles(
+    commands: &mut Commands,
+    tiles: &[TileMesh],
+    state: &CityState,
+    meshes: &mut Assets<Mesh>,
+    buffers: &mut Assets<ShaderBuffer>,
+    materials: &mut Assets<BuildingMaterial>,
+) {
+    let mut bytes = Vec::new();
+    state.pack_into(&mut bytes);
+    // A storage binding may not be empty: keep at least one word.
+    if bytes.is_empty() {
+        bytes.extend_from_slice(&0u32.to_le_bytes());
+    }
+    let states = buffers.add(ShaderBuffer::new(&bytes, RenderAssetUsages::default()));
+    let material = materials.add(BuildingMaterial {
+        params: BuildingParams::from_theme(),
+        states: states.clone(),
+    });
+    for (index, tile) in tiles.iter().enumerate() {
+        commands.spawn((
+            Name::new(format!("buildings tile {:?}", tile.key)),
+            Mesh3d(meshes.add(tile_mesh_to_bevy(tile))),
+            MeshMaterial3d(material.clone()),
+            tile_aabb(tile),
+            BuildingTile { index },
+            Transform::IDENTITY,
+        ));
+    }
+    commands.insert_resource(BuildingStateBuffer {
+        handle: states,
+        synced_revision: state.revision(),
+        scratch: bytes,
+    });
+}
+
+/// Copies [`CityState`] into the GPU state buffer when it changed.
+pub fn sync_state_buffer(
+    state: Res<CityState>,
+    buffer: Option<ResMut<BuildingStateBuffer>>,
+    mut buffers: ResMut<Assets<ShaderBuffer>>,
+) {
+    let Some(mut buffer) = buffer else { return };
+    if buffer.synced_revision == state.revision() || state.is_empty() {
+        return;
+    }
+    let buffer = &mut *buffer;
+    state.pack_into(&mut buffer.scratch);
+    if let Some(mut gpu) = buffers.get_mut(&buffer.handle) {
+        match gpu.data.as_mut() {
+            Some(data) if data.len() == buffer.scratch.len() => {
+                data.copy_from_slice(&buffer.scratch)
+            }
+            _ => gpu.data = Some(buffer.scratch.clone()),
+        }
+    }
+    buffer.synced_revision = state.revision();
+}

@@ -1,0 +1,96 @@
+//! The 3D city: terrain, water and building tiles, and keeping the GPU state
+//! buffer in step with [`CityState`](crate::cockpit::state::CityState).
+
+pub mod buildings;
+pub mod terrain;
+
+use bevy::prelude::*;
+use bevy::render::storage::ShaderBuffer;
+
+use super::app::AppSystems;
+use super::state::{CityData, CityState};
+use crate::geo::mesh::{TileMesh, build_tiles};
+use buildings::{BUILDINGS_SHADER, BuildingMaterial, sync_state_buffer};
+use terrain::{GroundMaterial, TERRAIN_SHADER, terrain_mesh, water_mesh};
+
+/// Side of a building tile: dense centres give 1–5k buildings per tile.
+pub const TILE_SIZE_M: f32 = 3000.0;
+
+pub(super) fn plugin(app: &mut App) {
+    let mut shaders = app.world_mut().resource_mut::<Assets<Shader>>();
+    let _ = shaders.insert(
+        BUILDINGS_SHADER.id(),
+        Shader::from_wgsl(
+            include_str!("../../../shaders/buildings.wgsl"),
+            "shaders/buildings.wgsl",
+        ),
+    );
+    let _ = shaders.insert(
+        TERRAIN_SHADER.id(),
+        Shader::from_wgsl(
+            include_str!("../../../shaders/terrain.wgsl"),
+            "shaders/terrain.wgsl",
+        ),
+    );
+    app.add_plugins((
+        MaterialPlugin::<BuildingMaterial>::default(),
+        MaterialPlugin::<GroundMaterial>::default(),
+    ))
+    .add_systems(Startup, spawn_city)
+    .add_systems(Update, sync_state_buffer.in_set(AppSystems::SyncScene));
+}
+
+/// CPU copies of the tile meshes, for picking.
+#[derive(Resource, Default)]
+pub struct CityTiles(pub Vec<TileMesh>);
+
+#[allow(clippy::too_many_arguments)]
+fn spawn_city(
+    mut commands: Commands,
+    city: Res<CityData>,
+    state: Res<CityState>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut buffers: ResMut<Assets<ShaderBuffer>>,
+    mut building_materials: ResMut<Assets<BuildingMaterial>>,
+    mut ground_materials: ResMut<Assets<GroundMaterial>>,
+) {
+    let started = std::time::Instant::now();
+    let (tiles, errors) = build_tiles(&city.buildings, TILE_SIZE_M);
+    for error in errors.iter().take(10) {
+        warn!("skipped building: {error}");
+    }
+    if errors.len() > 10 {
+        warn!("… and {} more buildings skipped", errors.len() - 10);
+    }
+    buildings::spawn_building_tiles(
+        &mut commands,
+        &tiles,
+        &state,
+        &mut meshes,
+        &mut buffers,
+        &mut building_materials,
+    );
+    commands.spawn((
+        Name::new("terrain"),
+        Mesh3d(meshes.add(terrain_mesh(&city.terrain))),
+        MeshMaterial3d(ground_materials.add(GroundMaterial::from_theme(0.0))),
+        Transform::IDENTITY,
+    ));
+    if let Some(level) = city.terrain.water_level_m {
+        commands.spawn((
+            Name::new("water"),
+            Mesh3d(meshes.add(water_mesh(&city.terrain, level))),
+            MeshMaterial3d(ground_materials.add(GroundMaterial::from_theme(0.6))),
+            Transform::IDENTITY,
+        ));
+    }
+    let triangles: usize = tiles.iter().map(TileMesh::triangle_count).sum();
+    info!(
+        "city meshed: {} buildings in {} tiles, {} triangles, {:.0} ms",
+        city.buildings.len() - errors.len(),
+        tiles.len(),
+        triangles,
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    commands.insert_resource(CityTiles(tiles));
+}

@@ -1,0 +1,163 @@
+//! Terrain (elevation tint + hillshade baked per vertex) and the water plane.
+
+use bevy::asset::{RenderAssetUsages, uuid_handle};
+use bevy::mesh::{Indices, MeshVertexBufferLayoutRef, PrimitiveTopology};
+use bevy::pbr::{MaterialPipeline, MaterialPipelineKey};
+use bevy::prelude::*;
+use bevy::render::render_resource::{
+    AsBindGroup, RenderPipelineDescriptor, ShaderType, SpecializedMeshPipelineError,
+};
+use bevy::shader::ShaderRef;
+
+use crate::cockpit::ui::theme::{self, Rgb};
+use crate::geo::world_from_local;
+use crate::model::Terrain;
+
+pub const TERRAIN_SHADER: Handle<Shader> = uuid_handle!("5b0c3f0e-3a51-4d7c-9d36-6c1f0e6c2a02");
+
+#[derive(Clone, Copy, Debug, ShaderType)]
+pub struct GroundParams {
+    pub fog_color: Vec4,
+    pub sun: Vec4,
+    pub fog: Vec4,
+}
+
+#[derive(Asset, TypePath, AsBindGroup, Debug, Clone)]
+pub struct GroundMaterial {
+    #[uniform(0)]
+    pub params: GroundParams,
+}
+
+impl GroundMaterial {
+    /// `glint`: specular strength (0 for land, >0 for water).
+    pub fn from_theme(glint: f32) -> GroundMaterial {
+        GroundMaterial {
+            params: GroundParams {
+                fog_color: theme::BACKGROUND.linear(),
+                sun: theme::sun_direction().extend(glint),
+                fog: Vec4::new(theme::FOG_DENSITY_PER_M, 0.0, 0.0, 0.0),
+            },
+        }
+    }
+}
+
+impl Material for GroundMaterial {
+    fn vertex_shader() -> ShaderRef {
+        TERRAIN_SHADER.into()
+    }
+
+    fn fragment_shader() -> ShaderRef {
+        TERRAIN_SHADER.into()
+    }
+
+    fn enable_prepass() -> bool {
+        false
+    }
+
+    fn enable_shadows() -> bool {
+        false
+    }
+
+    fn specialize(
+        _pipeline: &MaterialPipeline,
+        descriptor: &mut RenderPipelineDescriptor,
+        layout: &MeshVertexBufferLayoutRef,
+        _key: MaterialPipelineKey<Self>,
+    ) -> Result<(), SpecializedMeshPipelineError> {
+        let vertex_layout = layout.0.get_layout(&[
+            Mesh::ATTRIBUTE_POSITION.at_shader_location(0),
+            Mesh::ATTRIBUTE_COLOR.at_shader_location(1),
+        ])?;
+        descriptor.vertex.buffers = vec![vertex_layout];
+        Ok(())
+    }
+}
+
+fn lerp_rgb(a: Rgb, b: Rgb, t: f32) -> Vec3 {
+    let (a, b) = (a.linear().truncate(), b.linear().truncate());
+    a + (b - a) * t.clamp(0.0, 1.0)
+}
+
+/// Terrain grid mesh with baked colours: tint by elevation, lit by slope.
+pub fn terrain_mesh(terrain: &Terrain) -> Mesh {
+    let (cols, rows) = (terrain.cols, terrain.rows);
+    let (lo, hi) = terrain
+        .heights_m
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), h| {
+            (lo.min(*h), hi.max(*h))
+        });
+    let floor = terrain.water_level_m.unwrap_or(lo).max(lo);
+    let span = (hi - floor).max(1.0);
+    let sun = theme::sun_direction();
+    let mut positions = Vec::with_capacity(cols * rows);
+    let mut colors = Vec::with_capacity(cols * rows);
+    for row in 0..rows {
+        for col in 0..cols {
+            let h = terrain.height_at_cell(col, row);
+            let local = [
+                terrain.origin_m[0] + col as f32 * terrain.cell_m,
+                terrain.origin_m[1] + row as f32 * terrain.cell_m,
+            ];
+            positions.push(world_from_local(local, h));
+            // Central differences → normal in world space (x east, y up, z south).
+            let dx = (terrain.height_at_cell(col + 1, row)
+                - terrain.height_at_cell(col.saturating_sub(1), row))
+                / (2.0 * terrain.cell_m);
+            let dn = (terrain.height_at_cell(col, row + 1)
+                - terrain.height_at_cell(col, row.saturating_sub(1)))
+                / (2.0 * terrain.cell_m);
+            let normal = Vec3::new(-dx, 1.0, dn).normalize();
+            // Relative to flat ground: slopes facing the sun brighten, others darken.
+            let shade = normal.dot(sun) - sun.y;
+            let t = (h - floor) / span;
+            let tint = if t < 0.35 {
+                lerp_rgb(theme::TERRAIN_LOW, theme::TERRAIN_MID, t / 0.35)
+            } else {
+                lerp_rgb(theme::TERRAIN_MID, theme::TERRAIN_HIGH, (t - 0.35) / 0.65)
+            };
+            let c = tint * (1.0 + 2.5 * shade).clamp(0.35, 1.8);
+            colors.push([c.x, c.y, c.z, 1.0]);
+        }
+    }
+    let mut indices = Vec::with_capacity((cols - 1) * (rows - 1) * 6);
+    for row in 0..rows - 1 {
+        for col in 0..cols - 1 {
+            let i = (row * cols + col) as u32;
+            let (right, up) = (i + 1, i + cols as u32);
+            // Rows run north (−z): this winding faces +y.
+            indices.extend([i, right, up + 1, i, up + 1, up]);
+        }
+    }
+    Mesh::new(
+        PrimitiveTopology::TriangleList,
+        RenderAssetUsages::RENDER_WORLD,
+    )
+    .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
+    .with_inserted_attribute(Mesh::ATTRIBUTE_COLOR, colors)
+    .with_inserted_indices(Indices::U32(indices))
+}
+
+/// A flat water sheet at the water level over the whole terrain.
+pub fn water_mesh(terrain: &Terrain, level_m: f32) -> Mesh {
+    let [w, h] = terrain.size_m();
+    let o = terrain.origin_m;
+    let corners = [
+        [o[0], o[1]],
+        [o[0] + w, o[1]],
+        [o[0] + w, o[1] + h],
+        [o[0], o[1] + h],
+    ];
+    let positions: Vec<[f32; 3]> = corners
+        .iter()
+        .map(|c| world_from_local(*c, level_m))
+        .collect();
+    let c = theme::WATER.linear();
+    Mesh::new(
+        PrimitiveTopology::TriangleList,
+        RenderAssetUsages::RENDER_WORLD,
+    )
+    .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
+    .with_inserted_attribute(Mesh::ATTRIBUTE_COLOR, vec![[c.x, c.y, c.z, 1.0]; 4])
+    .with_inserted_indices(Indices::U32(vec![0, 1, 2, 0, 2, 3]))
+}

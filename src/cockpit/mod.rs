@@ -1,0 +1,9 @@
+//! The bevy cockpit: one plugin per domain folder.
+
+pub mod app;
+pub mod camera;
+pub mod city;
+pub mod headless;
+pub mod picking;
+pub mod state;
+pub mod ui;

@@ -1,0 +1,231 @@
+//! `CityState`: the ONE place live data about the city is applied. Panels
+//! read it; systems change it through its methods; the scene syncs from it.
+
+use std::sync::Arc;
+
+use bevy::prelude::*;
+
+use crate::model::{BuildingId, City, LevelCounts, RiskLevel};
+
+pub(super) fn plugin(app: &mut App) {
+    app.add_message::<SelectBuilding>().add_systems(
+        Update,
+        apply_selection.in_set(super::app::AppSystems::Ingest),
+    );
+}
+
+/// The static city (geometry, codes, parties), shared read-only.
+#[derive(Resource, Clone, Deref)]
+pub struct CityData(pub Arc<City>);
+
+/// Bit flags stored beside each building's level.
+pub mod flags {
+    pub const SELECTED: u8 = 1 << 0;
+    pub const ALARM: u8 = 1 << 1;
+}
+
+/// Live per-building state with incrementally maintained legend counts.
+#[derive(Resource, Debug, Clone)]
+pub struct CityState {
+    levels: Vec<RiskLevel>,
+    flags: Vec<u8>,
+    counts: LevelCounts,
+    selected: Option<BuildingId>,
+    /// Bumped on every visible change; the GPU sync compares against it.
+    revision: u64,
+}
+
+impl CityState {
+    pub fn new(city: &City) -> CityState {
+        let levels: Vec<RiskLevel> = city.base_levels().collect();
+        CityState {
+            counts: LevelCounts::from_levels(levels.iter().copied()),
+            flags: vec![0; levels.len()],
+            levels,
+            selected: None,
+            revision: 1,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.levels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.levels.is_empty()
+    }
+
+    pub fn level(&self, id: BuildingId) -> Option<RiskLevel> {
+        self.levels.get(id.index()).copied()
+    }
+
+    pub fn levels(&self) -> &[RiskLevel] {
+        &self.levels
+    }
+
+    pub fn counts(&self) -> LevelCounts {
+        self.counts
+    }
+
+    pub fn selected(&self) -> Option<BuildingId> {
+        self.selected
+    }
+
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// Sets a building's level; returns false for an unknown id.
+    pub fn set_level(&mut self, id: BuildingId, level: RiskLevel) -> bool {
+        let Some(slot) = self.levels.get_mut(id.index()) else {
+            return false;
+        };
+        if *slot != level {
+            self.counts.0[slot.index()] -= 1;
+            self.counts.0[level.index()] += 1;
+            *slot = level;
+            self.revision += 1;
+        }
+        true
+    }
+
+    /// Sets many levels at once (one revision bump); unknown ids are counted
+    /// and skipped.
+    pub fn set_levels(
+        &mut self,
+        changes: impl IntoIterator<Item = (BuildingId, RiskLevel)>,
+    ) -> usize {
+        let mut unknown = 0;
+        let mut changed = false;
+        for (id, level) in changes {
+            match self.levels.get_mut(id.index()) {
+                Some(slot) if *slot != level => {
+                    self.counts.0[slot.index()] -= 1;
+                    self.counts.0[level.index()] += 1;
+                    *slot = level;
+                    changed = true;
+                }
+                Some(_) => {}
+                None => unknown += 1,
+            }
+        }
+        if changed {
+            self.revision += 1;
+        }
+        unknown
+    }
+
+    pub fn set_alarm(&mut self, id: BuildingId, on: bool) -> bool {
+        self.set_flag(id, flags::ALARM, on)
+    }
+
+    pub fn is_alarmed(&self, id: BuildingId) -> bool {
+        self.flags
+            .get(id.index())
+            .is_some_and(|f| f & flags::ALARM != 0)
+    }
+
+    pub fn select(&mut self, id: Option<BuildingId>) {
+        if let Some(old) = self.selected.take() {
+            self.set_flag(old, flags::SELECTED, false);
+        }
+        if let Some(new) = id.filter(|id| id.index() < self.levels.len()) {
+            self.set_flag(new, flags::SELECTED, true);
+            self.selected = Some(new);
+        }
+        self.revision += 1;
+    }
+
+    fn set_flag(&mut self, id: BuildingId, flag: u8, on: bool) -> bool {
+        let Some(f) = self.flags.get_mut(id.index()) else {
+            return false;
+        };
+        let new = if on { *f | flag } else { *f & !flag };
+        if new != *f {
+            *f = new;
+            self.revision += 1;
+        }
+        true
+    }
+
+    /// Packs the GPU state words (see shaders/buildings.wgsl) into `out`.
+    pub fn pack_into(&self, out: &mut Vec<u8>) {
+        out.clear();
+        out.reserve(self.levels.len() * 4);
+        for (level, f) in self.levels.iter().zip(&self.flags) {
+            let mut word = *level as u32;
+            if f & flags::SELECTED != 0 {
+                word |= 1 << 3;
+            }
+            if f & flags::ALARM != 0 {
+                word |= 1 << 4;
+            }
+            out.extend_from_slice(&word.to_le_bytes());
+        }
+    }
+}
+
+/// Ask to select a building (or clear the selection). Panels and picking
+/// send this; only [`apply_selection`] changes the state.
+#[derive(Message, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SelectBuilding(pub Option<BuildingId>);
+
+fn apply_selection(mut requests: MessageReader<SelectBuilding>, mut state: ResMut<CityState>) {
+    if let Some(SelectBuilding(id)) = requests.read().last() {
+        state.select(*id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geo::demo::{DemoScene, generate};
+
+    fn small_city() -> City {
+        let mut scene = DemoScene::embedded().expect("embedded scene parses");
+        scene.buildings = 300;
+        scene.cell_m = 600.0;
+        generate(&scene)
+    }
+
+    #[test]
+    fn counts_follow_level_changes() {
+        let city = small_city();
+        let mut state = CityState::new(&city);
+        let before = state.counts();
+        assert_eq!(before.total(), city.buildings.len());
+        let id = BuildingId(0);
+        let old = state.level(id).expect("building 0 exists");
+        let new = if old == RiskLevel::Major {
+            RiskLevel::Low
+        } else {
+            RiskLevel::Major
+        };
+        assert!(state.set_level(id, new));
+        assert_eq!(state.counts().get(new), before.get(new) + 1);
+        assert_eq!(state.counts().get(old), before.get(old) - 1);
+        assert_eq!(
+            state.counts(),
+            LevelCounts::from_levels(state.levels().iter().copied())
+        );
+        assert!(!state.set_level(BuildingId(u32::MAX), RiskLevel::Low));
+    }
+
+    #[test]
+    fn packed_words_carry_level_and_flags() {
+        let city = small_city();
+        let mut state = CityState::new(&city);
+        state.set_level(BuildingId(2), RiskLevel::Moderate);
+        state.select(Some(BuildingId(2)));
+        state.set_alarm(BuildingId(2), true);
+        let mut bytes = Vec::new();
+        state.pack_into(&mut bytes);
+        assert_eq!(bytes.len(), city.buildings.len() * 4);
+        let word = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+        assert_eq!(word, 2 | 8 | 16);
+        state.select(None);
+        state.pack_into(&mut bytes);
+        let word = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+        assert_eq!(word, 2 | 16);
+    }
+}

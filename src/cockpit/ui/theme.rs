@@ -1,0 +1,94 @@
+//! The cockpit's look: every colour and font in one place. Nothing else in the
+//! crate writes a colour literal.
+
+use bevy::prelude::*;
+use bevy_egui::egui;
+
+use crate::model::RiskLevel;
+
+/// sRGB bytes of a colour; converted for egui (sRGB) and shaders (linear).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rgb(pub u8, pub u8, pub u8);
+
+impl Rgb {
+    pub fn egui(self) -> egui::Color32 {
+        egui::Color32::from_rgb(self.0, self.1, self.2)
+    }
+
+    pub fn bevy(self) -> Color {
+        Color::srgb_u8(self.0, self.1, self.2)
+    }
+
+    /// Linear RGBA for shader uniforms.
+    pub fn linear(self) -> Vec4 {
+        let c = self.bevy().to_linear();
+        Vec4::new(c.red, c.green, c.blue, 1.0)
+    }
+}
+
+/// Fire-risk colours: 重大 red, 较大 orange, 一般 yellow, 较低 blue, 低 green.
+pub fn risk_color(level: RiskLevel) -> Rgb {
+    match level {
+        RiskLevel::Major => Rgb(235, 38, 38),
+        RiskLevel::High => Rgb(255, 140, 26),
+        RiskLevel::Moderate => Rgb(245, 215, 40),
+        RiskLevel::Lower => Rgb(40, 130, 245),
+        RiskLevel::Low => Rgb(34, 197, 94),
+    }
+}
+
+/// Night-sky background of the command hall; fog fades into it.
+pub const BACKGROUND: Rgb = Rgb(7, 12, 24);
+pub const SELECTED: Rgb = Rgb(235, 250, 255);
+pub const ALARM_FLASH: Rgb = Rgb(255, 255, 255);
+pub const WATER: Rgb = Rgb(18, 52, 92);
+/// Terrain tint from the valley floor to the ridge tops.
+pub const TERRAIN_LOW: Rgb = Rgb(22, 44, 48);
+pub const TERRAIN_MID: Rgb = Rgb(34, 56, 50);
+pub const TERRAIN_HIGH: Rgb = Rgb(66, 72, 64);
+
+pub const PANEL_FILL: Rgb = Rgb(10, 22, 42);
+pub const PANEL_STROKE: Rgb = Rgb(38, 92, 150);
+pub const TEXT: Rgb = Rgb(214, 230, 245);
+pub const TEXT_DIM: Rgb = Rgb(130, 156, 184);
+pub const ACCENT: Rgb = Rgb(64, 196, 255);
+
+/// Direction towards the sun (from the south-east, 50° up), world space.
+pub fn sun_direction() -> Vec3 {
+    Vec3::new(0.45, 0.77, 0.45).normalize()
+}
+
+/// Exponential-squared fog density per metre.
+pub const FOG_DENSITY_PER_M: f32 = 1.0 / 38_000.0;
+
+/// Subset of Noto Sans SC (SIL OFL 1.1) covering the UI, place names and the
+/// 3,500 most common characters; see assets/fonts/README.md.
+pub const CJK_FONT: &[u8] = include_bytes!("../../../assets/fonts/NotoSansSC-subset.otf");
+
+/// Installs the CJK font (as a fallback after egui's Latin font) and the dark
+/// cockpit style, scaled by `ui_scale` for wall displays.
+pub fn apply(ctx: &egui::Context, ui_scale: f32) {
+    let mut fonts = egui::FontDefinitions::default();
+    fonts.font_data.insert(
+        "noto_sans_sc".to_owned(),
+        std::sync::Arc::new(egui::FontData::from_static(CJK_FONT)),
+    );
+    for family in [egui::FontFamily::Proportional, egui::FontFamily::Monospace] {
+        fonts
+            .families
+            .entry(family)
+            .or_default()
+            .push("noto_sans_sc".to_owned());
+    }
+    ctx.set_fonts(fonts);
+
+    let mut visuals = egui::Visuals::dark();
+    visuals.panel_fill = PANEL_FILL.egui();
+    visuals.window_fill = PANEL_FILL.egui();
+    visuals.window_stroke = egui::Stroke::new(1.0, PANEL_STROKE.egui());
+    visuals.override_text_color = Some(TEXT.egui());
+    visuals.selection.bg_fill = PANEL_STROKE.egui();
+    visuals.hyperlink_color = ACCENT.egui();
+    ctx.set_visuals(visuals);
+    ctx.set_zoom_factor(ui_scale);
+}

@@ -1,0 +1,151 @@
+//! Turns imported footprints (and an optional DEM) into a [`City`] in local
+//! metres, with every building standing on the terrain.
+
+use super::LocalFrame;
+use super::dem::Dem;
+use super::geojson::ImportReport;
+use crate::model::{
+    Building, BuildingId, City, CityBounds, District, DistrictId, Party, ResponsibleParties,
+    RiskLevel, Street, StreetId, Terrain,
+};
+
+pub const OSM_ATTRIBUTION: &str = "© OpenStreetMap contributors (ODbL)";
+
+/// Margin of terrain around the imported buildings.
+const MARGIN_M: f32 = 600.0;
+/// Terrain grid resolution cap (cells per side).
+const MAX_TERRAIN_CELLS: usize = 512;
+
+fn unregistered() -> Party {
+    Party {
+        name: "未登记".to_owned(),
+        phone: String::new(),
+    }
+}
+
+/// Lowest terrain elevation under a footprint: walls start there so no
+/// building floats above a slope.
+pub fn ground_under(terrain: &Terrain, ring: &[[f32; 2]]) -> f32 {
+    ring.iter()
+        .map(|p| terrain.height_at(*p))
+        .fold(f32::INFINITY, f32::min)
+}
+
+fn ensure_ccw(ring: &mut [[f32; 2]]) {
+    if super::mesh::signed_area2(ring) < 0.0 {
+        ring.reverse();
+    }
+}
+
+/// Builds a city from imported buildings; `dem` supplies the terrain.
+pub fn city_from_import(report: &ImportReport, dem: Option<&Dem>, name: &str) -> City {
+    let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
+    for b in &report.buildings {
+        for p in &b.ring {
+            lo = [lo[0].min(p[0]), lo[1].min(p[1])];
+            hi = [hi[0].max(p[0]), hi[1].max(p[1])];
+        }
+    }
+    let frame = LocalFrame::new((lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0);
+    let rings: Vec<Vec<[f32; 2]>> = report
+        .buildings
+        .iter()
+        .map(|b| {
+            let mut ring: Vec<[f32; 2]> =
+                b.ring.iter().map(|p| frame.to_local(p[0], p[1])).collect();
+            ensure_ccw(&mut ring);
+            ring
+        })
+        .collect();
+    let sw = frame.to_local(lo[0], lo[1]);
+    let ne = frame.to_local(hi[0], hi[1]);
+    let min = [sw[0] - MARGIN_M, sw[1] - MARGIN_M];
+    let max = [ne[0] + MARGIN_M, ne[1] + MARGIN_M];
+    let terrain = match dem {
+        Some(dem) => dem.to_terrain(&frame, min, max, MAX_TERRAIN_CELLS),
+        None => Terrain::flat(min, max, 0.0),
+    };
+    let buildings = report
+        .buildings
+        .iter()
+        .zip(rings)
+        .enumerate()
+        .map(|(i, (b, ring))| Building {
+            id: BuildingId(i as u32),
+            code: format!("B-{:07}", i + 1),
+            name: b.name.clone(),
+            address: b
+                .address
+                .clone()
+                .unwrap_or_else(|| format!("要素 #{}", b.feature_index)),
+            district: DistrictId(0),
+            street: StreetId(0),
+            base_elevation_m: ground_under(&terrain, &ring),
+            footprint_m: ring,
+            height_m: b.height_m,
+            floors: b.levels.unwrap_or_else(|| {
+                (b.height_m / super::geojson::METRES_PER_LEVEL)
+                    .round()
+                    .max(1.0) as u16
+            }),
+            base_level: RiskLevel::Low,
+            parties: ResponsibleParties {
+                safety_responsible: unregistered(),
+                safety_manager: unregistered(),
+                maintenance: unregistered(),
+            },
+        })
+        .collect();
+    let mut attributions = Vec::new();
+    if report.buildings.iter().any(|b| b.from_osm) {
+        attributions.push(OSM_ATTRIBUTION.to_owned());
+    }
+    City {
+        name_zh: name.to_owned(),
+        name_en: name.to_owned(),
+        bounds: CityBounds {
+            origin_lon_lat: [frame.origin_lon, frame.origin_lat],
+            min_m: min,
+            max_m: max,
+        },
+        terrain,
+        districts: vec![District {
+            id: DistrictId(0),
+            code: "000000".to_owned(),
+            name_zh: "导入区域".to_owned(),
+            name_en: "Imported area".to_owned(),
+            centre_m: [0.0, 0.0],
+        }],
+        streets: vec![Street {
+            id: StreetId(0),
+            district: DistrictId(0),
+            name_zh: "导入街道".to_owned(),
+            centre_m: [0.0, 0.0],
+        }],
+        buildings,
+        attributions,
+    }
+}
+
+/// A city of terrain only, covering the whole DEM.
+pub fn city_from_dem(dem: &Dem, name: &str) -> City {
+    let [w, s, e, n] = dem.bounds();
+    let frame = LocalFrame::new((w + e) / 2.0, (s + n) / 2.0);
+    let min = frame.to_local(w, s);
+    let max = frame.to_local(e, n);
+    let terrain = dem.to_terrain(&frame, min, max, MAX_TERRAIN_CELLS);
+    City {
+        name_zh: name.to_owned(),
+        name_en: name.to_owned(),
+        bounds: CityBounds {
+            origin_lon_lat: [frame.origin_lon, frame.origin_lat],
+            min_m: min,
+            max_m: max,
+        },
+        terrain,
+        districts: Vec::new(),
+        streets: Vec::new(),
+        buildings: Vec::new(),
+        attributions: Vec::new(),
+    }
+}

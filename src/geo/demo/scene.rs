@@ -1,0 +1,113 @@
+//! The demo city's recipe, read from `scenes/demo_chongqing.ron`.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// The recipe shipped in the binary (so `citytwin` runs from any directory).
+pub const EMBEDDED_DEMO_SCENE: &str = include_str!("../../../scenes/demo_chongqing.ron");
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct DemoScene {
+    pub name_zh: String,
+    pub name_en: String,
+    pub seed: u64,
+    /// WGS84 (lon, lat) of local (0, 0).
+    pub origin: (f64, f64),
+    pub min_m: (f32, f32),
+    pub max_m: (f32, f32),
+    pub cell_m: f32,
+    pub tile_m: f32,
+    pub buildings: usize,
+    pub streets: usize,
+    pub terrain: TerrainRecipe,
+    pub water_level_m: f32,
+    pub ridges: Vec<Ridge>,
+    pub rivers: Vec<River>,
+    pub districts: Vec<DistrictRecipe>,
+    /// Shares of 重大, 较大, 一般, 较低; the rest are 低.
+    pub level_mix: (f32, f32, f32, f32),
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct TerrainRecipe {
+    pub base_m: f32,
+    pub noise_m: f32,
+    pub noise_scale_m: f32,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Ridge {
+    pub name: String,
+    pub height_m: f32,
+    pub half_width_m: f32,
+    pub path: Vec<(f64, f64)>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct River {
+    pub name: String,
+    pub width_m: f32,
+    pub path: Vec<(f64, f64)>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct DistrictRecipe {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub centre: (f64, f64),
+    pub share: f32,
+    /// Real street (街道) names; more are generated up to the scene's count.
+    pub streets: Vec<String>,
+    /// Dense centres: (lon, lat, sigma_m, weight).
+    pub clusters: Vec<(f64, f64, f32, f32)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SceneError {
+    #[error("cannot read scene {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("scene {path} is not a valid DemoScene: {reason}")]
+    Parse { path: String, reason: String },
+    #[error("scene {path}: {reason}")]
+    Invalid { path: String, reason: String },
+}
+
+impl DemoScene {
+    pub fn embedded() -> Result<DemoScene, SceneError> {
+        DemoScene::parse(EMBEDDED_DEMO_SCENE, "<embedded demo_chongqing.ron>")
+    }
+
+    pub fn load(path: &Path) -> Result<DemoScene, SceneError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SceneError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        DemoScene::parse(&text, &path.display().to_string())
+    }
+
+    pub fn parse(text: &str, path: &str) -> Result<DemoScene, SceneError> {
+        let scene: DemoScene = ron::from_str(text).map_err(|e| SceneError::Parse {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        let invalid = |reason: &str| SceneError::Invalid {
+            path: path.to_owned(),
+            reason: reason.to_owned(),
+        };
+        if scene.districts.is_empty() || scene.districts.iter().any(|d| d.clusters.is_empty()) {
+            return Err(invalid("every scene needs districts, each with a cluster"));
+        }
+        if scene.cell_m <= 0.0 || scene.tile_m <= 0.0 {
+            return Err(invalid("cell_m and tile_m must be positive"));
+        }
+        if scene.max_m.0 <= scene.min_m.0 || scene.max_m.1 <= scene.min_m.1 {
+            return Err(invalid("max_m must lie north-east of min_m"));
+        }
+        Ok(scene)
+    }
+}

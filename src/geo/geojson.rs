@@ -1,0 +1,295 @@
+//! GeoJSON building import: Polygon/MultiPolygon footprints with heights from
+//! `height`, else levels × 3 m, else a default. A broken feature is skipped
+//! and reported by index; a broken file is an error naming the file.
+
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::gcj02::gcj02_to_wgs84;
+
+/// Coordinate reference system of the input coordinates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Crs {
+    /// WGS84 lon/lat (GPS, OpenStreetMap).
+    #[default]
+    Wgs84,
+    /// GCJ-02 lon/lat (Chinese map providers); converted to WGS84 on import.
+    Gcj02,
+}
+
+/// Metres per storey when only a level count is known.
+pub const METRES_PER_LEVEL: f32 = 3.0;
+
+#[derive(Clone, Debug)]
+pub struct ImportOptions {
+    pub crs: Crs,
+    /// Height of buildings with neither a height nor a level count.
+    pub default_height_m: f32,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions {
+            crs: Crs::Wgs84,
+            default_height_m: 12.0,
+        }
+    }
+}
+
+/// Where a building's height came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeightSource {
+    Height,
+    Levels,
+    Default,
+}
+
+/// One imported footprint, still in WGS84 degrees.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImportedBuilding {
+    pub feature_index: usize,
+    /// Outer ring, WGS84 (lon, lat), not closed.
+    pub ring: Vec<[f64; 2]>,
+    pub height_m: f32,
+    pub height_source: HeightSource,
+    pub levels: Option<u16>,
+    pub name: Option<String>,
+    pub address: Option<String>,
+    /// The feature says it comes from OpenStreetMap (needs ODbL attribution).
+    pub from_osm: bool,
+}
+
+/// A feature that was skipped, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SkippedFeature {
+    pub index: usize,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ImportReport {
+    pub buildings: Vec<ImportedBuilding>,
+    pub skipped: Vec<SkippedFeature>,
+    pub features: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid GeoJSON (line {line}, column {column}): {reason}")]
+    Json {
+        path: String,
+        line: usize,
+        column: usize,
+        reason: String,
+    },
+    #[error("{path}: expected a FeatureCollection, found type {found:?}")]
+    NotFeatureCollection { path: String, found: String },
+    #[error("{path}: none of its {features} features is a usable building footprint{first}")]
+    NoBuildings {
+        path: String,
+        features: usize,
+        first: String,
+    },
+}
+
+#[derive(Deserialize)]
+struct Collection<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(borrow, default)]
+    features: Vec<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Feature<'a> {
+    #[serde(borrow)]
+    geometry: Option<Geometry<'a>>,
+    #[serde(default)]
+    properties: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Deserialize)]
+struct Geometry<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(borrow)]
+    coordinates: &'a RawValue,
+}
+
+type Ring = Vec<Vec<f64>>;
+
+/// Reads and parses a GeoJSON file of buildings.
+pub fn import_file(path: &Path, options: &ImportOptions) -> Result<ImportReport, ImportError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ImportError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    import_str(&text, &path.display().to_string(), options)
+}
+
+/// Parses GeoJSON text; `name` is used in messages.
+pub fn import_str(
+    text: &str,
+    name: &str,
+    options: &ImportOptions,
+) -> Result<ImportReport, ImportError> {
+    let collection: Collection<'_> = serde_json::from_str(text).map_err(|e| ImportError::Json {
+        path: name.to_owned(),
+        line: e.line(),
+        column: e.column(),
+        reason: e.to_string(),
+    })?;
+    if collection.kind != "FeatureCollection" {
+        return Err(ImportError::NotFeatureCollection {
+            path: name.to_owned(),
+            found: collection.kind,
+        });
+    }
+    let mut report = ImportReport {
+        features: collection.features.len(),
+        ..ImportReport::default()
+    };
+    for (index, raw) in collection.features.iter().enumerate() {
+        match parse_feature(index, raw.get(), options) {
+            Ok(mut parts) => report.buildings.append(&mut parts),
+            Err(reason) => report.skipped.push(SkippedFeature { index, reason }),
+        }
+    }
+    if report.buildings.is_empty() {
+        let first = report
+            .skipped
+            .first()
+            .map(|s| format!(" (feature {}: {})", s.index, s.reason))
+            .unwrap_or_default();
+        return Err(ImportError::NoBuildings {
+            path: name.to_owned(),
+            features: report.features,
+            first,
+        });
+    }
+    Ok(report)
+}
+
+fn parse_feature(
+    index: usize,
+    json: &str,
+    options: &ImportOptions,
+) -> Result<Vec<ImportedBuilding>, String> {
+    let feature: Feature<'_> =
+        serde_json::from_str(json).map_err(|e| format!("not a GeoJSON feature: {e}"))?;
+    let geometry = feature.geometry.ok_or("feature has no geometry")?;
+    let outer_rings: Vec<Ring> = match geometry.kind.as_str() {
+        "Polygon" => {
+            let rings: Vec<Ring> = serde_json::from_str(geometry.coordinates.get())
+                .map_err(|e| format!("bad Polygon coordinates: {e}"))?;
+            rings.into_iter().take(1).collect()
+        }
+        "MultiPolygon" => {
+            let polygons: Vec<Vec<Ring>> = serde_json::from_str(geometry.coordinates.get())
+                .map_err(|e| format!("bad MultiPolygon coordinates: {e}"))?;
+            polygons
+                .into_iter()
+                .filter_map(|p| p.into_iter().next())
+                .collect()
+        }
+        other => return Err(format!("geometry type {other} is not a building footprint")),
+    };
+    if outer_rings.is_empty() {
+        return Err("polygon has no rings".to_owned());
+    }
+    let props = feature.properties.unwrap_or_default();
+    let levels = ["building:levels", "levels", "floors"]
+        .iter()
+        .find_map(|k| props.get(*k).and_then(number))
+        .filter(|l| *l > 0.0 && *l < 300.0)
+        .map(|l| l.round() as u16);
+    let (height_m, height_source) = match props.get("height").and_then(number) {
+        Some(h) if h > 0.0 && h < 1000.0 => (h as f32, HeightSource::Height),
+        Some(h) => return Err(format!("height {h} is out of range")),
+        None => match levels {
+            Some(l) => (f32::from(l) * METRES_PER_LEVEL, HeightSource::Levels),
+            None => (options.default_height_m, HeightSource::Default),
+        },
+    };
+    let text = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| props.get(*k).and_then(|v| v.as_str()).map(str::to_owned))
+    };
+    let name = text(&["name:zh", "name"]);
+    let address = match (
+        text(&["addr:street", "addr_street"]),
+        text(&["addr:housenumber", "addr_housenumber"]),
+    ) {
+        (Some(street), Some(number)) => Some(format!("{street} {number}")),
+        (Some(street), None) => Some(street),
+        _ => text(&["address"]),
+    };
+    let from_osm = props.contains_key("osm_id")
+        || text(&["source"]).is_some_and(|s| s.contains("openstreetmap"));
+
+    let mut parts = Vec::with_capacity(outer_rings.len());
+    for ring in outer_rings {
+        let mut points = Vec::with_capacity(ring.len());
+        for (i, position) in ring.iter().enumerate() {
+            let (lon, lat) = match position.as_slice() {
+                [lon, lat, ..] => (*lon, *lat),
+                _ => return Err(format!("position {i} has fewer than 2 numbers")),
+            };
+            if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+                return Err(format!(
+                    "position {i} ({lon}, {lat}) is not a lon/lat in degrees"
+                ));
+            }
+            let p = match options.crs {
+                Crs::Wgs84 => [lon, lat],
+                Crs::Gcj02 => gcj02_to_wgs84(lon, lat),
+            };
+            if points.last() != Some(&p) {
+                points.push(p);
+            }
+        }
+        if points.len() > 1 && points.first() == points.last() {
+            points.pop();
+        }
+        if points.len() < 3 {
+            return Err(format!(
+                "ring has {} distinct positions, need 3",
+                points.len()
+            ));
+        }
+        parts.push(ImportedBuilding {
+            feature_index: index,
+            ring: points,
+            height_m,
+            height_source,
+            levels,
+            name: name.clone(),
+            address: address.clone(),
+            from_osm,
+        });
+    }
+    Ok(parts)
+}
+
+/// A number, or a string that starts with one ("25", "25 m").
+fn number(value: &serde_json::Value) -> Option<f64> {
+    match value {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) => {
+            let head: String = s
+                .trim()
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            head.parse().ok()
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,335 @@
+//! Footprints → merged tile meshes: roofs tessellated with lyon, walls
+//! extruded, no bottom faces. Every vertex carries its building's id so the
+//! GPU state buffer can colour it without touching the mesh again.
+
+use std::collections::BTreeMap;
+
+use lyon_tessellation::{
+    BuffersBuilder, FillOptions, FillTessellator, FillVertex, VertexBuffers, math::point,
+    path::Path,
+};
+
+use super::world_from_local;
+use crate::model::{Building, BuildingId};
+
+/// Geometry of one tile, in world space (see [`super::world_from_local`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TileMesh {
+    /// Tile grid coordinates (east, north).
+    pub key: (i32, i32),
+    pub positions: Vec<[f32; 3]>,
+    pub normals: Vec<[f32; 3]>,
+    pub building_ids: Vec<u32>,
+    pub indices: Vec<u32>,
+    pub buildings: Vec<BuildingId>,
+    pub aabb_min: [f32; 3],
+    pub aabb_max: [f32; 3],
+}
+
+impl TileMesh {
+    pub fn triangle_count(&self) -> usize {
+        self.indices.len() / 3
+    }
+
+    fn push_vertex(&mut self, p: [f32; 3], n: [f32; 3], id: u32) -> u32 {
+        let index = self.positions.len() as u32;
+        self.positions.push(p);
+        self.normals.push(n);
+        self.building_ids.push(id);
+        index
+    }
+
+    /// Pushes a triangle wound counter-clockwise as seen from `normal`'s side.
+    fn push_triangle(&mut self, [a, b, c]: [u32; 3], normal: [f32; 3]) {
+        let pa = self.positions[a as usize];
+        let pb = self.positions[b as usize];
+        let pc = self.positions[c as usize];
+        let u = [pb[0] - pa[0], pb[1] - pa[1], pb[2] - pa[2]];
+        let v = [pc[0] - pa[0], pc[1] - pa[1], pc[2] - pa[2]];
+        let cross = [
+            u[1] * v[2] - u[2] * v[1],
+            u[2] * v[0] - u[0] * v[2],
+            u[0] * v[1] - u[1] * v[0],
+        ];
+        let facing = cross[0] * normal[0] + cross[1] * normal[1] + cross[2] * normal[2];
+        if facing >= 0.0 {
+            self.indices.extend([a, b, c]);
+        } else {
+            self.indices.extend([a, c, b]);
+        }
+    }
+
+    fn update_bounds(&mut self) {
+        let (lo, hi) = self.positions.iter().fold(
+            ([f32::INFINITY; 3], [f32::NEG_INFINITY; 3]),
+            |(lo, hi), p| {
+                (
+                    [lo[0].min(p[0]), lo[1].min(p[1]), lo[2].min(p[2])],
+                    [hi[0].max(p[0]), hi[1].max(p[1]), hi[2].max(p[2])],
+                )
+            },
+        );
+        self.aabb_min = lo;
+        self.aabb_max = hi;
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum MeshError {
+    #[error("building {code}: footprint has {vertices} distinct vertices, need at least 3")]
+    Degenerate { code: String, vertices: usize },
+    #[error("building {code}: roof tessellation failed ({reason})")]
+    Tessellation { code: String, reason: String },
+}
+
+/// Twice the signed area of a ring (positive = counter-clockwise).
+pub fn signed_area2(ring: &[[f32; 2]]) -> f32 {
+    ring.iter()
+        .zip(ring.iter().cycle().skip(1))
+        .map(|(a, b)| a[0] * b[1] - b[0] * a[1])
+        .sum()
+}
+
+/// Appends one building (roof + walls) to `mesh`.
+pub fn append_building(mesh: &mut TileMesh, building: &Building) -> Result<(), MeshError> {
+    let ring = &building.footprint_m;
+    if ring.len() < 3 {
+        return Err(MeshError::Degenerate {
+            code: building.code.clone(),
+            vertices: ring.len(),
+        });
+    }
+    let roof = tessellate_roof(ring).map_err(|reason| MeshError::Tessellation {
+        code: building.code.clone(),
+        reason,
+    })?;
+    let id = building.id.0;
+    let base = building.base_elevation_m;
+    let top = building.top_elevation_m();
+
+    let up = [0.0, 1.0, 0.0];
+    let first = mesh.positions.len() as u32;
+    for p in &roof.vertices {
+        mesh.push_vertex(world_from_local(*p, top), up, id);
+    }
+    for tri in roof.indices.chunks_exact(3) {
+        mesh.push_triangle([first + tri[0], first + tri[1], first + tri[2]], up);
+    }
+
+    for (i, a) in ring.iter().enumerate() {
+        let b = ring[(i + 1) % ring.len()];
+        let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+        let len = dx.hypot(dy);
+        if len < 1e-3 {
+            continue;
+        }
+        // Outward normal of a counter-clockwise ring is the edge turned right;
+        // the sign check in push_triangle makes clockwise rings safe too.
+        let normal = world_from_local([dy / len, -dx / len], 0.0);
+        let v0 = mesh.push_vertex(world_from_local(*a, base), normal, id);
+        let v1 = mesh.push_vertex(world_from_local(b, base), normal, id);
+        let v2 = mesh.push_vertex(world_from_local(b, top), normal, id);
+        let v3 = mesh.push_vertex(world_from_local(*a, top), normal, id);
+        mesh.push_triangle([v0, v1, v2], normal);
+        mesh.push_triangle([v0, v2, v3], normal);
+    }
+    mesh.buildings.push(building.id);
+    Ok(())
+}
+
+fn tessellate_roof(ring: &[[f32; 2]]) -> Result<VertexBuffers<[f32; 2], u32>, String> {
+    let mut builder = Path::builder();
+    builder.begin(point(ring[0][0], ring[0][1]));
+    for p in &ring[1..] {
+        builder.line_to(point(p[0], p[1]));
+    }
+    builder.close();
+    let path = builder.build();
+    let mut buffers: VertexBuffers<[f32; 2], u32> = VertexBuffers::new();
+    FillTessellator::new()
+        .tessellate_path(
+            &path,
+            &FillOptions::tolerance(0.05),
+            &mut BuffersBuilder::new(&mut buffers, |v: FillVertex| {
+                let p = v.position();
+                [p.x, p.y]
+            }),
+        )
+        .map_err(|e| format!("{e:?}"))?;
+    if buffers.indices.is_empty() {
+        return Err("no roof triangles (zero area?)".to_owned());
+    }
+    Ok(buffers)
+}
+
+/// Groups buildings into square tiles by footprint centre and meshes each
+/// tile. Buildings whose footprint cannot be meshed are skipped and returned
+/// with the reason.
+pub fn build_tiles(buildings: &[Building], tile_size_m: f32) -> (Vec<TileMesh>, Vec<MeshError>) {
+    let mut groups: BTreeMap<(i32, i32), Vec<&Building>> = BTreeMap::new();
+    for b in buildings {
+        let c = b.centre_m();
+        let key = (
+            (c[0] / tile_size_m).floor() as i32,
+            (c[1] / tile_size_m).floor() as i32,
+        );
+        groups.entry(key).or_default().push(b);
+    }
+    let groups: Vec<_> = groups.into_iter().collect();
+    // Tessellation is independent per tile: spread it over the cores.
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    let chunk = groups.len().div_ceil(workers).max(1);
+    let results: Vec<(Vec<TileMesh>, Vec<MeshError>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = groups
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || mesh_groups(part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let mut tiles = Vec::new();
+    let mut errors = Vec::new();
+    for (t, e) in results {
+        tiles.extend(t);
+        errors.extend(e);
+    }
+    (tiles, errors)
+}
+
+fn mesh_groups(groups: &[((i32, i32), Vec<&Building>)]) -> (Vec<TileMesh>, Vec<MeshError>) {
+    let mut tiles = Vec::with_capacity(groups.len());
+    let mut errors = Vec::new();
+    for (key, members) in groups {
+        let mut mesh = TileMesh {
+            key: *key,
+            ..TileMesh::default()
+        };
+        for b in members {
+            if let Err(e) = append_building(&mut mesh, b) {
+                errors.push(e);
+            }
+        }
+        if !mesh.indices.is_empty() {
+            mesh.update_bounds();
+            tiles.push(mesh);
+        }
+    }
+    (tiles, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{DistrictId, Party, ResponsibleParties, RiskLevel, StreetId};
+
+    pub(crate) fn test_building(id: u32, footprint: Vec<[f32; 2]>) -> Building {
+        let party = Party {
+            name: "测试".into(),
+            phone: "13800000000".into(),
+        };
+        Building {
+            id: BuildingId(id),
+            code: format!("T-{id}"),
+            name: None,
+            address: String::new(),
+            district: DistrictId(0),
+            street: StreetId(0),
+            footprint_m: footprint,
+            base_elevation_m: 100.0,
+            height_m: 30.0,
+            floors: 10,
+            base_level: RiskLevel::Low,
+            parties: ResponsibleParties {
+                safety_responsible: party.clone(),
+                safety_manager: party.clone(),
+                maintenance: party,
+            },
+        }
+    }
+
+    #[test]
+    fn box_has_roof_and_four_walls_but_no_floor() {
+        let b = test_building(7, vec![[0.0, 0.0], [10.0, 0.0], [10.0, 20.0], [0.0, 20.0]]);
+        let mut mesh = TileMesh::default();
+        append_building(&mut mesh, &b).expect("box meshes");
+        // 2 roof triangles + 4 walls × 2.
+        assert_eq!(mesh.triangle_count(), 10);
+        assert!(mesh.building_ids.iter().all(|&id| id == 7));
+        // No face points down (no bottom), and every vertex is at base or top.
+        assert!(mesh.normals.iter().all(|n| n[1] >= 0.0));
+        assert!(
+            mesh.positions
+                .iter()
+                .all(|p| (p[1] - 100.0).abs() < 1e-4 || (p[1] - 130.0).abs() < 1e-4)
+        );
+    }
+
+    #[test]
+    fn triangles_face_their_normals() {
+        // Clockwise L-shape: winding must still come out facing outward/up.
+        let ring = vec![
+            [0.0, 0.0],
+            [0.0, 20.0],
+            [10.0, 20.0],
+            [10.0, 10.0],
+            [20.0, 10.0],
+            [20.0, 0.0],
+        ];
+        let mut mesh = TileMesh::default();
+        append_building(&mut mesh, &test_building(1, ring)).expect("L meshes");
+        for tri in mesh.indices.chunks_exact(3) {
+            let [a, b, c] = [0, 1, 2].map(|k| mesh.positions[tri[k] as usize]);
+            let u = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+            let v = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
+            let cross = [
+                u[1] * v[2] - u[2] * v[1],
+                u[2] * v[0] - u[0] * v[2],
+                u[0] * v[1] - u[1] * v[0],
+            ];
+            let n = mesh.normals[tri[0] as usize];
+            assert!(cross[0] * n[0] + cross[1] * n[1] + cross[2] * n[2] > 0.0);
+        }
+        // The concave roof covers exactly the L's area (300 m²), not its hull.
+        let roof_area: f32 = mesh
+            .indices
+            .chunks_exact(3)
+            .filter(|t| mesh.normals[t[0] as usize][1] > 0.5)
+            .map(|t| {
+                let [a, b, c] = [0, 1, 2].map(|k| mesh.positions[t[k] as usize]);
+                ((b[0] - a[0]) * (c[2] - a[2]) - (c[0] - a[0]) * (b[2] - a[2])).abs() / 2.0
+            })
+            .sum();
+        assert!((roof_area - 300.0).abs() < 0.5, "{roof_area}");
+    }
+
+    #[test]
+    fn degenerate_footprints_are_reported_not_meshed() {
+        let b = test_building(3, vec![[0.0, 0.0], [1.0, 1.0]]);
+        let (tiles, errors) = build_tiles(&[b], 1000.0);
+        assert!(tiles.is_empty());
+        assert!(matches!(
+            errors[0],
+            MeshError::Degenerate { vertices: 2, .. }
+        ));
+    }
+
+    #[test]
+    fn tiles_partition_buildings_by_centre() {
+        let square = |x: f32| vec![[x, 0.0], [x + 10.0, 0.0], [x + 10.0, 10.0], [x, 10.0]];
+        let buildings = vec![
+            test_building(0, square(0.0)),
+            test_building(1, square(50.0)),
+            test_building(2, square(1500.0)),
+        ];
+        let (tiles, errors) = build_tiles(&buildings, 1000.0);
+        assert!(errors.is_empty());
+        assert_eq!(tiles.len(), 2);
+        let total: usize = tiles.iter().map(|t| t.buildings.len()).sum();
+        assert_eq!(total, 3);
+    }
+}

@@ -1,0 +1,23 @@
+//! Geography: WGS84/GCJ-02 → local metres, footprints → meshes, terrain
+//! sampling, GeoJSON/GeoTIFF import and the demo-city generator.
+
+pub mod assemble;
+pub mod dem;
+pub mod demo;
+pub mod frame;
+pub mod gcj02;
+pub mod geojson;
+pub mod mesh;
+pub mod rng;
+
+pub use frame::LocalFrame;
+
+/// World space used by the renderer: x east, y up, z south (right-handed, Y up).
+pub fn world_from_local(east_north: [f32; 2], up: f32) -> [f32; 3] {
+    [east_north[0], up, -east_north[1]]
+}
+
+/// Inverse of [`world_from_local`] for the horizontal part.
+pub fn local_from_world(world: [f32; 3]) -> [f32; 2] {
+    [world[0], -world[2]]
+}

@@ -1,0 +1,23 @@
+//! citytwin: a GPU-rendered big-screen cockpit for a city operations centre.
+//!
+//! | I want to change …                               | go to                         |
+//! |--------------------------------------------------|-------------------------------|
+//! | a domain type (building, risk level, region)     | [`model`]                     |
+//! | lon/lat → metres, GCJ-02, footprint meshing      | [`geo`], [`geo::mesh`]        |
+//! | the demo city (terrain, rivers, districts)       | [`geo::demo`], `scenes/demo_chongqing.ron` |
+//! | GeoJSON / GeoTIFF import                         | [`geo::geojson`], [`geo::dem`], [`geo::assemble`] |
+//! | how live state is applied                        | [`cockpit::state`]            |
+//! | building colours on the GPU                      | [`cockpit::city::buildings`], `shaders/buildings.wgsl` |
+//! | terrain and water look                           | [`cockpit::city::terrain`], `shaders/terrain.wgsl` |
+//! | camera controls, fly-to                          | [`cockpit::camera`]           |
+//! | click → building                                 | [`cockpit::picking`]          |
+//! | panels, colours, fonts                           | [`cockpit::ui`], [`cockpit::ui::theme`] |
+//! | headless rendering to PNG                        | [`cockpit::headless`]         |
+//! | the command line                                 | [`cli`]                       |
+//! | benchmarks                                       | [`bench`]                     |
+
+pub mod bench;
+pub mod cli;
+pub mod cockpit;
+pub mod geo;
+pub mod model;

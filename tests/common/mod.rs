@@ -1,0 +1,76 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use bevy::math::Vec3;
+use citytwin::geo::mesh::{TileMesh, append_building};
+use citytwin::geo::world_from_local;
+use citytwin::model::Building;
+
+/// `../shared/data` (or `$CITYTWIN_SHARED_DATA`) joined with `rel`; panics
+/// with the file's name when it is missing, so a test never passes silently.
+pub fn shared_data(rel: &str) -> PathBuf {
+    let root = std::env::var_os("CITYTWIN_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
+    let path = root.join(rel);
+    assert!(
+        path.exists(),
+        "test data {} not found (set CITYTWIN_SHARED_DATA to the shared data folder)",
+        path.display()
+    );
+    path
+}
+
+/// Where tests write pictures for a human to look at.
+pub fn output_path(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-output");
+    std::fs::create_dir_all(&dir).expect("create target/test-output");
+    dir.join(name)
+}
+
+/// A point surely on the building's roof: the centroid of its largest roof
+/// triangle (the footprint centre can lie outside an L or U shape).
+pub fn roof_point(building: &Building) -> Vec3 {
+    let mut mesh = TileMesh::default();
+    append_building(&mut mesh, building).expect("building meshes");
+    let mut best = (0.0f32, Vec3::ZERO);
+    for tri in mesh.indices.chunks_exact(3) {
+        if mesh.normals[tri[0] as usize][1] < 0.5 {
+            continue;
+        }
+        let [a, b, c] = [0, 1, 2].map(|k| Vec3::from(mesh.positions[tri[k] as usize]));
+        let area = (b - a).cross(c - a).length() / 2.0;
+        if area > best.0 {
+            best = (area, (a + b + c) / 3.0);
+        }
+    }
+    assert!(best.0 > 0.0, "building {} has a roof", building.code);
+    let _ = world_from_local;
+    best.1
+}
+
+/// Mean colour of the 3×3 patch around a pixel.
+pub fn patch_rgb(image: &image::RgbaImage, x: u32, y: u32) -> [u8; 3] {
+    let mut sum = [0u32; 3];
+    let mut n = 0;
+    for yy in y.saturating_sub(1)..=(y + 1).min(image.height() - 1) {
+        for xx in x.saturating_sub(1)..=(x + 1).min(image.width() - 1) {
+            let p = image.get_pixel(xx, yy).0;
+            for k in 0..3 {
+                sum[k] += u32::from(p[k]);
+            }
+            n += 1;
+        }
+    }
+    sum.map(|s| (s / n) as u8)
+}
+
+pub fn is_red(c: [u8; 3]) -> bool {
+    c[0] > 150 && c[1] < 90 && c[2] < 90
+}
+
+pub fn is_green(c: [u8; 3]) -> bool {
+    c[1] > 120 && c[0] < 100 && c[2] < 140 && c[1] > c[2] + 40
+}

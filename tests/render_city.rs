@@ -1,0 +1,84 @@
+//! Headless rendering on lavapipe: a building's pixels follow its risk level
+//! through the GPU state buffer, without any mesh change; picking at the
+//! building's pixel returns its id.
+
+mod common;
+
+use std::sync::Arc;
+
+use bevy::math::{UVec2, Vec2};
+use citytwin::cockpit::camera::OrbitCamera;
+use citytwin::cockpit::headless::HeadlessCity;
+use citytwin::geo::demo::{DemoScene, generate};
+use citytwin::model::RiskLevel;
+use common::{is_green, is_red, output_path, patch_rgb, roof_point};
+
+#[test]
+fn recolouring_a_building_changes_its_pixels_and_no_mesh() {
+    let scene = DemoScene::embedded().expect("embedded scene");
+    let city = Arc::new(generate(&scene));
+    // The tallest building: nothing can hide its roof from straight above.
+    let target = city
+        .buildings
+        .iter()
+        .max_by(|a, b| a.top_elevation_m().total_cmp(&b.top_elevation_m()))
+        .expect("the demo has buildings");
+    let roof = roof_point(target);
+    let view = OrbitCamera {
+        focus: roof,
+        distance_m: 400.0,
+        pitch_deg: 90.0,
+        heading_deg: 0.0,
+    };
+    let mut headless = HeadlessCity::new(city.clone(), view, UVec2::new(320, 240), false);
+
+    headless.state_mut().set_level(target.id, RiskLevel::Major);
+    let red = headless.capture().expect("frame");
+    red.save(output_path("recolour_red.png")).expect("save png");
+    let px = headless.project(roof).expect("roof is in view");
+    assert!(
+        px.distance(Vec2::new(160.0, 120.0)) < 2.0,
+        "roof projects to the centre, got {px}"
+    );
+    let (x, y) = (px.x as u32, px.y as u32);
+    let c = patch_rgb(&red, x, y);
+    assert!(
+        is_red(c),
+        "building {} should be red at {px}, got {c:?}",
+        target.code
+    );
+
+    let meshes_before = headless.mesh_modifications();
+    headless.state_mut().set_level(target.id, RiskLevel::Low);
+    let green = headless.capture().expect("frame");
+    green
+        .save(output_path("recolour_green.png"))
+        .expect("save png");
+    let c = patch_rgb(&green, x, y);
+    assert!(
+        is_green(c),
+        "building {} should be green at {px}, got {c:?}",
+        target.code
+    );
+    assert_eq!(
+        headless.mesh_modifications(),
+        meshes_before,
+        "recolouring must not touch meshes"
+    );
+
+    // Away from the building nothing changed colour.
+    let corner_before = patch_rgb(&red, 5, 5);
+    let corner_after = patch_rgb(&green, 5, 5);
+    assert_eq!(corner_before, corner_after);
+
+    // A click at the roof's pixel selects exactly that building; the selected
+    // building is drawn highlighted (lighter than plain green).
+    assert_eq!(headless.pick(px), Some(target.id));
+    headless.state_mut().select(Some(target.id));
+    let selected = headless.capture().expect("frame");
+    let s = patch_rgb(&selected, x, y);
+    assert!(
+        s[0] > c[0] + 60 && s[2] > c[2] + 60,
+        "selection highlights: {c:?} → {s:?}"
+    );
+}

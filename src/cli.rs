@@ -97,6 +97,12 @@ pub struct RunArgs {
     /// Scale of all panels (e.g. 2 for a 4K wall).
     #[arg(long, default_value_t = 1.0)]
     pub ui_scale: f32,
+    /// Select the building with this fire code at start.
+    #[arg(long, value_name = "CODE")]
+    pub select: Option<String>,
+    /// Save a screenshot of the window to FILE.png after a few frames and exit.
+    #[arg(long, value_name = "FILE.png")]
+    pub screenshot: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -237,7 +243,22 @@ pub fn main_with(cli: Cli) -> anyhow::Result<()> {
 
 fn run(args: RunArgs) -> anyhow::Result<()> {
     let city = load_city(&args.data)?;
-    let view = view_for(&city, &args.view)?;
+    let mut view = view_for(&city, &args.view)?;
+    let select = match &args.select {
+        Some(code) => {
+            let b = city
+                .buildings
+                .iter()
+                .find(|b| &b.code == code)
+                .with_context(|| format!("--select {code}: no building has that fire code"))?;
+            if args.view.look_at.is_none() {
+                view.focus = Vec3::from(world_from_local(b.centre_m(), b.base_elevation_m));
+                view.distance_m = args.view.distance.unwrap_or((b.height_m * 5.0).max(700.0));
+            }
+            Some(b.id)
+        }
+        None => None,
+    };
     run_window(
         Arc::new(city),
         RunOptions {
@@ -245,6 +266,8 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             ui_scale: args.ui_scale,
             lang: args.lang,
             initial_view: Some(view),
+            select,
+            screenshot: args.screenshot.map(|p| (p, 20)),
         },
     );
     Ok(())

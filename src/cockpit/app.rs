@@ -12,7 +12,8 @@ use super::camera::{OrbitCamera, orbit_controls};
 use super::picking::click_to_select;
 use super::state::{CityData, CityState};
 use super::ui::{self, Lang, UiSettings, theme};
-use crate::model::City;
+use crate::cockpit::state::SelectBuilding;
+use crate::model::{BuildingId, City};
 
 /// The order of work in a frame.
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
@@ -79,38 +80,71 @@ pub struct RunOptions {
     pub ui_scale: f32,
     pub lang: Lang,
     pub initial_view: Option<OrbitCamera>,
+    /// Building selected (and flown to) at start.
+    pub select: Option<BuildingId>,
+    /// Save a screenshot of the window after this many frames, then exit.
+    pub screenshot: Option<(std::path::PathBuf, u32)>,
 }
 
 /// Opens the cockpit window on `city` and runs until it is closed.
 pub fn run_window(city: Arc<City>, options: RunOptions) -> AppExit {
     let view = options.initial_view.unwrap_or_else(|| default_view(&city));
-    App::new()
-        .add_plugins(DefaultPlugins.set(WindowPlugin {
-            primary_window: Some(Window {
-                title: "citytwin · 城市运行一屏总览".to_owned(),
-                resolution: options.window_size.into(),
-                ..default()
-            }),
+    let mut app = App::new();
+    app.add_plugins(DefaultPlugins.set(WindowPlugin {
+        primary_window: Some(Window {
+            title: "citytwin · 城市运行一屏总览".to_owned(),
+            resolution: options.window_size.into(),
             ..default()
-        }))
-        // Under Xvfb without a window manager the window never gets focus:
-        // render continuously either way.
-        .insert_resource(WinitSettings::continuous())
-        .add_plugins(CityViewPlugin { city })
-        .add_plugins(EguiPlugin::default())
-        .insert_resource(UiSettings {
-            lang: options.lang,
-            ui_scale: options.ui_scale,
-        })
-        .add_plugins(ui::plugin)
-        .add_systems(Startup, move |mut commands: Commands| {
-            commands.spawn(city_camera(view));
-        })
-        .add_systems(
-            Update,
-            (orbit_controls, click_to_select).in_set(AppSystems::Input),
-        )
-        .run()
+        }),
+        ..default()
+    }))
+    // Under Xvfb without a window manager the window never gets focus:
+    // render continuously either way.
+    .insert_resource(WinitSettings::continuous())
+    .add_plugins(CityViewPlugin { city })
+    .add_plugins(EguiPlugin::default())
+    .insert_resource(UiSettings {
+        lang: options.lang,
+        ui_scale: options.ui_scale,
+    })
+    .add_plugins(ui::plugin)
+    .add_systems(Startup, move |mut commands: Commands| {
+        commands.spawn(city_camera(view));
+    })
+    .add_systems(
+        Update,
+        (orbit_controls, click_to_select).in_set(AppSystems::Input),
+    );
+    if let Some(id) = options.select {
+        app.add_systems(Startup, move |mut select: MessageWriter<SelectBuilding>| {
+            select.write(SelectBuilding(Some(id)));
+        });
+    }
+    if let Some((path, frames)) = options.screenshot {
+        app.add_systems(Update, screenshot_then_exit(path, frames));
+    }
+    app.run()
+}
+
+/// Saves one screenshot of the window after `frames` frames, then exits.
+fn screenshot_then_exit(
+    path: std::path::PathBuf,
+    frames: u32,
+) -> impl FnMut(Commands, MessageWriter<AppExit>) {
+    use bevy::render::view::screenshot::{Screenshot, save_to_disk};
+    let mut frame = 0u32;
+    move |mut commands, mut exit| {
+        frame += 1;
+        if frame == frames {
+            commands
+                .spawn(Screenshot::primary_window())
+                .observe(save_to_disk(path.clone()));
+        }
+        // Saving happens a few frames later on the render side.
+        if frame == frames + 10 {
+            exit.write(AppExit::Success);
+        }
+    }
 }
 
 /// The opening view: the whole city from the south, tilted.

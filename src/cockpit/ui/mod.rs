@@ -1,10 +1,21 @@
-//! The cockpit's panels (egui): top bar with search and language, legend,
-//! building card. Panels read state and send messages; they never mutate the
-//! world directly.
+//! The cockpit's panels (egui): top bar with search and language toggle,
+//! risk legend with live counts, building card. Panels read a narrow
+//! [`PanelContext`] and return [`UiAction`]s; systems turn those into
+//! messages. Panels never mutate the world.
 
+pub mod building_card;
+pub mod legend;
+pub mod search;
 pub mod theme;
+pub mod top_bar;
 
 use bevy::prelude::*;
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
+
+use super::camera::FlyTo;
+use super::state::{CityData, CityState, SelectBuilding};
+use crate::geo::world_from_local;
+use crate::model::{BuildingId, City};
 
 /// Interface language: Chinese first, English on toggle.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -14,20 +25,132 @@ pub enum Lang {
     En,
 }
 
+impl Lang {
+    /// Picks the text for this language.
+    pub fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}
+
 #[derive(Resource, Clone, Debug)]
 pub struct UiSettings {
     pub lang: Lang,
     pub ui_scale: f32,
 }
 
-/// Whether egui wants the pointer/keyboard this frame (camera controls and
-/// picking stand back).
+impl Default for UiSettings {
+    fn default() -> Self {
+        UiSettings {
+            lang: Lang::Zh,
+            ui_scale: 1.0,
+        }
+    }
+}
+
+/// Whether egui wants the pointer/keyboard (camera and picking stand back).
 #[derive(Resource, Default, Debug, Clone, Copy)]
 pub struct UiHasPointer {
     pub pointer: bool,
     pub keyboard: bool,
 }
 
+/// What a panel may read.
+pub struct PanelContext<'a> {
+    pub city: &'a City,
+    pub state: &'a CityState,
+    pub lang: Lang,
+}
+
+/// What a panel asks for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum UiAction {
+    Select(Option<BuildingId>),
+    FlyToBuilding(BuildingId),
+    SetLang(Lang),
+}
+
+/// All panels' own state (text typed, results shown).
+#[derive(Resource, Default)]
+pub struct Panels {
+    pub top_bar: top_bar::TopBar,
+    pub legend: legend::Legend,
+    pub card: building_card::BuildingCard,
+}
+
+impl Panels {
+    /// Draws every panel into `root` and returns what the user asked for.
+    pub fn ui(&mut self, root: &mut egui::Ui, cx: &PanelContext<'_>) -> Vec<UiAction> {
+        let Self {
+            top_bar,
+            legend,
+            card,
+        } = self;
+        let mut actions = Vec::new();
+        top_bar.ui(root, cx, &mut actions);
+        legend.ui(root.ctx(), cx);
+        card.ui(root.ctx(), cx, &mut actions);
+        actions
+    }
+}
+
 pub fn plugin(app: &mut App) {
-    app.init_resource::<UiHasPointer>();
+    app.init_resource::<UiHasPointer>()
+        .init_resource::<UiSettings>()
+        .init_resource::<Panels>()
+        .add_systems(EguiPrimaryContextPass, panels_ui);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn panels_ui(
+    mut contexts: EguiContexts,
+    mut panels: ResMut<Panels>,
+    mut settings: ResMut<UiSettings>,
+    mut has_pointer: ResMut<UiHasPointer>,
+    mut styled: Local<bool>,
+    city: Res<CityData>,
+    state: Res<CityState>,
+    mut select: MessageWriter<SelectBuilding>,
+    mut fly: MessageWriter<FlyTo>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?;
+    if !*styled {
+        theme::apply(ctx, settings.ui_scale);
+        *styled = true;
+    }
+    let mut root = egui::Ui::new(
+        ctx.clone(),
+        "cockpit".into(),
+        egui::UiBuilder::new()
+            .layer_id(egui::LayerId::background())
+            .max_rect(ctx.viewport_rect()),
+    );
+    let cx = PanelContext {
+        city: &city,
+        state: &state,
+        lang: settings.lang,
+    };
+    for action in panels.ui(&mut root, &cx) {
+        match action {
+            UiAction::Select(id) => {
+                select.write(SelectBuilding(id));
+            }
+            UiAction::FlyToBuilding(id) => {
+                if let Some(b) = city.building(id) {
+                    fly.write(FlyTo {
+                        focus: Vec3::from(world_from_local(b.centre_m(), b.base_elevation_m)),
+                        distance_m: Some((b.height_m * 4.0).max(600.0)),
+                    });
+                }
+            }
+            UiAction::SetLang(lang) => settings.lang = lang,
+        }
+    }
+    *has_pointer = UiHasPointer {
+        pointer: ctx.egui_wants_pointer_input() || ctx.is_pointer_over_egui(),
+        keyboard: ctx.egui_wants_keyboard_input(),
+    };
+    Ok(())
 }

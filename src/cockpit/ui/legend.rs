@@ -1,0 +1,79 @@
+//! The risk legend: the five levels in their colours with live counts.
+
+use bevy_egui::egui;
+
+use super::{PanelContext, theme};
+use crate::model::RiskLevel;
+
+/// One legend line as shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegendRow {
+    pub level: RiskLevel,
+    pub label: String,
+    pub count: usize,
+}
+
+#[derive(Default)]
+pub struct Legend;
+
+impl Legend {
+    /// The rows the legend shows, most severe first.
+    pub fn rows(cx: &PanelContext<'_>) -> Vec<LegendRow> {
+        let counts = cx.state.counts();
+        RiskLevel::ALL
+            .iter()
+            .map(|&level| LegendRow {
+                level,
+                label: cx.lang.pick(level.name_zh(), level.name_en()).to_owned(),
+                count: counts.get(level),
+            })
+            .collect()
+    }
+
+    pub fn ui(&mut self, ctx: &egui::Context, cx: &PanelContext<'_>) {
+        egui::Window::new(cx.lang.pick("火灾风险等级", "Fire risk"))
+            .id(egui::Id::new("legend"))
+            .anchor(egui::Align2::LEFT_BOTTOM, [12.0, -12.0])
+            .resizable(false)
+            .collapsible(false)
+            .show(ctx, |ui| {
+                egui::Grid::new("legend_rows")
+                    .num_columns(3)
+                    .spacing([10.0, 6.0])
+                    .show(ui, |ui| {
+                        for row in Self::rows(cx) {
+                            let (rect, _) = ui
+                                .allocate_exact_size(egui::vec2(18.0, 14.0), egui::Sense::hover());
+                            ui.painter().rect_filled(
+                                rect,
+                                3.0,
+                                theme::risk_color(row.level).egui(),
+                            );
+                            ui.label(&row.label);
+                            ui.label(
+                                egui::RichText::new(row.count.to_string())
+                                    .monospace()
+                                    .strong(),
+                            );
+                            ui.end_row();
+                        }
+                    });
+                ui.separator();
+                ui.label(
+                    egui::RichText::new(format!(
+                        "{} {}",
+                        cx.lang.pick("楼栋总数", "Buildings"),
+                        cx.state.counts().total()
+                    ))
+                    .color(theme::TEXT_DIM.egui()),
+                );
+                for line in &cx.city.attributions {
+                    ui.label(
+                        egui::RichText::new(line)
+                            .small()
+                            .color(theme::TEXT_DIM.egui()),
+                    );
+                }
+            });
+    }
+}

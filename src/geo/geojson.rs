@@ -210,9 +210,11 @@ fn parse_feature(
         .find_map(|k| props.get(*k).and_then(number))
         .filter(|l| *l > 0.0 && *l < 300.0)
         .map(|l| l.round() as u16);
-    let (height_m, height_source) = match props.get("height").and_then(number) {
-        Some(h) if h > 0.0 && h < 1000.0 => (h as f32, HeightSource::Height),
-        Some(h) => return Err(format!("height {h} is out of range")),
+    // OSM writes 0 for "unknown": fall back to levels as if it were missing.
+    let (height_m, height_source) = match props.get("height").and_then(number).filter(|h| *h > 0.0)
+    {
+        Some(h) if h < 1000.0 => (h as f32, HeightSource::Height),
+        Some(h) => return Err(format!("height {h} m is out of range")),
         None => match levels {
             Some(l) => (f32::from(l) * METRES_PER_LEVEL, HeightSource::Levels),
             None => (options.default_height_m, HeightSource::Default),

@@ -1,0 +1,249 @@
+//! Real-data import: GeoJSON buildings (heights, levels, broken features,
+//! unreadable files) and GeoTIFF DEM sampling; buildings stand on the terrain.
+
+mod common;
+
+use citytwin::geo::assemble::{OSM_ATTRIBUTION, city_from_import, ground_under};
+use citytwin::geo::dem::{Dem, DemError};
+use citytwin::geo::gcj02::wgs84_to_gcj02;
+use citytwin::geo::geojson::{
+    Crs, HeightSource, ImportError, ImportOptions, import_file, import_str,
+};
+use common::shared_data;
+
+#[test]
+fn shanghai_bund_heights_are_parsed_and_the_rest_default() {
+    let report = import_file(
+        &shared_data("buildings/shanghai_bund.geojson"),
+        &ImportOptions::default(),
+    )
+    .expect("shanghai imports");
+    assert_eq!(report.features, 1572);
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped.first());
+    let with_height = report
+        .buildings
+        .iter()
+        .filter(|b| b.height_source == HeightSource::Height)
+        .count();
+    // 770 features have a height; 4 of them say 0 (unknown) and fall back.
+    assert_eq!(with_height, 766);
+    let tallest = report
+        .buildings
+        .iter()
+        .map(|b| b.height_m)
+        .fold(0.0, f32::max);
+    assert!(
+        (tallest - 632.0).abs() < 1.0,
+        "Shanghai Tower is 632 m, got {tallest}"
+    );
+    assert!(
+        report
+            .buildings
+            .iter()
+            .filter(|b| b.height_source == HeightSource::Default)
+            .all(|b| b.height_m == 12.0)
+    );
+    let city = city_from_import(&report, None, "bund");
+    assert_eq!(city.attributions, vec![OSM_ATTRIBUTION.to_owned()]);
+}
+
+#[test]
+fn levels_give_three_metres_each_and_height_wins() {
+    let text = r#"{"type":"FeatureCollection","features":[
+      {"type":"Feature","properties":{"building:levels":"10"},"geometry":{"type":"Polygon","coordinates":[[[106.58,29.56],[106.581,29.56],[106.581,29.561],[106.58,29.56]]]}},
+      {"type":"Feature","properties":{"levels":4,"height":"55 m"},"geometry":{"type":"Polygon","coordinates":[[[106.59,29.56],[106.591,29.56],[106.591,29.561],[106.59,29.56]]]}},
+      {"type":"Feature","properties":{"floors":7},"geometry":{"type":"MultiPolygon","coordinates":[[[[106.60,29.56],[106.601,29.56],[106.601,29.561],[106.60,29.56]]],[[[106.61,29.56],[106.611,29.56],[106.611,29.561],[106.61,29.56]]]]}}
+    ]}"#;
+    let report = import_str(text, "inline", &ImportOptions::default()).expect("imports");
+    let heights: Vec<(f32, HeightSource)> = report
+        .buildings
+        .iter()
+        .map(|b| (b.height_m, b.height_source))
+        .collect();
+    assert_eq!(
+        heights,
+        vec![
+            (30.0, HeightSource::Levels),
+            (55.0, HeightSource::Height),
+            (21.0, HeightSource::Levels),
+            (21.0, HeightSource::Levels),
+        ]
+    );
+    // Closing positions are dropped.
+    assert_eq!(report.buildings[0].ring.len(), 3);
+}
+
+#[test]
+fn a_broken_feature_is_skipped_with_its_index_and_the_rest_import() {
+    let text = r#"{"type":"FeatureCollection","features":[
+      {"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[1,1],[1.001,1],[1.001,1.001],[1,1]]]}},
+      {"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[1,1],["x",2]]]}},
+      {"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[1,1]}},
+      {"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[1,1],[1,1],[1,1]]]}},
+      {"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[500,1],[1.001,1],[1.001,1.001]]]}},
+      {"type":"Feature","properties":{"height":0},"geometry":{"type":"Polygon","coordinates":[[[3,3],[3.001,3],[3.001,3.001]]]}},
+      {"type":"Feature","properties":{"height":5000},"geometry":{"type":"Polygon","coordinates":[[[4,4],[4.001,4],[4.001,4.001]]]}},
+      {"type":"Feature","properties":{"height":2},"geometry":{"type":"Polygon","coordinates":[[[2,2],[2.001,2],[2.001,2.001]]]}}
+    ]}"#;
+    let report = import_str(text, "broken.geojson", &ImportOptions::default())
+        .expect("the good ones import");
+    assert_eq!(report.buildings.len(), 3);
+    assert_eq!(report.buildings[1].height_source, HeightSource::Default);
+    let skipped: Vec<usize> = report.skipped.iter().map(|s| s.index).collect();
+    assert_eq!(skipped, vec![1, 2, 3, 4, 6]);
+    assert!(report.skipped[4].reason.contains("5000"));
+    assert!(
+        report.skipped[0].reason.contains("Polygon coordinates"),
+        "{}",
+        report.skipped[0].reason
+    );
+    assert!(report.skipped[1].reason.contains("Point"));
+    assert!(report.skipped[2].reason.contains("distinct"));
+    assert!(report.skipped[3].reason.contains("position 0"));
+}
+
+#[test]
+fn unreadable_and_invalid_files_are_clear_errors() {
+    let missing = import_file(
+        std::path::Path::new("/nonexistent/city.geojson"),
+        &ImportOptions::default(),
+    )
+    .expect_err("missing file");
+    assert!(matches!(missing, ImportError::Io { .. }));
+    assert!(missing.to_string().contains("/nonexistent/city.geojson"));
+
+    let truncated = import_str(
+        r#"{"type":"FeatureCollection","features":[{"#,
+        "cut.geojson",
+        &ImportOptions::default(),
+    )
+    .expect_err("truncated JSON");
+    let message = truncated.to_string();
+    assert!(
+        message.contains("cut.geojson") && message.contains("line 1"),
+        "{message}"
+    );
+
+    let wrong = import_str(
+        r#"{"type":"Feature","features":[]}"#,
+        "one.geojson",
+        &ImportOptions::default(),
+    )
+    .expect_err("not a collection");
+    assert!(matches!(wrong, ImportError::NotFeatureCollection { .. }));
+
+    let none = import_str(
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":null}]}"#,
+        "empty.geojson",
+        &ImportOptions::default(),
+    )
+    .expect_err("no buildings");
+    assert!(none.to_string().contains("feature 0"), "{none}");
+}
+
+#[test]
+fn gcj02_input_is_converted_back_to_wgs84() {
+    let wgs = [106.5858, 29.5647];
+    let gcj = wgs84_to_gcj02(wgs[0], wgs[1]);
+    let text = format!(
+        r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":{{}},"geometry":{{"type":"Polygon","coordinates":[[[{},{}],[{},{}],[{},{}]]]}}}}]}}"#,
+        gcj[0],
+        gcj[1],
+        gcj[0] + 0.001,
+        gcj[1],
+        gcj[0],
+        gcj[1] + 0.001
+    );
+    let options = ImportOptions {
+        crs: Crs::Gcj02,
+        ..ImportOptions::default()
+    };
+    let report = import_str(&text, "gcj.geojson", &options).expect("imports");
+    let p = report.buildings[0].ring[0];
+    let error_m = citytwin::geo::frame::distance_m(p, wgs);
+    assert!(error_m < 1.0, "{error_m} m");
+}
+
+#[test]
+fn moscow_41k_footprints_all_import() {
+    let report = import_file(
+        &shared_data("buildings/moscow_41k.geojson"),
+        &ImportOptions::default(),
+    )
+    .expect("moscow imports");
+    assert_eq!(report.features, 41_046);
+    assert!(
+        report.skipped.len() < 10,
+        "skipped {:?}",
+        report.skipped.first()
+    );
+    assert!(report.buildings.len() >= 41_000);
+}
+
+/// Values read from hakone_aster_30m.tif with an independent reader (Pillow).
+const HAKONE_PIXELS: [(usize, usize, f32); 5] = [
+    (0, 0, 1089.0),
+    (100, 200, 1261.0),
+    (434, 442, 90.0),
+    (500, 300, 194.0),
+    (7, 117, 1668.0),
+];
+
+#[test]
+fn dem_samples_known_pixels() {
+    let dem = Dem::load(&shared_data("dem/hakone_aster_30m.tif")).expect("DEM loads");
+    assert_eq!((dem.cols, dem.rows), (884, 868));
+    let [w, s, e, n] = dem.bounds();
+    assert!(
+        (w - 139.1057).abs() < 1e-3 && (e - 139.3513).abs() < 1e-3,
+        "{w} {e}"
+    );
+    assert!(
+        (s - 35.2471).abs() < 1e-3 && (n - 35.4882).abs() < 1e-3,
+        "{s} {n}"
+    );
+    for (row, col, want) in HAKONE_PIXELS {
+        assert_eq!(dem.pixel(row, col), Some(want));
+        // The centre of a pixel samples exactly its value.
+        let lon = dem.west_lon + (col as f64 + 0.5) * dem.pixel_deg[0];
+        let lat = dem.north_lat - (row as f64 + 0.5) * dem.pixel_deg[1];
+        let got = dem.sample(lon, lat).expect("inside");
+        assert!((got - want).abs() < 0.01, "({row},{col}) {got} vs {want}");
+    }
+    assert_eq!(dem.sample(0.0, 0.0), None);
+}
+
+#[test]
+fn dem_errors_name_the_file_and_reason() {
+    let err = Dem::load(std::path::Path::new("/nonexistent/dem.tif")).expect_err("missing");
+    assert!(matches!(err, DemError::Io { .. }) && err.to_string().contains("/nonexistent/dem.tif"));
+    let not_tiff = shared_data("buildings/shanghai_bund.geojson");
+    let err = Dem::load(&not_tiff).expect_err("not a TIFF");
+    assert!(matches!(err, DemError::Tiff { .. }), "{err}");
+    assert!(err.to_string().contains("shanghai_bund.geojson"));
+}
+
+#[test]
+fn buildings_stand_on_dem_terrain() {
+    let dem = Dem::load(&shared_data("dem/hakone_aster_30m.tif")).expect("DEM loads");
+    // Two buildings on the slopes above Hakone.
+    let text = r#"{"type":"FeatureCollection","features":[
+      {"type":"Feature","properties":{"height":20},"geometry":{"type":"Polygon","coordinates":[[[139.10,35.23],[139.1004,35.23],[139.1004,35.2304],[139.10,35.2304]]]}},
+      {"type":"Feature","properties":{"height":9},"geometry":{"type":"Polygon","coordinates":[[[139.20,35.40],[139.2004,35.40],[139.2004,35.4004],[139.20,35.4004]]]}}
+    ]}"#;
+    let report = import_str(text, "hakone.geojson", &ImportOptions::default()).expect("imports");
+    let city = citytwin::geo::assemble::city_from_import(&report, Some(&dem), "hakone");
+    let b = &city.buildings[1];
+    let ground = ground_under(&city.terrain, &b.footprint_m);
+    assert_eq!(b.base_elevation_m, ground);
+    // The terrain under it is the DEM's elevation there (mountain, not 0).
+    let [olon, olat] = city.bounds.origin_lon_lat;
+    let frame = citytwin::geo::LocalFrame::new(olon, olat);
+    let local = frame.to_local(139.2002, 35.4002);
+    let dem_here = dem.sample(139.2002, 35.4002).expect("inside DEM");
+    assert!(dem_here > 100.0);
+    assert!((city.terrain.height_at(local) - dem_here).abs() < 25.0);
+    assert!(b.base_elevation_m <= city.terrain.height_at(local) + 0.01);
+    // The first lies south of the DEM (outside): it sits on the lowest valid elevation.
+    assert!(city.buildings[0].base_elevation_m >= 0.0);
+}

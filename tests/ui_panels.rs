@@ -1,0 +1,221 @@
+//! The cockpit panels driven through a bare egui context (no GPU): what they
+//! show equals the state, and clicks/searches produce the right actions.
+
+use bevy_egui::egui;
+use citytwin::cockpit::state::CityState;
+use citytwin::cockpit::ui::legend::Legend;
+use citytwin::cockpit::ui::{Lang, PanelContext, Panels, UiAction, theme};
+use citytwin::geo::demo::{DemoScene, generate};
+use citytwin::model::{BuildingId, City, LevelCounts, RiskLevel};
+
+fn small_city() -> City {
+    let mut scene = DemoScene::embedded().expect("embedded scene");
+    scene.buildings = 2_000;
+    scene.cell_m = 400.0;
+    generate(&scene)
+}
+
+/// Every text drawn in a frame, with its screen rectangle.
+fn texts(output: &egui::FullOutput) -> Vec<(String, egui::Rect)> {
+    fn walk(shape: &egui::Shape, out: &mut Vec<(String, egui::Rect)>) {
+        match shape {
+            egui::Shape::Text(t) => out.push((
+                t.galley.text().to_owned(),
+                t.galley.rect.translate(t.pos.to_vec2()),
+            )),
+            egui::Shape::Vec(v) => v.iter().for_each(|s| walk(s, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for clipped in &output.shapes {
+        walk(&clipped.shape, &mut out);
+    }
+    out
+}
+
+struct Harness {
+    ctx: egui::Context,
+    panels: Panels,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        let ctx = egui::Context::default();
+        theme::apply(&ctx, 1.0);
+        Harness {
+            ctx,
+            panels: Panels::default(),
+        }
+    }
+
+    fn frame(
+        &mut self,
+        cx: &PanelContext<'_>,
+        events: Vec<egui::Event>,
+    ) -> (Vec<UiAction>, Vec<(String, egui::Rect)>) {
+        let input = egui::RawInput {
+            screen_rect: Some(egui::Rect::from_min_size(
+                egui::Pos2::ZERO,
+                egui::vec2(1600.0, 900.0),
+            )),
+            events,
+            ..Default::default()
+        };
+        let mut actions = Vec::new();
+        let mut output = self
+            .ctx
+            .run_ui(input, |ui| actions = self.panels.ui(ui, cx));
+        let shown = texts(&output);
+        // No renderer here: the font atlas upload is dropped on purpose.
+        output.textures_delta.clear();
+        (actions, shown)
+    }
+
+    /// Clicks the centre of the text `label` as shown in the last frame.
+    fn click(
+        &mut self,
+        cx: &PanelContext<'_>,
+        shown: &[(String, egui::Rect)],
+        label: &str,
+    ) -> Vec<UiAction> {
+        let (_, rect) = shown
+            .iter()
+            .find(|(t, _)| t == label)
+            .unwrap_or_else(|| panic!("{label:?} is not on screen"));
+        let pos = rect.center();
+        let button = |pressed| egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        };
+        let mut actions = self
+            .frame(cx, vec![egui::Event::PointerMoved(pos), button(true)])
+            .0;
+        actions.extend(self.frame(cx, vec![button(false)]).0);
+        actions
+    }
+}
+
+#[test]
+fn legend_shows_the_state_counts() {
+    let city = small_city();
+    let mut state = CityState::new(&city);
+    for i in 0..200 {
+        state.set_level(BuildingId(i), RiskLevel::ALL[(i % 5) as usize]);
+    }
+    let cx = PanelContext {
+        city: &city,
+        state: &state,
+        lang: Lang::Zh,
+    };
+    let rows = Legend::rows(&cx);
+    let from_scratch = LevelCounts::from_levels(state.levels().iter().copied());
+    for row in &rows {
+        assert_eq!(row.count, from_scratch.get(row.level), "{:?}", row.level);
+    }
+    let mut harness = Harness::new();
+    harness.frame(&cx, vec![]);
+    let (_, shown) = harness.frame(&cx, vec![]);
+    for row in &rows {
+        assert!(
+            shown.iter().any(|(t, _)| *t == row.label),
+            "label {} shown",
+            row.label
+        );
+        assert!(
+            shown.iter().any(|(t, _)| *t == row.count.to_string()),
+            "count {} shown",
+            row.count
+        );
+    }
+}
+
+#[test]
+fn building_card_shows_code_parties_and_phones() {
+    let city = small_city();
+    let mut state = CityState::new(&city);
+    let b = &city.buildings[7];
+    state.select(Some(b.id));
+    let cx = PanelContext {
+        city: &city,
+        state: &state,
+        lang: Lang::Zh,
+    };
+    let mut harness = Harness::new();
+    harness.frame(&cx, vec![]);
+    let (_, shown) = harness.frame(&cx, vec![]);
+    let has = |s: &str| shown.iter().any(|(t, _)| t.contains(s));
+    assert!(has(&b.code));
+    assert!(has(&b.address));
+    assert!(has("消防安全责任人") && has("消防安全管理人") && has("维保单位"));
+    for p in [
+        &b.parties.safety_responsible,
+        &b.parties.safety_manager,
+        &b.parties.maintenance,
+    ] {
+        assert!(has(&p.phone), "phone {} shown", p.phone);
+    }
+    // Its close button clears the selection.
+    let actions = harness.click(&cx, &shown, "关闭");
+    assert!(actions.contains(&UiAction::Select(None)), "{actions:?}");
+}
+
+#[test]
+fn language_toggle_switches_to_english() {
+    let city = small_city();
+    let state = CityState::new(&city);
+    let cx = PanelContext {
+        city: &city,
+        state: &state,
+        lang: Lang::Zh,
+    };
+    let mut harness = Harness::new();
+    harness.frame(&cx, vec![]);
+    let (_, shown) = harness.frame(&cx, vec![]);
+    assert!(shown.iter().any(|(t, _)| t == "火灾风险等级"));
+    let actions = harness.click(&cx, &shown, "EN");
+    assert!(
+        actions.contains(&UiAction::SetLang(Lang::En)),
+        "{actions:?}"
+    );
+    let cx = PanelContext {
+        lang: Lang::En,
+        ..cx
+    };
+    let (_, shown) = harness.frame(&cx, vec![]);
+    assert!(shown.iter().any(|(t, _)| t == "Fire risk"));
+    assert!(shown.iter().any(|(t, _)| t == "Major"));
+}
+
+#[test]
+fn searching_a_code_selects_and_flies_to_it() {
+    let city = small_city();
+    let state = CityState::new(&city);
+    let target = &city.buildings[123];
+    let cx = PanelContext {
+        city: &city,
+        state: &state,
+        lang: Lang::Zh,
+    };
+    let mut harness = Harness::new();
+    harness.frame(&cx, vec![]);
+    // Type the code into the search box, then press the find button.
+    harness.panels.top_bar.search.query = target.code.clone();
+    let (_, shown) = harness.frame(&cx, vec![]);
+    let actions = harness.click(&cx, &shown, "查询");
+    assert!(
+        actions.contains(&UiAction::Select(Some(target.id))),
+        "{actions:?}"
+    );
+    assert!(actions.contains(&UiAction::FlyToBuilding(target.id)));
+
+    // An address fragment finds several; nothing matches gibberish.
+    let street = &city.streets[usize::from(target.street.0)].name_zh;
+    assert!(city.search(street, 8).len() > 1);
+    harness.panels.top_bar.search.query = "不存在的楼".to_owned();
+    let mut actions = Vec::new();
+    harness.panels.top_bar.search.submit(&cx, &mut actions);
+    assert!(actions.is_empty() && harness.panels.top_bar.search.results.is_empty());
+}

@@ -1,13 +1,36 @@
-//! `citytwin bench …`: modes that print performance figures.
+//! `citytwin bench …`: modes that print performance figures (never asserted
+//! in tests).
 
-use clap::Subcommand;
+mod reference;
+mod render;
+
+use clap::{Args, Subcommand};
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
-    /// Frame time, load time and recolour cost of the 3D city.
-    Render,
+    /// Frame time (vs a bare wgpu reference), load time and recolour cost.
+    Render(render::RenderBenchArgs),
 }
 
-pub fn run(_command: BenchCommand) -> anyhow::Result<()> {
-    anyhow::bail!("not yet")
+pub fn run(command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Render(args) => render::run(&args),
+    }
+}
+
+/// Median and 95th percentile of samples in milliseconds.
+pub fn median_p95(samples_ms: &mut [f64]) -> (f64, f64) {
+    if samples_ms.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    samples_ms.sort_by(f64::total_cmp);
+    let at = |q: f64| samples_ms[((samples_ms.len() - 1) as f64 * q).round() as usize];
+    (at(0.5), at(0.95))
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Common {
+    /// Frames (or repetitions) to measure.
+    #[arg(long, default_value_t = 30)]
+    pub frames: usize,
 }

@@ -1,0 +1,224 @@
+//! `citytwin bench render`: frame time with the whole city in view, for the
+//! demo and a real 41k-footprint file, as a ratio to the bare reference;
+//! load time (file → GPU); CPU cost of recolouring 1 / 1,000 / all buildings.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bevy::camera::{CameraProjection, PerspectiveProjection};
+use bevy::math::UVec2;
+use clap::Args;
+
+use super::reference::{RefVertex, ReferenceRenderer};
+use super::{Common, median_p95};
+use crate::cli::{DataArgs, load_city, parse_size};
+use crate::cockpit::camera::OrbitCamera;
+use crate::cockpit::city::TILE_SIZE_M;
+use crate::cockpit::headless::HeadlessCity;
+use crate::cockpit::state::CityState;
+use crate::cockpit::ui::theme;
+use crate::geo::mesh::build_tiles;
+use crate::model::{BuildingId, City, RiskLevel};
+
+#[derive(Args, Debug, Clone)]
+pub struct RenderBenchArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Frame size.
+    #[arg(long, default_value = "1280x720", value_parser = parse_size)]
+    pub size: UVec2,
+    /// Real buildings to measure besides the demo (default: moscow_41k from
+    /// $CITYTWIN_SHARED_DATA or ../shared/data, when present).
+    #[arg(long, value_name = "FILE.geojson")]
+    pub buildings: Option<PathBuf>,
+    /// Only the demo city.
+    #[arg(long)]
+    pub demo_only: bool,
+}
+
+fn shared_moscow() -> Option<PathBuf> {
+    let root = std::env::var_os("CITYTWIN_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("../shared/data"));
+    let path = root.join("buildings/moscow_41k.geojson");
+    path.exists().then_some(path)
+}
+
+pub fn run(args: &RenderBenchArgs) -> anyhow::Result<()> {
+    println!(
+        "citytwin bench render — {}x{}, {} frames",
+        args.size.x, args.size.y, args.common.frames
+    );
+    bench_dataset("demo (embedded Chongqing)", &DataArgs::default(), args)?;
+    if !args.demo_only {
+        match args.buildings.clone().or_else(shared_moscow) {
+            Some(path) => {
+                let data = DataArgs {
+                    buildings: Some(path.clone()),
+                    ..DataArgs::default()
+                };
+                bench_dataset(&path.display().to_string(), &data, args)?;
+            }
+            None => println!(
+                "(no moscow_41k.geojson found: set CITYTWIN_SHARED_DATA or pass --buildings)"
+            ),
+        }
+    }
+    Ok(())
+}
+
+fn ms(start: Instant) -> f64 {
+    start.elapsed().as_secs_f64() * 1e3
+}
+
+fn bench_dataset(name: &str, data: &DataArgs, args: &RenderBenchArgs) -> anyhow::Result<()> {
+    println!("\n== {name}");
+    let t_load = Instant::now();
+    let city = Arc::new(load_city(data)?);
+    let parse_ms = ms(t_load);
+    let b = &city.bounds;
+    let mut view = OrbitCamera::overview(b.min_m, b.max_m, city.terrain.height_at([0.0, 0.0]));
+    view.pitch_deg = 60.0;
+    let t_gpu = Instant::now();
+    let mut headless = HeadlessCity::new(city.clone(), view, args.size, false);
+    headless.wait_for_gpu();
+    let gpu_ms = ms(t_gpu);
+    println!(
+        "load: {:.0} ms total = {parse_ms:.0} ms file → city + {gpu_ms:.0} ms mesh, upload, first frame ({} buildings)",
+        ms(t_load),
+        city.buildings.len()
+    );
+
+    // Frame time with the whole city in view; GPU work included.
+    for _ in 0..3 {
+        headless.update();
+    }
+    let mut frames = Vec::with_capacity(args.common.frames);
+    for _ in 0..args.common.frames {
+        let t = Instant::now();
+        headless.update();
+        headless.wait_for_gpu();
+        frames.push(ms(t));
+    }
+    let (median, p95) = median_p95(&mut frames);
+    println!("cockpit frame: median {median:.1} ms, p95 {p95:.1} ms");
+
+    let reference = reference_frame_ms(&city, &view, args)?;
+    if let Some((ref_median, ref_p95, triangles)) = reference {
+        println!(
+            "bare wgpu reference ({triangles} triangles): median {ref_median:.1} ms, p95 {ref_p95:.1} ms → cockpit/reference = {:.2}×",
+            median / ref_median
+        );
+    }
+
+    recolour_costs(&city, args.common.frames.max(20));
+    Ok(())
+}
+
+fn reference_frame_ms(
+    city: &City,
+    view: &OrbitCamera,
+    args: &RenderBenchArgs,
+) -> anyhow::Result<Option<(f64, f64, usize)>> {
+    let (tiles, _) = build_tiles(&city.buildings, TILE_SIZE_M);
+    let state = CityState::new(city);
+    let mut vertices = Vec::new();
+    let mut indices = Vec::new();
+    for tile in &tiles {
+        let base = vertices.len() as u32;
+        for (p, id) in tile.positions.iter().zip(&tile.building_ids) {
+            let level = state.level(BuildingId(*id)).unwrap_or(RiskLevel::Low);
+            let c = theme::risk_color(level).linear();
+            vertices.push(RefVertex {
+                position: *p,
+                color: c.to_array(),
+            });
+        }
+        indices.extend(tile.indices.iter().map(|i| base + i));
+    }
+    // The terrain grid, as the cockpit draws it.
+    let t = &city.terrain;
+    let base = vertices.len() as u32;
+    let ground = theme::TERRAIN_MID.linear().to_array();
+    for row in 0..t.rows {
+        for col in 0..t.cols {
+            let local = [
+                t.origin_m[0] + col as f32 * t.cell_m,
+                t.origin_m[1] + row as f32 * t.cell_m,
+            ];
+            vertices.push(RefVertex {
+                position: crate::geo::world_from_local(local, t.height_at_cell(col, row)),
+                color: ground,
+            });
+        }
+    }
+    for row in 0..t.rows - 1 {
+        for col in 0..t.cols - 1 {
+            let i = base + (row * t.cols + col) as u32;
+            let (right, up) = (i + 1, i + t.cols as u32);
+            indices.extend([i, right, up + 1, i, up + 1, up]);
+        }
+    }
+    let projection = PerspectiveProjection {
+        fov: 45f32.to_radians(),
+        near: 10.0,
+        far: 200_000.0,
+        aspect_ratio: args.size.x as f32 / args.size.y as f32,
+        ..Default::default()
+    };
+    let world_from_view = view.transform().to_matrix();
+    let clip_from_world = projection.get_clip_from_view() * world_from_view.inverse();
+    let renderer = match ReferenceRenderer::new(
+        &vertices,
+        &indices,
+        clip_from_world,
+        args.size.x,
+        args.size.y,
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            println!("bare wgpu reference unavailable: {e:#}");
+            return Ok(None);
+        }
+    };
+    let bg = theme::BACKGROUND.linear();
+    let clear = [f64::from(bg.x), f64::from(bg.y), f64::from(bg.z)];
+    for _ in 0..3 {
+        renderer.frame(clear);
+    }
+    let mut frames = Vec::with_capacity(args.common.frames);
+    for _ in 0..args.common.frames {
+        let t = Instant::now();
+        renderer.frame(clear);
+        frames.push(ms(t));
+    }
+    let (median, p95) = median_p95(&mut frames);
+    println!("reference adapter: {}", renderer.adapter_name);
+    Ok(Some((median, p95, indices.len() / 3)))
+}
+
+/// CPU work of a recolour: the state change plus packing the GPU words (what
+/// the sync system does before the upload).
+fn recolour_costs(city: &City, reps: usize) {
+    let mut state = CityState::new(city);
+    let mut packed = Vec::new();
+    let n = city.buildings.len();
+    for count in [1, 1_000, n] {
+        if count > n {
+            continue;
+        }
+        let mut samples = Vec::with_capacity(reps);
+        for rep in 0..reps {
+            let level = RiskLevel::ALL[rep % 5];
+            let t = Instant::now();
+            state.set_levels((0..count as u32).map(|i| (BuildingId(i), level)));
+            state.pack_into(&mut packed);
+            samples.push(ms(t));
+        }
+        let (median, p95) = median_p95(&mut samples);
+        println!(
+            "recolour {count:>6} buildings: median {median:.3} ms, p95 {p95:.3} ms CPU (state + GPU words)"
+        );
+    }
+}

@@ -4,7 +4,7 @@
 //! solved by fixed-point iteration to well under a centimetre.
 
 const A: f64 = 6_378_245.0;
-const EE: f64 = 0.006_693_421_622_965_943_23;
+const EE: f64 = 0.006_693_421_622_965_943;
 
 /// True where GCJ-02 offsets do not apply (outside mainland China's box).
 pub fn out_of_china(lon: f64, lat: f64) -> bool {

@@ -125,10 +125,13 @@ fn make_streets(
     streets
 }
 
-/// Spatial hash of placed footprints (centre, radius) to keep them apart.
+/// A placed footprint's bounding circle: centre and radius.
+type Circle = ([f32; 2], f32);
+
+/// Spatial hash of placed footprints to keep them apart.
 struct Occupancy {
     cell_m: f32,
-    cells: HashMap<(i32, i32), Vec<([f32; 2], f32)>>,
+    cells: HashMap<(i32, i32), Vec<Circle>>,
 }
 
 impl Occupancy {

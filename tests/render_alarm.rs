@@ -1,0 +1,73 @@
+//! An alarmed building pulses: its pixels change from frame to frame while a
+//! plain building's stay put. Time is stepped manually, so this is repeatable.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bevy::math::UVec2;
+use bevy::time::TimeUpdateStrategy;
+use citytwin::cockpit::camera::OrbitCamera;
+use citytwin::cockpit::headless::HeadlessCity;
+use citytwin::geo::demo::{DemoScene, generate};
+use citytwin::model::RiskLevel;
+use common::{is_green, output_path, patch_rgb, roof_point};
+
+#[test]
+fn an_alarmed_building_pulses_and_a_plain_one_does_not() {
+    let mut scene = DemoScene::embedded().expect("embedded scene");
+    scene.buildings = 3_000;
+    let city = Arc::new(generate(&scene));
+    let target = city
+        .buildings
+        .iter()
+        .max_by(|a, b| a.top_elevation_m().total_cmp(&b.top_elevation_m()))
+        .expect("buildings");
+    let roof = roof_point(target);
+    let view = OrbitCamera {
+        focus: roof,
+        distance_m: 400.0,
+        pitch_deg: 90.0,
+        heading_deg: 0.0,
+    };
+    let mut headless = HeadlessCity::new(city.clone(), view, UVec2::new(160, 120), false);
+    headless
+        .app()
+        .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(
+            90,
+        )));
+    headless.state_mut().set_level(target.id, RiskLevel::Low);
+
+    let sample = |headless: &mut HeadlessCity| -> Vec<[u8; 3]> {
+        (0..10)
+            .map(|_| {
+                let image = headless.capture().expect("frame");
+                let px = headless.project(roof).expect("in view");
+                patch_rgb(&image, px.x as u32, px.y as u32)
+            })
+            .collect()
+    };
+    let brightness = |c: &[u8; 3]| c.iter().map(|v| u32::from(*v)).sum::<u32>();
+
+    let plain = sample(&mut headless);
+    assert!(
+        plain.iter().all(|c| *c == plain[0] && is_green(*c)),
+        "{plain:?}"
+    );
+
+    headless.state_mut().set_alarm(target.id, true);
+    let alarmed = sample(&mut headless);
+    let lo = alarmed.iter().map(brightness).min().unwrap_or(0);
+    let hi = alarmed.iter().map(brightness).max().unwrap_or(0);
+    assert!(hi > lo + 150, "alarm should pulse: {alarmed:?}");
+    assert!(
+        hi > brightness(&plain[0]) + 150,
+        "the pulse flashes brighter than the level colour"
+    );
+    headless
+        .capture()
+        .expect("frame")
+        .save(output_path("alarm.png"))
+        .expect("save");
+}

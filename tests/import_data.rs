@@ -70,7 +70,7 @@ fn levels_give_three_metres_each_and_height_wins() {
         ]
     );
     // Closing positions are dropped.
-    assert_eq!(report.buildings[0].ring.len(), 3);
+    assert_eq!(report.buildings[0].outer_ring().len(), 3);
 }
 
 #[test]
@@ -159,7 +159,7 @@ fn gcj02_input_is_converted_back_to_wgs84() {
         ..ImportOptions::default()
     };
     let report = import_str(&text, "gcj.geojson", &options).expect("imports");
-    let p = report.buildings[0].ring[0];
+    let p = report.buildings[0].outer_ring()[0];
     let error_m = citytwin::geo::frame::distance_m(p, wgs);
     assert!(error_m < 1.0, "{error_m} m");
 }

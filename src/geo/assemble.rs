@@ -40,19 +40,19 @@ fn ensure_ccw(ring: &mut [[f32; 2]]) {
 /// Builds a city from imported buildings; `dem` supplies the terrain.
 pub fn city_from_import(report: &ImportReport, dem: Option<&Dem>, name: &str) -> City {
     let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
-    for b in &report.buildings {
-        for p in &b.ring {
+    let outer: Vec<Vec<[f64; 2]>> = report.buildings.iter().map(|b| b.outer_ring()).collect();
+    for ring in &outer {
+        for p in ring {
             lo = [lo[0].min(p[0]), lo[1].min(p[1])];
             hi = [hi[0].max(p[0]), hi[1].max(p[1])];
         }
     }
     let frame = LocalFrame::new((lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0);
-    let rings: Vec<Vec<[f32; 2]>> = report
-        .buildings
+    let rings: Vec<Vec<[f32; 2]>> = outer
         .iter()
-        .map(|b| {
+        .map(|lon_lat| {
             let mut ring: Vec<[f32; 2]> =
-                b.ring.iter().map(|p| frame.to_local(p[0], p[1])).collect();
+                lon_lat.iter().map(|p| frame.to_local(p[0], p[1])).collect();
             ensure_ccw(&mut ring);
             ring
         })

@@ -50,8 +50,8 @@ pub enum HeightSource {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ImportedBuilding {
     pub feature_index: usize,
-    /// Outer ring, WGS84 (lon, lat), not closed.
-    pub ring: Vec<[f64; 2]>,
+    /// WGS84 (x = lon, y = lat); holes (courtyards) are kept.
+    pub polygon: geo_types::Polygon<f64>,
     pub height_m: f32,
     pub height_source: HeightSource,
     pub levels: Option<u16>,
@@ -125,6 +125,17 @@ struct Geometry<'a> {
 
 type Ring = Vec<Vec<f64>>;
 
+impl ImportedBuilding {
+    /// Outer ring as (lon, lat) pairs, without the closing repeat.
+    pub fn outer_ring(&self) -> Vec<[f64; 2]> {
+        let coords = &self.polygon.exterior().0;
+        coords[..coords.len().saturating_sub(1)]
+            .iter()
+            .map(|c| [c.x, c.y])
+            .collect()
+    }
+}
+
 /// Reads and parses a GeoJSON file of buildings.
 pub fn import_file(path: &Path, options: &ImportOptions) -> Result<ImportReport, ImportError> {
     let text = std::fs::read_to_string(path).map_err(|source| ImportError::Io {
@@ -185,23 +196,16 @@ fn parse_feature(
     let feature: Feature<'_> =
         serde_json::from_str(json).map_err(|e| format!("not a GeoJSON feature: {e}"))?;
     let geometry = feature.geometry.ok_or("feature has no geometry")?;
-    let outer_rings: Vec<Ring> = match geometry.kind.as_str() {
-        "Polygon" => {
-            let rings: Vec<Ring> = serde_json::from_str(geometry.coordinates.get())
-                .map_err(|e| format!("bad Polygon coordinates: {e}"))?;
-            rings.into_iter().take(1).collect()
-        }
-        "MultiPolygon" => {
-            let polygons: Vec<Vec<Ring>> = serde_json::from_str(geometry.coordinates.get())
-                .map_err(|e| format!("bad MultiPolygon coordinates: {e}"))?;
-            polygons
-                .into_iter()
-                .filter_map(|p| p.into_iter().next())
-                .collect()
-        }
+    let polygons: Vec<Vec<Ring>> = match geometry.kind.as_str() {
+        "Polygon" => vec![
+            serde_json::from_str(geometry.coordinates.get())
+                .map_err(|e| format!("bad Polygon coordinates: {e}"))?,
+        ],
+        "MultiPolygon" => serde_json::from_str(geometry.coordinates.get())
+            .map_err(|e| format!("bad MultiPolygon coordinates: {e}"))?,
         other => return Err(format!("geometry type {other} is not a building footprint")),
     };
-    if outer_rings.is_empty() {
+    if polygons.iter().all(Vec::is_empty) {
         return Err("polygon has no rings".to_owned());
     }
     let props = feature.properties.unwrap_or_default();
@@ -236,39 +240,17 @@ fn parse_feature(
     let from_osm = props.contains_key("osm_id")
         || text(&["source"]).is_some_and(|s| s.contains("openstreetmap"));
 
-    let mut parts = Vec::with_capacity(outer_rings.len());
-    for ring in outer_rings {
-        let mut points = Vec::with_capacity(ring.len());
-        for (i, position) in ring.iter().enumerate() {
-            let (lon, lat) = match position.as_slice() {
-                [lon, lat, ..] => (*lon, *lat),
-                _ => return Err(format!("position {i} has fewer than 2 numbers")),
-            };
-            if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
-                return Err(format!(
-                    "position {i} ({lon}, {lat}) is not a lon/lat in degrees"
-                ));
-            }
-            let p = match options.crs {
-                Crs::Wgs84 => [lon, lat],
-                Crs::Gcj02 => gcj02_to_wgs84(lon, lat),
-            };
-            if points.last() != Some(&p) {
-                points.push(p);
-            }
-        }
-        if points.len() > 1 && points.first() == points.last() {
-            points.pop();
-        }
-        if points.len() < 3 {
-            return Err(format!(
-                "ring has {} distinct positions, need 3",
-                points.len()
-            ));
-        }
+    let mut parts = Vec::with_capacity(polygons.len());
+    for rings in polygons {
+        let mut rings = rings.iter().map(|r| line_string(r, options.crs));
+        let Some(exterior) = rings.next().transpose()? else {
+            continue;
+        };
+        // A broken hole loses the hole, not the building.
+        let interiors = rings.filter_map(Result::ok).collect();
         parts.push(ImportedBuilding {
             feature_index: index,
-            ring: points,
+            polygon: geo_types::Polygon::new(exterior, interiors),
             height_m,
             height_source,
             levels,
@@ -278,6 +260,40 @@ fn parse_feature(
         });
     }
     Ok(parts)
+}
+
+/// A GeoJSON ring → WGS84 line string, consecutive duplicates removed.
+fn line_string(ring: &Ring, crs: Crs) -> Result<geo_types::LineString<f64>, String> {
+    let mut points: Vec<geo_types::Coord<f64>> = Vec::with_capacity(ring.len());
+    for (i, position) in ring.iter().enumerate() {
+        let (lon, lat) = match position.as_slice() {
+            [lon, lat, ..] => (*lon, *lat),
+            _ => return Err(format!("position {i} has fewer than 2 numbers")),
+        };
+        if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+            return Err(format!(
+                "position {i} ({lon}, {lat}) is not a lon/lat in degrees"
+            ));
+        }
+        let [x, y] = match crs {
+            Crs::Wgs84 => [lon, lat],
+            Crs::Gcj02 => gcj02_to_wgs84(lon, lat),
+        };
+        let c = geo_types::coord! { x: x, y: y };
+        if points.last() != Some(&c) {
+            points.push(c);
+        }
+    }
+    if points.len() > 1 && points.first() == points.last() {
+        points.pop();
+    }
+    if points.len() < 3 {
+        return Err(format!(
+            "ring has {} distinct positions, need 3",
+            points.len()
+        ));
+    }
+    Ok(geo_types::LineString::new(points))
 }
 
 /// A number, or a string that starts with one ("25", "25 m").

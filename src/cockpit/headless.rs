@@ -128,19 +128,6 @@ impl HeadlessCity {
         self.app.world().resource::<MeshModifications>().0
     }
 
-    pub fn view(&self) -> OrbitCamera {
-        *self
-            .app
-            .world()
-            .get::<OrbitCamera>(self.camera)
-            .unwrap_or(&OrbitCamera {
-                focus: Vec3::ZERO,
-                distance_m: 1000.0,
-                pitch_deg: 60.0,
-                heading_deg: 0.0,
-            })
-    }
-
     /// Moves the camera; takes effect on the next update.
     pub fn set_view(&mut self, view: OrbitCamera) {
         if let Some(mut orbit) = self.app.world_mut().get_mut::<OrbitCamera>(self.camera) {

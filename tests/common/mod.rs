@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use bevy::math::Vec3;
 use citytwin::geo::mesh::{TileMesh, append_building};
-use citytwin::geo::world_from_local;
 use citytwin::model::Building;
 
 /// `../shared/data` (or `$CITYTWIN_SHARED_DATA`) joined with `rel`; panics
@@ -47,7 +46,6 @@ pub fn roof_point(building: &Building) -> Vec3 {
         }
     }
     assert!(best.0 > 0.0, "building {} has a roof", building.code);
-    let _ = world_from_local;
     best.1
 }
 

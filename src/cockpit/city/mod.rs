@@ -18,20 +18,22 @@ pub const TILE_SIZE_M: f32 = 3000.0;
 
 pub(super) fn plugin(app: &mut App) {
     let mut shaders = app.world_mut().resource_mut::<Assets<Shader>>();
-    let _ = shaders.insert(
-        BUILDINGS_SHADER.id(),
-        Shader::from_wgsl(
+    for (handle, source, path) in [
+        (
+            &BUILDINGS_SHADER,
             include_str!("../../../shaders/buildings.wgsl"),
             "shaders/buildings.wgsl",
         ),
-    );
-    let _ = shaders.insert(
-        TERRAIN_SHADER.id(),
-        Shader::from_wgsl(
+        (
+            &TERRAIN_SHADER,
             include_str!("../../../shaders/terrain.wgsl"),
             "shaders/terrain.wgsl",
         ),
-    );
+    ] {
+        if let Err(e) = shaders.insert(handle.id(), Shader::from_wgsl(source, path)) {
+            error!("cannot register {path}: {e}");
+        }
+    }
     app.add_plugins((
         MaterialPlugin::<BuildingMaterial>::default(),
         MaterialPlugin::<GroundMaterial>::default(),

@@ -7,6 +7,7 @@
 //! | the demo city (terrain, rivers, districts)       | [`geo::demo`], `scenes/demo_chongqing.ron` |
 //! | GeoJSON / GeoTIFF import                         | [`geo::geojson`], [`geo::dem`], [`geo::assemble`] |
 //! | how live state is applied                        | [`cockpit::state`]            |
+//! | the wire format (frames, messages, errors)       | [`protocol`]                  |
 //! | building colours on the GPU                      | [`cockpit::city::buildings`], `shaders/buildings.wgsl` |
 //! | terrain and water look                           | [`cockpit::city::terrain`], `shaders/terrain.wgsl` |
 //! | camera controls, fly-to                          | [`cockpit::camera`]           |
@@ -21,3 +22,4 @@ pub mod cli;
 pub mod cockpit;
 pub mod geo;
 pub mod model;
+pub mod protocol;

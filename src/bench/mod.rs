@@ -3,6 +3,7 @@
 
 mod reference;
 mod render;
+mod stream;
 
 use clap::{Args, Subcommand};
 
@@ -10,11 +11,17 @@ use clap::{Args, Subcommand};
 pub enum BenchCommand {
     /// Frame time (vs a bare wgpu reference), load time and recolour cost.
     Render(render::RenderBenchArgs),
+    /// Encode/decode/apply throughput of deltas and per-frame ingest cost.
+    Ingest(Common),
+    /// Encode, decode and apply a 40k-building snapshot.
+    Snapshot(Common),
 }
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Render(args) => render::run(&args),
+        BenchCommand::Ingest(common) => stream::ingest(&common),
+        BenchCommand::Snapshot(common) => stream::snapshot(&common),
     }
 }
 

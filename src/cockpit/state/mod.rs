@@ -1,11 +1,18 @@
 //! `CityState`: the ONE place live data about the city is applied. Panels
 //! read it; systems change it through its methods; the scene syncs from it.
 
+mod apply;
+
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use bevy::prelude::*;
 
-use crate::model::{BuildingId, City, LevelCounts, RiskLevel};
+pub use apply::{Applied, ApplyError};
+
+use crate::model::{
+    BuildingId, City, Event, EventId, LevelCounts, RiskLevel, SensorId, SensorReading,
+};
 
 pub(super) fn plugin(app: &mut App) {
     app.add_message::<SelectBuilding>().add_systems(
@@ -33,6 +40,12 @@ pub struct CityState {
     selected: Option<BuildingId>,
     /// Bumped on every visible change; the GPU sync compares against it.
     revision: u64,
+    /// Sequence number of the last snapshot/delta applied from the stream.
+    last_seq: Option<u64>,
+    readings: HashMap<SensorId, SensorReading>,
+    open_events: BTreeMap<EventId, Event>,
+    events_seen: u64,
+    unknown_ids: u64,
 }
 
 impl CityState {
@@ -44,6 +57,11 @@ impl CityState {
             levels,
             selected: None,
             revision: 1,
+            last_seq: None,
+            readings: HashMap::new(),
+            open_events: BTreeMap::new(),
+            events_seen: 0,
+            unknown_ids: 0,
         }
     }
 

@@ -1,0 +1,159 @@
+//! Applying the backend's stream to [`CityState`]: snapshots replace, deltas
+//! follow in sequence. A delta already applied is ignored (never applied
+//! twice); a gap is an error that asks for a fresh snapshot (nothing lost).
+
+use crate::model::{BuildingId, EventStatus, RiskLevel};
+use crate::protocol::{Change, Delta, Snapshot};
+
+use super::{CityState, flags};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// The delta was new and is now part of the state.
+    Applied,
+    /// Its sequence number was already applied: ignored.
+    Duplicate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApplyError {
+    #[error("snapshot {seq} has {got} building levels, this city has {expected}")]
+    SnapshotSize {
+        seq: u64,
+        expected: usize,
+        got: usize,
+    },
+    #[error("snapshot {seq}: byte {index} = {value} is not a risk level")]
+    BadLevel { seq: u64, index: usize, value: u8 },
+    #[error("delta {got} does not follow {last}: a fresh snapshot is needed")]
+    Gap { last: u64, got: u64 },
+    #[error("delta {seq} arrived before any snapshot")]
+    NoSnapshot { seq: u64 },
+}
+
+impl CityState {
+    /// The sequence number of the last snapshot or delta applied.
+    pub fn last_seq(&self) -> Option<u64> {
+        self.last_seq
+    }
+
+    /// Replaces the live state with a snapshot (validated first: a bad
+    /// snapshot changes nothing).
+    pub fn apply_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), ApplyError> {
+        let seq = snapshot.seq;
+        let expected = self.levels.len();
+        for got in [snapshot.levels.len(), snapshot.alarms.len()] {
+            if got != expected {
+                return Err(ApplyError::SnapshotSize { seq, expected, got });
+            }
+        }
+        if let Some((index, &value)) = snapshot.levels.iter().enumerate().find(|(_, v)| **v > 4) {
+            return Err(ApplyError::BadLevel { seq, index, value });
+        }
+        let mut counts = [0usize; 5];
+        for (slot, &byte) in self.levels.iter_mut().zip(&snapshot.levels) {
+            let level = RiskLevel::from_u8(byte).unwrap_or(RiskLevel::Low);
+            counts[level.index()] += 1;
+            *slot = level;
+        }
+        self.counts.0 = counts;
+        for (f, &alarm) in self.flags.iter_mut().zip(&snapshot.alarms) {
+            *f = if alarm != 0 {
+                *f | flags::ALARM
+            } else {
+                *f & !flags::ALARM
+            };
+        }
+        self.readings.clear();
+        for r in &snapshot.readings {
+            self.readings.insert(r.sensor, *r);
+        }
+        self.open_events.clear();
+        for e in &snapshot.open_events {
+            self.open_events.insert(e.id, e.clone());
+        }
+        self.last_seq = Some(seq);
+        self.revision += 1;
+        Ok(())
+    }
+
+    /// Applies the next delta of the stream.
+    pub fn apply_delta(&mut self, delta: &Delta) -> Result<Applied, ApplyError> {
+        let Some(last) = self.last_seq else {
+            return Err(ApplyError::NoSnapshot { seq: delta.seq });
+        };
+        if delta.seq <= last {
+            return Ok(Applied::Duplicate);
+        }
+        if delta.seq != last + 1 {
+            return Err(ApplyError::Gap {
+                last,
+                got: delta.seq,
+            });
+        }
+        for change in &delta.changes {
+            match change {
+                Change::Level { building, level } => {
+                    if !self.set_level(*building, *level) {
+                        self.unknown_ids += 1;
+                    }
+                }
+                Change::Alarm { building, on } => {
+                    if !self.set_alarm(*building, *on) {
+                        self.unknown_ids += 1;
+                    }
+                }
+                Change::Reading(r) => {
+                    self.readings.insert(r.sensor, *r);
+                }
+                Change::Event(e) => {
+                    self.events_seen += 1;
+                    if e.status == EventStatus::Open {
+                        self.open_events.insert(e.id, e.clone());
+                    } else {
+                        self.open_events.remove(&e.id);
+                    }
+                }
+            }
+        }
+        self.last_seq = Some(delta.seq);
+        self.revision += 1;
+        Ok(Applied::Applied)
+    }
+
+    /// The state as a snapshot at its current sequence number (what a
+    /// recorder or a late-joining viewer needs).
+    pub fn to_snapshot(&self, time_ms: i64) -> Snapshot {
+        let mut readings: Vec<_> = self.readings.values().copied().collect();
+        readings.sort_by_key(|r| r.sensor);
+        Snapshot {
+            seq: self.last_seq.unwrap_or(0),
+            time_ms,
+            levels: self.levels.iter().map(|l| *l as u8).collect(),
+            alarms: self
+                .flags
+                .iter()
+                .map(|f| u8::from(f & flags::ALARM != 0))
+                .collect(),
+            readings,
+            open_events: self.open_events.values().cloned().collect(),
+        }
+    }
+
+    /// Changes that named a building this city does not have (skipped).
+    pub fn unknown_ids(&self) -> u64 {
+        self.unknown_ids
+    }
+
+    pub fn open_event_count(&self) -> usize {
+        self.open_events.len()
+    }
+
+    pub fn alarmed(&self) -> impl Iterator<Item = BuildingId> + '_ {
+        self.flags
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| *f & flags::ALARM != 0)
+            .map(|(i, _)| BuildingId(i as u32))
+    }
+}

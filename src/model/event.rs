@@ -1,0 +1,35 @@
+//! Events the operations centre sees (alarms, recoveries, reports).
+
+use serde::{Deserialize, Serialize};
+
+use super::{BuildingId, RiskLevel};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct EventId(pub u64);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventKind {
+    /// A fire main's pressure fell to zero (消防主管网压力为零).
+    FireMainPressureLost,
+    /// The pressure came back and held.
+    FireMainPressureRestored,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventStatus {
+    Open,
+    Closed,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: EventId,
+    pub kind: EventKind,
+    pub building: Option<BuildingId>,
+    /// How severe it is, on the same five-level scale as fire risk.
+    pub severity: RiskLevel,
+    pub status: EventStatus,
+    /// Milliseconds since the Unix epoch.
+    pub time_ms: i64,
+    pub message: String,
+}

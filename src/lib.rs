@@ -8,6 +8,7 @@
 //! | GeoJSON / GeoTIFF import                         | [`geo::geojson`], [`geo::dem`], [`geo::assemble`] |
 //! | how live state is applied                        | [`cockpit::state`]            |
 //! | the wire format (frames, messages, errors)       | [`protocol`]                  |
+//! | rules (pressure → level + SMS), resume window    | [`backend`]                   |
 //! | building colours on the GPU                      | [`cockpit::city::buildings`], `shaders/buildings.wgsl` |
 //! | terrain and water look                           | [`cockpit::city::terrain`], `shaders/terrain.wgsl` |
 //! | camera controls, fly-to                          | [`cockpit::camera`]           |
@@ -17,6 +18,7 @@
 //! | the command line                                 | [`cli`]                       |
 //! | benchmarks                                       | [`bench`]                     |
 
+pub mod backend;
 pub mod bench;
 pub mod cli;
 pub mod cockpit;

@@ -1,0 +1,218 @@
+//! The rules engine. A fire-main pressure reading of 0 MPa raises the
+//! building to at least 较大 at once, sets its alarm, opens an event and
+//! texts all three bound parties at the same time; pressure that stays
+//! restored for `restore_after_ms` returns it to its base level.
+
+use std::collections::HashMap;
+
+use crate::model::{
+    Building, BuildingId, City, Event, EventId, EventKind, EventStatus, Party, RiskLevel, SensorId,
+    SensorReading,
+};
+use crate::protocol::Change;
+
+/// Readings at or below this are "no water".
+pub const ZERO_PRESSURE_MPA: f32 = 0.01;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RulesConfig {
+    /// How long pressure must hold before the alarm clears.
+    pub restore_after_ms: i64,
+}
+
+impl Default for RulesConfig {
+    fn default() -> Self {
+        RulesConfig {
+            restore_after_ms: 5 * 60 * 1000,
+        }
+    }
+}
+
+/// Which bound party a notification goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PartyRole {
+    SafetyResponsible,
+    SafetyManager,
+    Maintenance,
+}
+
+/// One SMS in the outbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notification {
+    pub building: BuildingId,
+    pub role: PartyRole,
+    pub recipient: String,
+    pub phone: String,
+    pub text: String,
+    pub time_ms: i64,
+}
+
+/// What a reading or a tick caused.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Outcome {
+    pub changes: Vec<Change>,
+    pub notifications: Vec<Notification>,
+}
+
+impl Outcome {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.notifications.is_empty()
+    }
+}
+
+#[derive(Clone, Debug)]
+struct PressureAlarm {
+    event: EventId,
+    /// Since when pressure has been back (None while it is still 0).
+    restored_since_ms: Option<i64>,
+}
+
+#[derive(Debug)]
+pub struct Rules {
+    config: RulesConfig,
+    sensors: HashMap<SensorId, BuildingId>,
+    levels: Vec<RiskLevel>,
+    alarms: HashMap<BuildingId, PressureAlarm>,
+    next_event: u64,
+}
+
+impl Rules {
+    /// `sensors` binds each fire-main pressure sensor to its building.
+    pub fn new(city: &City, sensors: HashMap<SensorId, BuildingId>, config: RulesConfig) -> Rules {
+        Rules {
+            config,
+            sensors,
+            levels: city.base_levels().collect(),
+            alarms: HashMap::new(),
+            next_event: 1,
+        }
+    }
+
+    pub fn level(&self, id: BuildingId) -> Option<RiskLevel> {
+        self.levels.get(id.index()).copied()
+    }
+
+    pub fn is_alarmed(&self, id: BuildingId) -> bool {
+        self.alarms.contains_key(&id)
+    }
+
+    /// Applies a reading. Unknown sensors change nothing (the caller logs).
+    pub fn on_reading(&mut self, city: &City, reading: SensorReading) -> Outcome {
+        let mut out = Outcome::default();
+        let Some(&id) = self.sensors.get(&reading.sensor) else {
+            return out;
+        };
+        let Some(building) = city.building(id) else {
+            return out;
+        };
+        let lost = reading.value <= ZERO_PRESSURE_MPA;
+        out.changes.push(Change::Reading(reading));
+        match (self.alarms.get_mut(&id), lost) {
+            (Some(alarm), true) => alarm.restored_since_ms = None,
+            (Some(alarm), false) => {
+                alarm.restored_since_ms.get_or_insert(reading.time_ms);
+            }
+            (None, false) => {}
+            (None, true) => {
+                let event = EventId(self.next_event);
+                self.next_event += 1;
+                self.alarms.insert(
+                    id,
+                    PressureAlarm {
+                        event,
+                        restored_since_ms: None,
+                    },
+                );
+                let current = self.levels[id.index()];
+                let raised = current.at_least(RiskLevel::High);
+                if raised != current {
+                    self.levels[id.index()] = raised;
+                    out.changes.push(Change::Level {
+                        building: id,
+                        level: raised,
+                    });
+                }
+                out.changes.push(Change::Alarm {
+                    building: id,
+                    on: true,
+                });
+                out.changes.push(Change::Event(Event {
+                    id: event,
+                    kind: EventKind::FireMainPressureLost,
+                    building: Some(id),
+                    severity: RiskLevel::High,
+                    status: EventStatus::Open,
+                    time_ms: reading.time_ms,
+                    message: format!("{} 消防主管网压力为 0 MPa", building.code),
+                }));
+                out.notifications = notify_all(building, reading.time_ms);
+            }
+        }
+        out
+    }
+
+    /// Clears alarms whose pressure has held for the configured time.
+    pub fn on_tick(&mut self, city: &City, now_ms: i64) -> Outcome {
+        let mut out = Outcome::default();
+        let mut due: Vec<BuildingId> = self
+            .alarms
+            .iter()
+            .filter(|(_, a)| {
+                a.restored_since_ms
+                    .is_some_and(|t| now_ms - t >= self.config.restore_after_ms)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        due.sort();
+        for id in due {
+            let (Some(alarm), Some(building)) = (self.alarms.remove(&id), city.building(id)) else {
+                continue;
+            };
+            if self.levels[id.index()] != building.base_level {
+                self.levels[id.index()] = building.base_level;
+                out.changes.push(Change::Level {
+                    building: id,
+                    level: building.base_level,
+                });
+            }
+            out.changes.push(Change::Alarm {
+                building: id,
+                on: false,
+            });
+            out.changes.push(Change::Event(Event {
+                id: alarm.event,
+                kind: EventKind::FireMainPressureRestored,
+                building: Some(id),
+                severity: RiskLevel::High,
+                status: EventStatus::Closed,
+                time_ms: now_ms,
+                message: format!("{} 消防主管网压力已恢复", building.code),
+            }));
+        }
+        out
+    }
+}
+
+/// The three texts, sent together.
+fn notify_all(building: &Building, time_ms: i64) -> Vec<Notification> {
+    let text = format!(
+        "【城市运行】{}（楼栋码 {}）消防主管网压力为 0 MPa，已升为较大风险，请立即核查处置。",
+        building.address, building.code
+    );
+    let p = &building.parties;
+    [
+        (PartyRole::SafetyResponsible, &p.safety_responsible),
+        (PartyRole::SafetyManager, &p.safety_manager),
+        (PartyRole::Maintenance, &p.maintenance),
+    ]
+    .into_iter()
+    .map(|(role, party): (PartyRole, &Party)| Notification {
+        building: building.id,
+        role,
+        recipient: party.name.clone(),
+        phone: party.phone.clone(),
+        text: text.clone(),
+        time_ms,
+    })
+    .collect()
+}

@@ -8,8 +8,15 @@ use anyhow::{Context, bail};
 use bevy::math::{UVec2, Vec3};
 use clap::{Args, Parser, Subcommand};
 
+use std::time::Duration;
+
+use crate::backend::engine::Engine;
+use crate::backend::scenario::Scenario;
+use crate::backend::server::{BackendThread, Server, ServerConfig};
+use crate::backend::tokens::{Grant, Tokens};
 use crate::cockpit::app::{RunOptions, default_view, run_window};
 use crate::cockpit::camera::OrbitCamera;
+use crate::cockpit::link::{LinkConfig, spawn_link};
 use crate::cockpit::ui::Lang;
 use crate::geo::assemble::{city_from_dem, city_from_import};
 use crate::geo::dem::Dem;
@@ -17,6 +24,7 @@ use crate::geo::demo::{self, DemoScene};
 use crate::geo::geojson::{Crs, ImportOptions, import_file};
 use crate::geo::{LocalFrame, world_from_local};
 use crate::model::City;
+use crate::protocol::{Role, Scope};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -37,6 +45,10 @@ pub enum Command {
     Run(RunArgs),
     /// Render the city headless (no window, no X server) to a PNG.
     Render(RenderArgs),
+    /// Run the backend alone: sessions, rules, store, scenario, recording.
+    Serve(ServeArgs),
+    /// Inspect a recording.
+    Replay(ReplayArgs),
     /// Print performance figures.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -103,6 +115,60 @@ pub struct RunArgs {
     /// Save a screenshot of the window to FILE.png after a few frames and exit.
     #[arg(long, value_name = "FILE.png")]
     pub screenshot: Option<PathBuf>,
+    /// Connect to a running backend instead of starting one in the cockpit.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub connect: Option<String>,
+    /// Access token for --connect.
+    #[arg(long, value_name = "TOKEN", requires = "connect")]
+    pub token: Option<String>,
+    /// Record the received stream to an MCAP file.
+    #[arg(long, value_name = "FILE.mcap")]
+    pub record: Option<PathBuf>,
+    /// Embedded backend: its SQLite database (default: in memory).
+    #[arg(long, value_name = "FILE.db", conflicts_with = "connect")]
+    pub db: Option<PathBuf>,
+    /// Embedded backend: scenario (default: the embedded scenes/scenario_demo.ron).
+    #[arg(long, value_name = "FILE.ron", conflicts_with = "connect")]
+    pub scenario: Option<PathBuf>,
+    /// No backend at all: the static city with its base levels.
+    #[arg(long, conflicts_with_all = ["connect", "db", "scenario"])]
+    pub offline: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    pub listen: std::net::SocketAddr,
+    /// SQLite database (created and seeded if missing).
+    #[arg(long, default_value = "city.db", value_name = "FILE.db")]
+    pub db: PathBuf,
+    /// Scenario to simulate (default: the embedded scenes/scenario_demo.ron).
+    #[arg(long, value_name = "FILE.ron")]
+    pub scenario: Option<PathBuf>,
+    /// Simulate nothing: state changes only through commands.
+    #[arg(long, conflicts_with = "scenario")]
+    pub no_scenario: bool,
+    /// Tokens: TOML with [[token]] name, token, role (viewer|dispatcher), scope.
+    #[arg(long, value_name = "FILE.toml")]
+    pub token_file: PathBuf,
+    /// Record the stream to an MCAP file.
+    #[arg(long, value_name = "FILE.mcap")]
+    pub record: Option<PathBuf>,
+    /// Seconds between heartbeats.
+    #[arg(long, default_value_t = 2.0)]
+    pub heartbeat_secs: f64,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ReplayArgs {
+    /// The recording (MCAP).
+    pub file: PathBuf,
+    /// Print its time span, message counts and snapshot count.
+    #[arg(long)]
+    pub info: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -237,6 +303,8 @@ pub fn main_with(cli: Cli) -> anyhow::Result<()> {
         None => run(cli.run),
         Some(Command::Run(args)) => run(args),
         Some(Command::Render(args)) => render(args),
+        Some(Command::Serve(args)) => serve(args),
+        Some(Command::Replay(args)) => replay(args),
         Some(Command::Bench(bench)) => crate::bench::run(bench),
     }
 }
@@ -259,8 +327,27 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let city = Arc::new(city);
+    let (link, backend) = if args.offline {
+        (None, None)
+    } else {
+        let (addr, token, backend) = match &args.connect {
+            Some(addr) => (addr.clone(), args.token.clone().unwrap_or_default(), None),
+            None => {
+                let (backend, token) = start_embedded_backend(&city, &args)?;
+                (backend.addr.to_string(), token, Some(backend))
+            }
+        };
+        let link = spawn_link(LinkConfig {
+            addr,
+            token,
+            record: args.record.clone().map(|p| (p, city.clone())),
+        })
+        .context("starting the link thread")?;
+        (Some(link), backend)
+    };
     run_window(
-        Arc::new(city),
+        city,
         RunOptions {
             window_size: (args.size.x, args.size.y),
             ui_scale: args.ui_scale,
@@ -268,8 +355,142 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             initial_view: Some(view),
             select,
             screenshot: args.screenshot.map(|p| (p, 20)),
+            link,
+            backend,
         },
     );
+    Ok(())
+}
+
+/// A token nobody else knows, for the cockpit's own embedded backend.
+fn local_token() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut h = crate::geo::rng::Fnv64::default();
+    h.write(&nanos.to_le_bytes());
+    h.write(&std::process::id().to_le_bytes());
+    format!("local-{:016x}", h.finish())
+}
+
+fn scenario_from(path: Option<&std::path::Path>) -> anyhow::Result<Scenario> {
+    Ok(match path {
+        Some(p) => Scenario::load(p)?,
+        None => Scenario::embedded()?,
+    })
+}
+
+/// The backend inside the cockpit process, on loopback, same protocol.
+fn start_embedded_backend(
+    city: &Arc<City>,
+    args: &RunArgs,
+) -> anyhow::Result<(BackendThread, String)> {
+    let scenario = scenario_from(args.scenario.as_deref())?;
+    let tick = Duration::from_millis(scenario.tick_ms);
+    let db = args
+        .db
+        .as_ref()
+        .map_or_else(|| ":memory:".to_owned(), |p| p.display().to_string());
+    let engine = Engine::open(city.clone(), &db, Some(scenario))?;
+    let token = local_token();
+    let mut tokens = Tokens::default();
+    tokens.insert(
+        &token,
+        Grant {
+            name: "本机驾驶舱 / local cockpit".to_owned(),
+            role: Role::Dispatcher,
+            scope: Scope::City,
+        },
+    );
+    let backend = BackendThread::spawn(
+        engine,
+        ServerConfig {
+            listen: ([127, 0, 0, 1], 0).into(),
+            tokens,
+            tick,
+            heartbeat: Duration::from_secs(2),
+            record: None,
+        },
+    )?;
+    Ok((backend, token))
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let _ = bevy::log::tracing_subscriber::fmt()
+        .with_env_filter(bevy::log::tracing_subscriber::EnvFilter::new(
+            "info,citytwin=info",
+        ))
+        .try_init();
+    let city = Arc::new(load_city(&args.data)?);
+    let scenario = if args.no_scenario {
+        None
+    } else {
+        Some(scenario_from(args.scenario.as_deref())?)
+    };
+    let tokens = Tokens::load(&args.token_file)?;
+    if tokens.is_empty() {
+        bail!(
+            "{} defines no tokens: nobody could connect",
+            args.token_file.display()
+        );
+    }
+    let tick = Duration::from_millis(scenario.as_ref().map_or(250, |s| s.tick_ms));
+    let engine = Engine::open(city, &args.db.display().to_string(), scenario)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("citytwin-server")
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let server = Server::start(
+            engine,
+            ServerConfig {
+                listen: args.listen,
+                tokens,
+                tick,
+                heartbeat: Duration::from_secs_f64(args.heartbeat_secs.max(0.1)),
+                record: args.record.clone(),
+            },
+        )
+        .await?;
+        println!(
+            "citytwin serve: listening on {} (Ctrl-C to stop)",
+            server.addr
+        );
+        tokio::signal::ctrl_c().await?;
+        println!("citytwin serve: shutting down");
+        server.shutdown().await;
+        anyhow::Ok(())
+    })
+}
+
+fn replay(args: ReplayArgs) -> anyhow::Result<()> {
+    if !args.info {
+        bail!(
+            "the replay timeline comes with a later release; use --info to inspect {}",
+            args.file.display()
+        );
+    }
+    let info = crate::recording::info(&args.file)?;
+    let span = |t: Option<i64>| t.map_or_else(|| "—".to_owned(), |t| format!("{t} ms"));
+    println!("recording: {}", args.file.display());
+    println!(
+        "complete:  {}",
+        if info.complete {
+            "yes"
+        } else {
+            "no (cut short; read to its last whole chunk)"
+        }
+    );
+    println!("start:     {}", span(info.start_ms));
+    println!("end:       {}", span(info.end_ms));
+    if let (Some(a), Some(b)) = (info.start_ms, info.end_ms) {
+        println!("span:      {:.1} s", (b - a) as f64 / 1000.0);
+    }
+    println!("snapshots: {}", info.snapshots);
+    for (topic, count) in &info.counts {
+        println!("  {topic:<24} {count}");
+    }
     Ok(())
 }
 

@@ -6,7 +6,7 @@
 //! | lon/lat → metres, GCJ-02, footprint meshing      | [`geo`], [`geo::mesh`]        |
 //! | the demo city (terrain, rivers, districts)       | [`geo::demo`], `scenes/demo_chongqing.ron` |
 //! | GeoJSON / GeoTIFF import                         | [`geo::geojson`], [`geo::dem`], [`geo::assemble`] |
-//! | how live state is applied                        | [`cockpit::state`]            |
+//! | how live state is applied (snapshots, deltas)    | [`live`], [`cockpit::state`]  |
 //! | the wire format (frames, messages, errors)       | [`protocol`]                  |
 //! | rules (pressure → level + SMS), resume window    | [`backend`]                   |
 //! | building colours on the GPU                      | [`cockpit::city::buildings`], `shaders/buildings.wgsl` |
@@ -23,5 +23,7 @@ pub mod bench;
 pub mod cli;
 pub mod cockpit;
 pub mod geo;
+pub mod live;
 pub mod model;
 pub mod protocol;
+pub mod recording;

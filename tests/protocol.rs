@@ -5,9 +5,9 @@ use citytwin::model::{
     BuildingId, Event, EventId, EventKind, EventStatus, RiskLevel, SensorId, SensorReading,
 };
 use citytwin::protocol::{
-    Change, Command, CommandKind, CommandResult, Delta, FrameDecoder, HEADER_BYTES, Heartbeat,
-    Hello, MAX_FRAME_BYTES, Message, MessageKind, PROTOCOL_VERSION, ProtocolError, Role, Scope,
-    Snapshot, Welcome, read_frame,
+    Change, Command, CommandKind, CommandResult, Delta, FrameDecoder, Goodbye, HEADER_BYTES,
+    Heartbeat, Hello, MAX_FRAME_BYTES, Message, MessageKind, PROTOCOL_VERSION, ProtocolError, Role,
+    Scope, Snapshot, Welcome, read_frame,
 };
 use proptest::prelude::*;
 
@@ -86,6 +86,9 @@ fn every_message() -> Vec<Message> {
         Message::Heartbeat(Heartbeat {
             time_ms: 1_764_000_002_000,
             last_seq: 42,
+        }),
+        Message::Goodbye(Goodbye {
+            reason: "令牌无效 / unknown token".into(),
         }),
     ]
 }
@@ -304,7 +307,7 @@ proptest! {
 
     /// Valid frames with a random valid kind but random payload bytes.
     #[test]
-    fn random_payloads_never_panic(kind in 1u8..=7, payload in proptest::collection::vec(any::<u8>(), 0..512)) {
+    fn random_payloads_never_panic(kind in 1u8..=8, payload in proptest::collection::vec(any::<u8>(), 0..512)) {
         let mut bytes = header(2 + payload.len() as u32, PROTOCOL_VERSION, kind);
         bytes.extend(&payload);
         let mut decoder = FrameDecoder::new();

@@ -139,7 +139,8 @@ fn rules_deltas_replayed_through_the_window_rebuild_the_same_state() {
         },
     );
     let mut live = CityState::new(&city);
-    live.apply_snapshot(&live.to_snapshot(0)).expect("seq 0");
+    let base = live.to_snapshot(0);
+    live.apply_snapshot(&base).expect("seq 0");
     let mut window = DeltaWindow::new(10_000, 0);
     // A scripted minute: sensors drop to 0 and recover at different times.
     for t in 0..60i64 {
@@ -170,7 +171,8 @@ fn rules_deltas_replayed_through_the_window_rebuild_the_same_state() {
     }
     // A client that stopped at seq 20 resumes to exactly the same state.
     let mut late = CityState::new(&city);
-    late.apply_snapshot(&late.to_snapshot(0)).expect("seq 0");
+    let base = late.to_snapshot(0);
+    late.apply_snapshot(&base).expect("seq 0");
     let Resume::Deltas(first) = window.resume_from(0) else {
         panic!("window holds all")
     };

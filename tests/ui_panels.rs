@@ -109,6 +109,7 @@ fn legend_shows_the_state_counts() {
         city: &city,
         state: &state,
         lang: Lang::Zh,
+        link: None,
     };
     let rows = Legend::rows(&cx);
     let from_scratch = LevelCounts::from_levels(state.levels().iter().copied());
@@ -142,6 +143,7 @@ fn building_card_shows_code_parties_and_phones() {
         city: &city,
         state: &state,
         lang: Lang::Zh,
+        link: None,
     };
     let mut harness = Harness::new();
     harness.frame(&cx, vec![]);
@@ -170,6 +172,7 @@ fn language_toggle_switches_to_english() {
         city: &city,
         state: &state,
         lang: Lang::Zh,
+        link: None,
     };
     let mut harness = Harness::new();
     harness.frame(&cx, vec![]);
@@ -198,6 +201,7 @@ fn searching_a_code_selects_and_flies_to_it() {
         city: &city,
         state: &state,
         lang: Lang::Zh,
+        link: None,
     };
     let mut harness = Harness::new();
     harness.frame(&cx, vec![]);

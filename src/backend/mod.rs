@@ -1,6 +1,22 @@
-//! The backend: rules that turn readings into state changes and
-//! notifications, and the window of recent deltas that lets a client resume
-//! without loss. (The tokio server, SQLite store and recorder build on these.)
+//! The backend (authoritative): readings from the scenario simulator or from
+//! authorised clients go through the rules; every change becomes the next
+//! delta, journaled in SQLite with the notifications it caused, kept in a
+//! resume window and streamed to every session over the protocol.
+//!
+//! | file | what lives there |
+//! |---|---|
+//! | `rules.rs` | fire-main rule: 0 MPa → at least 较大 + three SMS; restore after hold time |
+//! | `engine.rs` | the authoritative state: rules → delta → store → live state → window |
+//! | `store.rs` | SQLite: buildings, sensors, readings summary, events, outbox, audit, journal |
+//! | `window.rs` | recent deltas for lossless resume |
+//! | `scenario.rs` | scenario files and the time-scaled, seeded simulator |
+//! | `tokens.rs` | token file: token → name, role, scope |
+//! | `server.rs` | tokio: listener, sessions, engine task, shutdown |
 
+pub mod engine;
 pub mod rules;
+pub mod scenario;
+pub mod server;
+pub mod store;
+pub mod tokens;
 pub mod window;

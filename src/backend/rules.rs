@@ -88,6 +88,31 @@ impl Rules {
         }
     }
 
+    /// Picks up where a previous run left off: current levels, alarms still
+    /// open (from their open events) and the next free event id.
+    pub fn resume(
+        &mut self,
+        levels: &[RiskLevel],
+        open_events: impl IntoIterator<Item = Event>,
+        next_event: u64,
+    ) {
+        if levels.len() == self.levels.len() {
+            self.levels.copy_from_slice(levels);
+        }
+        for e in open_events {
+            if let (EventKind::FireMainPressureLost, Some(b)) = (e.kind, e.building) {
+                self.alarms.insert(
+                    b,
+                    PressureAlarm {
+                        event: e.id,
+                        restored_since_ms: None,
+                    },
+                );
+            }
+        }
+        self.next_event = self.next_event.max(next_event);
+    }
+
     pub fn level(&self, id: BuildingId) -> Option<RiskLevel> {
         self.levels.get(id.index()).copied()
     }

@@ -9,9 +9,11 @@ use bevy::winit::WinitSettings;
 use bevy_egui::EguiPlugin;
 
 use super::camera::{OrbitCamera, orbit_controls};
+use super::link::{LinkHandle, LinkInbox};
 use super::picking::click_to_select;
 use super::state::{CityData, CityState};
 use super::ui::{self, Lang, UiSettings, theme};
+use crate::backend::server::BackendThread;
 use crate::cockpit::state::SelectBuilding;
 use crate::model::{BuildingId, City};
 
@@ -74,7 +76,6 @@ pub fn city_camera(orbit: OrbitCamera) -> impl Bundle {
 }
 
 /// Options of the windowed cockpit.
-#[derive(Clone, Debug)]
 pub struct RunOptions {
     pub window_size: (u32, u32),
     pub ui_scale: f32,
@@ -84,7 +85,15 @@ pub struct RunOptions {
     pub select: Option<BuildingId>,
     /// Save a screenshot of the window after this many frames, then exit.
     pub screenshot: Option<(std::path::PathBuf, u32)>,
+    /// The live link (None: the static city).
+    pub link: Option<LinkHandle>,
+    /// The backend running inside this process, kept alive with the app.
+    pub backend: Option<BackendThread>,
 }
+
+/// Owns the embedded backend for the app's lifetime (stops it on exit).
+#[derive(Resource)]
+struct EmbeddedBackend(#[allow(dead_code)] BackendThread);
 
 /// Opens the cockpit window on `city` and runs until it is closed.
 pub fn run_window(city: Arc<City>, options: RunOptions) -> AppExit {
@@ -115,6 +124,13 @@ pub fn run_window(city: Arc<City>, options: RunOptions) -> AppExit {
         Update,
         (orbit_controls, click_to_select).in_set(AppSystems::Input),
     );
+    if let Some(link) = options.link {
+        app.insert_resource(LinkInbox(link))
+            .add_plugins(super::link::plugin);
+    }
+    if let Some(backend) = options.backend {
+        app.insert_resource(EmbeddedBackend(backend));
+    }
     if let Some(id) = options.select {
         app.add_systems(Startup, move |mut select: MessageWriter<SelectBuilding>| {
             select.write(SelectBuilding(Some(id)));

@@ -4,6 +4,7 @@ pub mod app;
 pub mod camera;
 pub mod city;
 pub mod headless;
+pub mod link;
 pub mod picking;
 pub mod state;
 pub mod ui;

@@ -1,5 +1,5 @@
 //! The messages: Hello/Welcome (session), Snapshot/Delta (state, with
-//! sequence numbers), Command/CommandResult, Heartbeat.
+//! sequence numbers), Command/CommandResult, Heartbeat, Goodbye.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,10 +18,11 @@ pub enum MessageKind {
     Command = 5,
     CommandResult = 6,
     Heartbeat = 7,
+    Goodbye = 8,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 7] = [
+    pub const ALL: [MessageKind; 8] = [
         MessageKind::Hello,
         MessageKind::Welcome,
         MessageKind::Snapshot,
@@ -29,6 +30,7 @@ impl MessageKind {
         MessageKind::Command,
         MessageKind::CommandResult,
         MessageKind::Heartbeat,
+        MessageKind::Goodbye,
     ];
 
     pub fn from_u8(byte: u8) -> Option<MessageKind> {
@@ -138,6 +140,12 @@ pub struct Heartbeat {
     pub last_seq: u64,
 }
 
+/// Either side, last frame before closing: why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Goodbye {
+    pub reason: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Message {
     Hello(Hello),
@@ -147,6 +155,7 @@ pub enum Message {
     Command(Command),
     CommandResult(CommandResult),
     Heartbeat(Heartbeat),
+    Goodbye(Goodbye),
 }
 
 /// Lets postcard append to a borrowed buffer (no copy, nothing lost on error).
@@ -198,6 +207,7 @@ impl Message {
             Message::Command(_) => MessageKind::Command,
             Message::CommandResult(_) => MessageKind::CommandResult,
             Message::Heartbeat(_) => MessageKind::Heartbeat,
+            Message::Goodbye(_) => MessageKind::Goodbye,
         }
     }
 
@@ -214,6 +224,7 @@ impl Message {
             Message::Command(m) => encode_payload(kind, m, out),
             Message::CommandResult(m) => encode_payload(kind, m, out),
             Message::Heartbeat(m) => encode_payload(kind, m, out),
+            Message::Goodbye(m) => encode_payload(kind, m, out),
         };
         if result.is_err() {
             out.truncate(before);
@@ -232,6 +243,7 @@ impl Message {
             MessageKind::Command => Message::Command(decode_payload(frame.kind, p)?),
             MessageKind::CommandResult => Message::CommandResult(decode_payload(frame.kind, p)?),
             MessageKind::Heartbeat => Message::Heartbeat(decode_payload(frame.kind, p)?),
+            MessageKind::Goodbye => Message::Goodbye(decode_payload(frame.kind, p)?),
         })
     }
 }

@@ -13,8 +13,8 @@ mod message;
 pub use error::ProtocolError;
 pub use frame::{Frame, FrameDecoder, HEADER_BYTES, MAX_FRAME_BYTES, read_frame};
 pub use message::{
-    Change, Command, CommandKind, CommandResult, Delta, Heartbeat, Hello, Message, MessageKind,
-    Role, Scope, Snapshot, Welcome,
+    Change, Command, CommandKind, CommandResult, Delta, Goodbye, Heartbeat, Hello, Message,
+    MessageKind, Role, Scope, Snapshot, Welcome,
 };
 
 /// The one version this build speaks; a frame with another is refused.

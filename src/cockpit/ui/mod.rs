@@ -5,6 +5,7 @@
 
 pub mod building_card;
 pub mod legend;
+pub mod link_badge;
 pub mod search;
 pub mod theme;
 pub mod top_bar;
@@ -13,6 +14,7 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
 use super::camera::FlyTo;
+use super::link::LinkState;
 use super::state::{CityData, CityState, SelectBuilding};
 use crate::geo::world_from_local;
 use crate::model::{BuildingId, City};
@@ -62,6 +64,8 @@ pub struct PanelContext<'a> {
     pub city: &'a City,
     pub state: &'a CityState,
     pub lang: Lang,
+    /// The live link, when the cockpit has one.
+    pub link: Option<&'a LinkState>,
 }
 
 /// What a panel asks for.
@@ -112,6 +116,7 @@ fn panels_ui(
     mut styled: Local<bool>,
     city: Res<CityData>,
     state: Res<CityState>,
+    link: Option<Res<LinkState>>,
     mut select: MessageWriter<SelectBuilding>,
     mut fly: MessageWriter<FlyTo>,
 ) -> Result {
@@ -131,6 +136,7 @@ fn panels_ui(
         city: &city,
         state: &state,
         lang: settings.lang,
+        link: link.as_deref(),
     };
     for action in panels.ui(&mut root, &cx) {
         match action {

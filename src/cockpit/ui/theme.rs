@@ -52,6 +52,9 @@ pub const PANEL_STROKE: Rgb = Rgb(38, 92, 150);
 pub const TEXT: Rgb = Rgb(214, 230, 245);
 pub const TEXT_DIM: Rgb = Rgb(130, 156, 184);
 pub const ACCENT: Rgb = Rgb(64, 196, 255);
+pub const LINK_OK: Rgb = Rgb(34, 197, 94);
+pub const LINK_WAIT: Rgb = Rgb(255, 170, 40);
+pub const LINK_LOST: Rgb = Rgb(240, 70, 70);
 
 /// Direction towards the sun (from the south-east, 50° up), world space.
 pub fn sun_direction() -> Vec3 {

@@ -42,6 +42,9 @@ impl TopBar {
                             actions.push(UiAction::SetLang(other));
                         }
                         search.ui(ui, cx, actions);
+                        if let Some(link) = cx.link {
+                            super::link_badge::link_badge_ui(ui, link, cx.lang);
+                        }
                     });
                 });
             });

@@ -1,11 +1,11 @@
-//! Applying the backend's stream to [`CityState`]: snapshots replace, deltas
+//! Applying the backend's stream to [`LiveState`]: snapshots replace, deltas
 //! follow in sequence. A delta already applied is ignored (never applied
 //! twice); a gap is an error that asks for a fresh snapshot (nothing lost).
 
 use crate::model::{BuildingId, EventStatus, RiskLevel};
 use crate::protocol::{Change, Delta, Snapshot};
 
-use super::{CityState, flags};
+use super::{LiveState, flags};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {
@@ -31,10 +31,15 @@ pub enum ApplyError {
     NoSnapshot { seq: u64 },
 }
 
-impl CityState {
+impl LiveState {
     /// The sequence number of the last snapshot or delta applied.
     pub fn last_seq(&self) -> Option<u64> {
         self.last_seq
+    }
+
+    /// Stream time of the last snapshot or delta applied.
+    pub fn last_time_ms(&self) -> Option<i64> {
+        self.last_time_ms
     }
 
     /// Replaces the live state with a snapshot (validated first: a bad
@@ -73,6 +78,7 @@ impl CityState {
             self.open_events.insert(e.id, e.clone());
         }
         self.last_seq = Some(seq);
+        self.last_time_ms = Some(snapshot.time_ms);
         self.revision += 1;
         Ok(())
     }
@@ -117,6 +123,7 @@ impl CityState {
             }
         }
         self.last_seq = Some(delta.seq);
+        self.last_time_ms = Some(delta.time_ms);
         self.revision += 1;
         Ok(Applied::Applied)
     }
@@ -143,6 +150,10 @@ impl CityState {
     /// Changes that named a building this city does not have (skipped).
     pub fn unknown_ids(&self) -> u64 {
         self.unknown_ids
+    }
+
+    pub fn open_events(&self) -> impl Iterator<Item = &crate::model::Event> + '_ {
+        self.open_events.values()
     }
 
     pub fn open_event_count(&self) -> usize {

@@ -1,29 +1,17 @@
-//! `CityState`: the ONE place live data about the city is applied. Panels
-//! read it; systems change it through its methods; the scene syncs from it.
+//! `LiveState`: the city's live per-building state as rebuilt from the
+//! stream (levels, alarms, readings, open events, last sequence number).
+//! Pure: the cockpit wraps it as its `CityState` resource, the backend keeps
+//! one as the authoritative state it snapshots.
 
 mod apply;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
-
-use bevy::prelude::*;
 
 pub use apply::{Applied, ApplyError};
 
 use crate::model::{
     BuildingId, City, Event, EventId, LevelCounts, RiskLevel, SensorId, SensorReading,
 };
-
-pub(super) fn plugin(app: &mut App) {
-    app.add_message::<SelectBuilding>().add_systems(
-        Update,
-        apply_selection.in_set(super::app::AppSystems::Ingest),
-    );
-}
-
-/// The static city (geometry, codes, parties), shared read-only.
-#[derive(Resource, Clone, Deref)]
-pub struct CityData(pub Arc<City>);
 
 /// Bit flags stored beside each building's level.
 pub mod flags {
@@ -32,8 +20,8 @@ pub mod flags {
 }
 
 /// Live per-building state with incrementally maintained legend counts.
-#[derive(Resource, Debug, Clone)]
-pub struct CityState {
+#[derive(Debug, Clone)]
+pub struct LiveState {
     levels: Vec<RiskLevel>,
     flags: Vec<u8>,
     counts: LevelCounts,
@@ -42,22 +30,25 @@ pub struct CityState {
     revision: u64,
     /// Sequence number of the last snapshot/delta applied from the stream.
     last_seq: Option<u64>,
+    /// Stream time of that snapshot/delta.
+    last_time_ms: Option<i64>,
     readings: HashMap<SensorId, SensorReading>,
     open_events: BTreeMap<EventId, Event>,
     events_seen: u64,
     unknown_ids: u64,
 }
 
-impl CityState {
-    pub fn new(city: &City) -> CityState {
+impl LiveState {
+    pub fn new(city: &City) -> LiveState {
         let levels: Vec<RiskLevel> = city.base_levels().collect();
-        CityState {
+        LiveState {
             counts: LevelCounts::from_levels(levels.iter().copied()),
             flags: vec![0; levels.len()],
             levels,
             selected: None,
             revision: 1,
             last_seq: None,
+            last_time_ms: None,
             readings: HashMap::new(),
             open_events: BTreeMap::new(),
             events_seen: 0,
@@ -183,17 +174,6 @@ impl CityState {
     }
 }
 
-/// Ask to select a building (or clear the selection). Panels and picking
-/// send this; only [`apply_selection`] changes the state.
-#[derive(Message, Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SelectBuilding(pub Option<BuildingId>);
-
-fn apply_selection(mut requests: MessageReader<SelectBuilding>, mut state: ResMut<CityState>) {
-    if let Some(SelectBuilding(id)) = requests.read().last() {
-        state.select(*id);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,7 +189,7 @@ mod tests {
     #[test]
     fn counts_follow_level_changes() {
         let city = small_city();
-        let mut state = CityState::new(&city);
+        let mut state = LiveState::new(&city);
         let before = state.counts();
         assert_eq!(before.total(), city.buildings.len());
         let id = BuildingId(0);
@@ -232,7 +212,7 @@ mod tests {
     #[test]
     fn packed_words_carry_level_and_flags() {
         let city = small_city();
-        let mut state = CityState::new(&city);
+        let mut state = LiveState::new(&city);
         state.set_level(BuildingId(2), RiskLevel::Moderate);
         state.select(Some(BuildingId(2)));
         state.set_alarm(BuildingId(2), true);

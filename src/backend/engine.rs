@@ -1,0 +1,184 @@
+//! The authoritative state: readings go through the rules, every change
+//! becomes the next delta, which is journaled (with its notifications),
+//! applied to the live state, kept in the resume window and then published.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::rules::{Notification, Rules, RulesConfig};
+use super::scenario::{Scenario, Simulator, sensor_bindings};
+use super::store::{SNAPSHOT_EVERY, Store, StoreError};
+use super::window::{DeltaWindow, Resume};
+use crate::live::{ApplyError, LiveState};
+use crate::model::{BuildingId, City, SensorId, SensorReading};
+use crate::protocol::{Delta, Snapshot};
+
+/// Deltas kept for resuming clients (at 4 ticks/s: about 40 minutes).
+pub const WINDOW_DELTAS: usize = 10_000;
+/// Sensors bound when no scenario says otherwise.
+const DEFAULT_SENSORS: usize = 4_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the stored stream does not apply: {0}")]
+    Stream(#[from] ApplyError),
+}
+
+pub struct Engine {
+    city: Arc<City>,
+    rules: Rules,
+    live: LiveState,
+    window: DeltaWindow,
+    store: Store,
+    sensors: HashMap<SensorId, BuildingId>,
+    sim: Option<Simulator>,
+    sim_now_ms: i64,
+}
+
+impl Engine {
+    /// Opens the store at `db` (created and seeded if new) and restores the
+    /// state it holds; `scenario` drives the simulator.
+    pub fn open(
+        city: Arc<City>,
+        db: &str,
+        scenario: Option<Scenario>,
+    ) -> Result<Engine, EngineError> {
+        let sensor_count = scenario.as_ref().map_or(DEFAULT_SENSORS, |s| s.sensors);
+        let sensors = sensor_bindings(&city, sensor_count);
+        let store = Store::open(db, &city, &sensors)?;
+        let start_ms = scenario.as_ref().map_or(0, |s| s.start_time_ms);
+        let mut live = LiveState::new(&city);
+        let mut base = live.to_snapshot(start_ms);
+        base.seq = 0;
+        live.apply_snapshot(&base)?;
+        let (snapshot, deltas) = store.load_stream()?;
+        if let Some(s) = &snapshot {
+            live.apply_snapshot(s)?;
+        }
+        for d in &deltas {
+            live.apply_delta(d)?;
+        }
+        let head = live.last_seq().unwrap_or(0);
+        let first = deltas.first().map_or(head, |d| d.seq - 1);
+        let mut window = DeltaWindow::new(WINDOW_DELTAS, first);
+        let sim_now_ms = deltas
+            .last()
+            .map(|d| d.time_ms)
+            .or(snapshot.as_ref().map(|s| s.time_ms))
+            .unwrap_or(start_ms);
+        for d in deltas {
+            // In order by construction (ORDER BY seq, applied above).
+            let _ = window.push(d);
+        }
+        let restore_after_ms = scenario
+            .as_ref()
+            .map_or(RulesConfig::default().restore_after_ms, |s| {
+                s.restore_after_s * 1000
+            });
+        let mut rules = Rules::new(&city, sensors.clone(), RulesConfig { restore_after_ms });
+        let next_event = store.query_i64("SELECT COALESCE(MAX(id), 0) FROM events")? as u64 + 1;
+        rules.resume(
+            live.levels(),
+            live.open_events().cloned().collect::<Vec<_>>(),
+            next_event,
+        );
+        let sim = scenario.map(|s| Simulator::new(s, sensors.len()));
+        Ok(Engine {
+            city,
+            rules,
+            live,
+            window,
+            store,
+            sensors,
+            sim,
+            sim_now_ms,
+        })
+    }
+
+    pub fn city(&self) -> &Arc<City> {
+        &self.city
+    }
+
+    pub fn head_seq(&self) -> u64 {
+        self.window.head_seq()
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.sim_now_ms
+    }
+
+    pub fn live(&self) -> &LiveState {
+        &self.live
+    }
+
+    pub fn store(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    pub fn sensors(&self) -> &HashMap<SensorId, BuildingId> {
+        &self.sensors
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        self.live.to_snapshot(self.sim_now_ms)
+    }
+
+    pub fn resume_from(&self, last_seq: u64) -> Resume {
+        self.window.resume_from(last_seq)
+    }
+
+    /// Runs readings (and due restorations) through the rules; returns the
+    /// delta they produced, already journaled and applied.
+    pub fn handle(
+        &mut self,
+        readings: &[SensorReading],
+        now_ms: i64,
+    ) -> Result<Option<Delta>, EngineError> {
+        self.sim_now_ms = self.sim_now_ms.max(now_ms);
+        let mut changes = Vec::new();
+        let mut notifications: Vec<Notification> = Vec::new();
+        for r in readings {
+            let out = self.rules.on_reading(&self.city, *r);
+            changes.extend(out.changes);
+            notifications.extend(out.notifications);
+        }
+        changes.extend(self.rules.on_tick(&self.city, self.sim_now_ms).changes);
+        if changes.is_empty() {
+            return Ok(None);
+        }
+        let delta = Delta {
+            seq: self.window.head_seq() + 1,
+            time_ms: self.sim_now_ms,
+            changes,
+        };
+        // Every SNAPSHOT_EVERY deltas the journal also stores the full state.
+        let snapshot = if delta.seq.is_multiple_of(SNAPSHOT_EVERY) {
+            let mut next = self.live.clone();
+            next.apply_delta(&delta)?;
+            Some(next.to_snapshot(delta.time_ms))
+        } else {
+            None
+        };
+        // Journal first: a delta that is not stored is never published.
+        self.store
+            .commit(&delta, &notifications, snapshot.as_ref())?;
+        self.live.apply_delta(&delta)?;
+        let _ = self.window.push(delta.clone());
+        Ok(Some(delta))
+    }
+
+    /// One simulator tick (if a scenario runs), else only due restorations.
+    pub fn tick(&mut self) -> Result<Option<Delta>, EngineError> {
+        match &mut self.sim {
+            Some(sim) => {
+                let dt = sim.scenario().sim_ms_per_tick();
+                let now = self.sim_now_ms + dt;
+                let readings = sim.step(now, dt);
+                self.handle(&readings, now)
+            }
+            None => self.handle(&[], self.sim_now_ms),
+        }
+    }
+}

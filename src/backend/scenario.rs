@@ -1,0 +1,183 @@
+//! Scenario files (`scenes/scenario_*.ron`) and the simulator that plays
+//! them: fire-main pressure sensors on the tallest buildings, normal readings
+//! with noise, and faults (pressure 0) that start at random and clear after a
+//! while. Time-scaled and deterministic for a seed.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::geo::rng::Rng;
+use crate::model::{BuildingId, City, SensorId, SensorReading};
+
+pub const EMBEDDED_DEMO_SCENARIO: &str = include_str!("../../scenes/scenario_demo.ron");
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Scenario {
+    pub seed: u64,
+    /// Simulated seconds per real second.
+    pub time_scale: f64,
+    /// Real milliseconds between engine ticks.
+    pub tick_ms: u64,
+    /// Simulated start time, ms since the Unix epoch.
+    pub start_time_ms: i64,
+    /// Buildings (tallest first) that carry a fire-main pressure sensor.
+    pub sensors: usize,
+    pub normal_mpa: (f32, f32),
+    /// Share of healthy sensors that report in each tick.
+    pub report_share: f32,
+    /// New faults per simulated hour.
+    pub faults_per_hour: f64,
+    /// How long a fault lasts, simulated minutes (min, max).
+    pub fault_minutes: (f64, f64),
+    /// How long pressure must hold before the alarm clears, simulated seconds.
+    pub restore_after_s: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("cannot read scenario {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("scenario {path} is not valid: {reason}")]
+    Parse { path: String, reason: String },
+}
+
+impl Scenario {
+    pub fn embedded() -> Result<Scenario, ScenarioError> {
+        Scenario::parse(EMBEDDED_DEMO_SCENARIO, "<embedded scenario_demo.ron>")
+    }
+
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+            path: name.clone(),
+            source,
+        })?;
+        Scenario::parse(&text, &name)
+    }
+
+    pub fn parse(text: &str, path: &str) -> Result<Scenario, ScenarioError> {
+        let s: Scenario = ron::from_str(text).map_err(|e| ScenarioError::Parse {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        if s.time_scale <= 0.0 || s.tick_ms == 0 || s.fault_minutes.0 > s.fault_minutes.1 {
+            return Err(ScenarioError::Parse {
+                path: path.to_owned(),
+                reason: "time_scale and tick_ms must be positive, fault_minutes (min, max)"
+                    .to_owned(),
+            });
+        }
+        Ok(s)
+    }
+
+    /// Simulated milliseconds per tick.
+    pub fn sim_ms_per_tick(&self) -> i64 {
+        (self.tick_ms as f64 * self.time_scale).round() as i64
+    }
+}
+
+/// Sensor ids for the `count` tallest buildings (ties by id): sensor i sits
+/// on the i-th tallest.
+pub fn sensor_bindings(city: &City, count: usize) -> HashMap<SensorId, BuildingId> {
+    let mut order: Vec<_> = city.buildings.iter().map(|b| (b.height_m, b.id)).collect();
+    order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    order
+        .into_iter()
+        .take(count)
+        .enumerate()
+        .map(|(i, (_, id))| (SensorId(i as u32), id))
+        .collect()
+}
+
+pub struct Simulator {
+    scenario: Scenario,
+    rng: Rng,
+    sensor_count: u32,
+    /// Faulty sensors and the simulated time their fault ends.
+    faults: HashMap<SensorId, i64>,
+}
+
+impl Simulator {
+    pub fn new(scenario: Scenario, sensor_count: usize) -> Simulator {
+        Simulator {
+            rng: Rng::new(scenario.seed),
+            sensor_count: sensor_count as u32,
+            scenario,
+            faults: HashMap::new(),
+        }
+    }
+
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    fn normal(&mut self, sensor: SensorId, time_ms: i64) -> SensorReading {
+        let (lo, hi) = self.scenario.normal_mpa;
+        SensorReading {
+            sensor,
+            value: self.rng.range(lo, hi),
+            time_ms,
+        }
+    }
+
+    /// Readings for the tick that ends at simulated `now_ms`, `dt_ms` long.
+    pub fn step(&mut self, now_ms: i64, dt_ms: i64) -> Vec<SensorReading> {
+        let mut readings = Vec::new();
+        if self.sensor_count == 0 {
+            return readings;
+        }
+        // Faults that end now report healthy pressure again.
+        let mut ended: Vec<SensorId> = self
+            .faults
+            .iter()
+            .filter(|(_, until)| **until <= now_ms)
+            .map(|(s, _)| *s)
+            .collect();
+        ended.sort();
+        for sensor in ended {
+            self.faults.remove(&sensor);
+            readings.push(self.normal(sensor, now_ms));
+        }
+        // New faults: a Poisson process, sampled per tick.
+        let expected = self.scenario.faults_per_hour * dt_ms as f64 / 3_600_000.0;
+        let mut budget = expected;
+        while budget > 0.0 {
+            if f64::from(self.rng.f32()) < budget.min(1.0) {
+                let sensor = SensorId(self.rng.below(self.sensor_count as usize) as u32);
+                if !self.faults.contains_key(&sensor) {
+                    let (lo, hi) = self.scenario.fault_minutes;
+                    let minutes = lo + (hi - lo) * f64::from(self.rng.f32());
+                    self.faults
+                        .insert(sensor, now_ms + (minutes * 60_000.0) as i64);
+                    readings.push(SensorReading {
+                        sensor,
+                        value: 0.0,
+                        time_ms: now_ms,
+                    });
+                }
+            }
+            budget -= 1.0;
+        }
+        // Routine reports from healthy sensors.
+        let reports = (self.sensor_count as f32 * self.scenario.report_share).round() as usize;
+        for _ in 0..reports {
+            let sensor = SensorId(self.rng.below(self.sensor_count as usize) as u32);
+            let reading = if self.faults.contains_key(&sensor) {
+                SensorReading {
+                    sensor,
+                    value: 0.0,
+                    time_ms: now_ms,
+                }
+            } else {
+                self.normal(sensor, now_ms)
+            };
+            readings.push(reading);
+        }
+        readings
+    }
+}

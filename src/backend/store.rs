@@ -1,0 +1,370 @@
+//! The embedded store (SQLite): buildings with their live level and alarm,
+//! sensors, a readings summary, events, the notification outbox (each row is
+//! an SMS), the audit log, and the delta journal with periodic snapshots so a
+//! restarted server resumes at the same sequence number. Every delta is
+//! written in one transaction with everything it caused: no half-written rows.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::rules::{Notification, PartyRole};
+use crate::model::{BuildingId, City, EventStatus, SensorId};
+use crate::protocol::{Change, Delta, FrameDecoder, Message, Snapshot};
+
+/// A full snapshot row every this many deltas bounds restart replay.
+pub const SNAPSHOT_EVERY: u64 = 500;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Sql {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "database {path} belongs to another city ({found} buildings, this city has {expected})"
+    )]
+    OtherCity {
+        path: String,
+        found: usize,
+        expected: usize,
+    },
+    #[error("database {path}: cannot journal delta {seq}: {reason}")]
+    Encode {
+        path: String,
+        seq: u64,
+        reason: String,
+    },
+    #[error("database {path}: stored stream is corrupt at seq {seq}: {reason}")]
+    Corrupt {
+        path: String,
+        seq: u64,
+        reason: String,
+    },
+}
+
+pub struct Store {
+    conn: Connection,
+    path: String,
+}
+
+const SCHEMA: &str = "
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+CREATE TABLE IF NOT EXISTS buildings (
+    id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE, address TEXT NOT NULL,
+    district TEXT NOT NULL, base_level INTEGER NOT NULL, level INTEGER NOT NULL,
+    alarm INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS sensors (
+    id INTEGER PRIMARY KEY, building INTEGER NOT NULL REFERENCES buildings(id), kind TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS readings_summary (
+    sensor INTEGER PRIMARY KEY, last_value REAL NOT NULL, last_time_ms INTEGER NOT NULL,
+    count INTEGER NOT NULL, zero_count INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, building INTEGER, severity INTEGER NOT NULL,
+    status TEXT NOT NULL, opened_ms INTEGER NOT NULL, closed_ms INTEGER, message TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, building INTEGER NOT NULL, role TEXT NOT NULL,
+    recipient TEXT NOT NULL, phone TEXT NOT NULL, text TEXT NOT NULL,
+    created_ms INTEGER NOT NULL, sent_ms INTEGER);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, time_ms INTEGER NOT NULL, actor TEXT NOT NULL,
+    action TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS deltas (seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, frame BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshots (seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, frame BLOB NOT NULL);
+";
+
+fn role_name(role: PartyRole) -> &'static str {
+    match role {
+        PartyRole::SafetyResponsible => "消防安全责任人",
+        PartyRole::SafetyManager => "消防安全管理人",
+        PartyRole::Maintenance => "维保单位",
+    }
+}
+
+/// One outbox row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub building: BuildingId,
+    pub role: String,
+    pub recipient: String,
+    pub phone: String,
+    pub text: String,
+}
+
+fn encode(message: Message) -> Result<Vec<u8>, crate::protocol::ProtocolError> {
+    let mut out = Vec::new();
+    message.encode(&mut out)?;
+    Ok(out)
+}
+
+impl Store {
+    /// Opens (or creates) the database for `city`; `":memory:"` for a
+    /// throwaway store.
+    pub fn open(
+        path: &str,
+        city: &City,
+        sensors: &HashMap<SensorId, BuildingId>,
+    ) -> Result<Store, StoreError> {
+        let sql = |source| StoreError::Sql {
+            path: path.to_owned(),
+            source,
+        };
+        let conn = if path == ":memory:" {
+            Connection::open_in_memory()
+        } else {
+            Connection::open(Path::new(path))
+        }
+        .map_err(sql)?;
+        conn.execute_batch(SCHEMA).map_err(sql)?;
+        let mut store = Store {
+            conn,
+            path: path.to_owned(),
+        };
+        let found: usize = store
+            .conn
+            .query_row("SELECT COUNT(*) FROM buildings", [], |r| r.get(0))
+            .map_err(sql)?;
+        if found == 0 {
+            store.seed(city, sensors).map_err(sql)?;
+        } else if found != city.buildings.len() {
+            return Err(StoreError::OtherCity {
+                path: path.to_owned(),
+                found,
+                expected: city.buildings.len(),
+            });
+        }
+        Ok(store)
+    }
+
+    fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sql {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn seed(
+        &mut self,
+        city: &City,
+        sensors: &HashMap<SensorId, BuildingId>,
+    ) -> rusqlite::Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut insert = tx.prepare(
+                "INSERT INTO buildings (id, code, address, district, base_level, level) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+            )?;
+            for b in &city.buildings {
+                let district = city
+                    .districts
+                    .get(usize::from(b.district.0))
+                    .map_or("", |d| d.code.as_str());
+                insert.execute(params![
+                    b.id.0,
+                    b.code,
+                    b.address,
+                    district,
+                    b.base_level as u8
+                ])?;
+            }
+            let mut insert = tx.prepare(
+                "INSERT INTO sensors (id, building, kind) VALUES (?1, ?2, 'fire_main_pressure')",
+            )?;
+            for (sensor, building) in sensors {
+                insert.execute(params![sensor.0, building.0])?;
+            }
+        }
+        tx.commit()
+    }
+
+    /// Journals a delta with the notifications it caused, atomically.
+    pub fn commit(
+        &mut self,
+        delta: &Delta,
+        notifications: &[Notification],
+        snapshot: Option<&Snapshot>,
+    ) -> Result<(), StoreError> {
+        let encode_err = |e: crate::protocol::ProtocolError| StoreError::Encode {
+            path: self.path.clone(),
+            seq: delta.seq,
+            reason: e.to_string(),
+        };
+        let frame = encode(Message::Delta(delta.clone())).map_err(encode_err)?;
+        let snapshot = match snapshot {
+            Some(s) => Some(encode(Message::Snapshot(s.clone())).map_err(encode_err)?),
+            None => None,
+        };
+        let result = (|| -> rusqlite::Result<()> {
+            let tx = self.conn.transaction()?;
+            tx.execute(
+                "INSERT INTO deltas (seq, time_ms, frame) VALUES (?1, ?2, ?3)",
+                params![delta.seq as i64, delta.time_ms, frame],
+            )?;
+            for change in &delta.changes {
+                match change {
+                    Change::Level { building, level } => {
+                        tx.execute(
+                            "UPDATE buildings SET level = ?2 WHERE id = ?1",
+                            params![building.0, *level as u8],
+                        )?;
+                    }
+                    Change::Alarm { building, on } => {
+                        tx.execute(
+                            "UPDATE buildings SET alarm = ?2 WHERE id = ?1",
+                            params![building.0, *on],
+                        )?;
+                    }
+                    Change::Reading(r) => {
+                        tx.execute(
+                            "INSERT INTO readings_summary (sensor, last_value, last_time_ms, count, zero_count)
+                             VALUES (?1, ?2, ?3, 1, ?4)
+                             ON CONFLICT(sensor) DO UPDATE SET last_value = ?2, last_time_ms = ?3,
+                                count = count + 1, zero_count = zero_count + ?4",
+                            params![r.sensor.0, r.value, r.time_ms, i64::from(r.value <= super::rules::ZERO_PRESSURE_MPA)],
+                        )?;
+                    }
+                    Change::Event(e) => {
+                        let status = match e.status {
+                            EventStatus::Open => "open",
+                            EventStatus::Closed => "closed",
+                        };
+                        tx.execute(
+                            "INSERT INTO events (id, kind, building, severity, status, opened_ms, message)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                             ON CONFLICT(id) DO UPDATE SET status = ?5, closed_ms = ?6",
+                            params![e.id.0 as i64, format!("{:?}", e.kind), e.building.map(|b| b.0), e.severity as u8, status, e.time_ms, e.message],
+                        )?;
+                    }
+                }
+            }
+            for n in notifications {
+                tx.execute(
+                    "INSERT INTO outbox (building, role, recipient, phone, text, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![n.building.0, role_name(n.role), n.recipient, n.phone, n.text, n.time_ms],
+                )?;
+            }
+            if let Some(frame) = &snapshot {
+                tx.execute(
+                    "INSERT INTO snapshots (seq, time_ms, frame) VALUES (?1, ?2, ?3)",
+                    params![delta.seq as i64, delta.time_ms, frame],
+                )?;
+            }
+            tx.commit()
+        })();
+        result.map_err(|e| self.err(e))
+    }
+
+    pub fn audit(
+        &mut self,
+        time_ms: i64,
+        actor: &str,
+        action: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO audit (time_ms, actor, action, detail) VALUES (?1, ?2, ?3, ?4)",
+                params![time_ms, actor, action, detail],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// The stored stream: the newest snapshot (if any) and every delta after it.
+    pub fn load_stream(&self) -> Result<(Option<Snapshot>, Vec<Delta>), StoreError> {
+        let corrupt = |seq: u64, reason: String| StoreError::Corrupt {
+            path: self.path.clone(),
+            seq,
+            reason,
+        };
+        let decode = |seq: u64, frame: Vec<u8>| -> Result<Message, StoreError> {
+            let mut decoder = FrameDecoder::new();
+            decoder.push(&frame);
+            let frame = decoder
+                .next_frame()
+                .map_err(|e| corrupt(seq, e.to_string()))?
+                .ok_or_else(|| corrupt(seq, "empty frame".into()))?;
+            Message::decode(&frame).map_err(|e| corrupt(seq, e.to_string()))
+        };
+        let snapshot_row: Option<(i64, Vec<u8>)> = self
+            .conn
+            .query_row(
+                "SELECT seq, frame FROM snapshots ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let (snapshot, from) = match snapshot_row {
+            Some((seq, frame)) => match decode(seq as u64, frame)? {
+                Message::Snapshot(s) => (Some(s), seq),
+                _ => {
+                    return Err(corrupt(
+                        seq as u64,
+                        "snapshot row holds another message".into(),
+                    ));
+                }
+            },
+            None => (None, 0),
+        };
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, frame FROM deltas WHERE seq > ?1 ORDER BY seq")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([from], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut deltas = Vec::new();
+        for row in rows {
+            let (seq, frame) = row.map_err(|e| self.err(e))?;
+            match decode(seq as u64, frame)? {
+                Message::Delta(d) => deltas.push(d),
+                _ => {
+                    return Err(corrupt(
+                        seq as u64,
+                        "delta row holds another message".into(),
+                    ));
+                }
+            }
+        }
+        Ok((snapshot, deltas))
+    }
+
+    /// Deltas after `seq` (for rebuilding the resume window), at most `limit`.
+    pub fn recent_deltas(&self, limit: usize) -> Result<Vec<Delta>, StoreError> {
+        let (_, deltas) = self.load_stream()?;
+        let skip = deltas.len().saturating_sub(limit);
+        Ok(deltas.into_iter().skip(skip).collect())
+    }
+
+    pub fn outbox_for(&self, building: BuildingId) -> Result<Vec<OutboxRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT building, role, recipient, phone, text FROM outbox WHERE building = ?1 ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([building.0], |r| {
+                Ok(OutboxRow {
+                    building: BuildingId(r.get(0)?),
+                    role: r.get(1)?,
+                    recipient: r.get(2)?,
+                    phone: r.get(3)?,
+                    text: r.get(4)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Runs a single-value SQL query (reports, tests).
+    pub fn query_i64(&self, sql: &str) -> Result<i64, StoreError> {
+        self.conn
+            .query_row(sql, [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+}

@@ -1,0 +1,341 @@
+//! The link thread: a tokio runtime on a named thread that keeps one session
+//! to the backend open, forwards every Snapshot/Delta into a bounded
+//! crossbeam channel (blocking when the cockpit is behind: backpressure, never
+//! loss), reconnects with backoff and resumes from the last sequence number.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crossbeam_channel::Sender;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::live::LiveState;
+use crate::model::City;
+use crate::protocol::{
+    Command, FrameDecoder, Goodbye, Heartbeat, Hello, Message, ProtocolError, Role, Scope,
+};
+use crate::recording::Recorder;
+
+/// Messages waiting for the cockpit before the link stops reading.
+pub const INBOX_CAPACITY: usize = 1024;
+const BACKOFF_START: Duration = Duration::from_millis(200);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+const HEARTBEAT: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinkStatus {
+    Connecting,
+    Connected {
+        session: u64,
+        role: Role,
+        scope: Scope,
+    },
+    Reconnecting {
+        since: SystemTime,
+        attempt: u32,
+        reason: String,
+    },
+    /// The server refused us (bad token): no retry.
+    Refused {
+        reason: String,
+    },
+    Stopped,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinkEvent {
+    Status(LinkStatus),
+    Message(Message),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinkCommand {
+    Send(Command),
+    /// Reconnect and resume from this sequence number (after a gap).
+    Resync {
+        from: Option<u64>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct LinkConfig {
+    pub addr: String,
+    pub token: String,
+    /// Record the received stream (MCAP) for this city.
+    pub record: Option<(PathBuf, Arc<City>)>,
+}
+
+/// The client-side recording: what arrives, plus a snapshot every
+/// [`crate::recording::SNAPSHOT_EVERY_MS`] rebuilt from a mirror of the state.
+struct RecordingSink {
+    recorder: Recorder,
+    mirror: LiveState,
+}
+
+impl RecordingSink {
+    fn record(&mut self, message: &Message) -> Result<(), String> {
+        let time_ms = match message {
+            Message::Snapshot(s) => {
+                self.mirror.apply_snapshot(s).map_err(|e| e.to_string())?;
+                s.time_ms
+            }
+            Message::Delta(d) => {
+                self.mirror.apply_delta(d).map_err(|e| e.to_string())?;
+                d.time_ms
+            }
+            _ => return Ok(()),
+        };
+        let result =
+            if matches!(message, Message::Delta(_)) && self.recorder.wants_snapshot(time_ms) {
+                self.recorder.write(
+                    &Message::Snapshot(self.mirror.to_snapshot(time_ms)),
+                    time_ms,
+                )
+            } else {
+                self.recorder.write(message, time_ms)
+            };
+        result.map_err(|e| format!("recording: {e}"))
+    }
+}
+
+/// The cockpit's ends of the link.
+pub struct LinkHandle {
+    pub events: crossbeam_channel::Receiver<LinkEvent>,
+    pub commands: mpsc::Sender<LinkCommand>,
+    cancel: CancellationToken,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl LinkHandle {
+    /// Stops the link and waits for its thread.
+    pub fn stop(mut self) {
+        self.cancel.cancel();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for LinkHandle {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+/// Starts the link thread.
+pub fn spawn_link(config: LinkConfig) -> std::io::Result<LinkHandle> {
+    let (events_tx, events) = crossbeam_channel::bounded(INBOX_CAPACITY);
+    let (commands, commands_rx) = mpsc::channel(64);
+    let cancel = CancellationToken::new();
+    let thread_cancel = cancel.clone();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let thread = std::thread::Builder::new()
+        .name("citytwin-link".to_owned())
+        .spawn(move || {
+            runtime.block_on(run(config, events_tx, commands_rx, thread_cancel));
+        })?;
+    Ok(LinkHandle {
+        events,
+        commands,
+        cancel,
+        thread: Some(thread),
+    })
+}
+
+enum End {
+    Refused(String),
+    Closed(String),
+}
+
+async fn run(
+    config: LinkConfig,
+    events: Sender<LinkEvent>,
+    mut commands: mpsc::Receiver<LinkCommand>,
+    cancel: CancellationToken,
+) {
+    let mut recorder = match &config.record {
+        Some((path, city)) => match Recorder::create(path) {
+            Ok(recorder) => Some(RecordingSink {
+                recorder,
+                mirror: LiveState::new(city),
+            }),
+            Err(e) => {
+                let _ = events.send(LinkEvent::Status(LinkStatus::Refused {
+                    reason: format!("cannot record: {e}"),
+                }));
+                return;
+            }
+        },
+        None => None,
+    };
+    let mut last_seq: Option<u64> = None;
+    let mut attempt = 0u32;
+    let mut backoff = BACKOFF_START;
+    let mut down_since: Option<SystemTime> = None;
+    while !cancel.is_cancelled() {
+        let _ = events.send(LinkEvent::Status(LinkStatus::Connecting));
+        let mut welcomed = false;
+        let end = match TcpStream::connect(&config.addr).await {
+            Ok(stream) => {
+                let mut ctx = SessionContext {
+                    config: &config,
+                    last_seq: &mut last_seq,
+                    welcomed: &mut welcomed,
+                    events: &events,
+                    commands: &mut commands,
+                    recorder: &mut recorder,
+                    cancel: &cancel,
+                };
+                session(stream, &mut ctx).await.unwrap_or_else(End::Closed)
+            }
+            Err(e) => End::Closed(format!("cannot connect to {}: {e}", config.addr)),
+        };
+        if welcomed {
+            attempt = 0;
+            backoff = BACKOFF_START;
+            down_since = None;
+        }
+        match end {
+            End::Refused(reason) => {
+                let _ = events.send(LinkEvent::Status(LinkStatus::Refused { reason }));
+                break;
+            }
+            End::Closed(reason) => {
+                if cancel.is_cancelled() {
+                    break;
+                }
+                attempt += 1;
+                let since = *down_since.get_or_insert_with(SystemTime::now);
+                let _ = events.send(LinkEvent::Status(LinkStatus::Reconnecting {
+                    since,
+                    attempt,
+                    reason,
+                }));
+                tokio::select! {
+                    () = cancel.cancelled() => break,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+            }
+        }
+    }
+    if let Some(sink) = recorder
+        && let Err(e) = sink.recorder.finish()
+    {
+        let _ = events.send(LinkEvent::Status(LinkStatus::Refused {
+            reason: format!("closing the recording: {e}"),
+        }));
+    }
+    let _ = events.send(LinkEvent::Status(LinkStatus::Stopped));
+}
+
+async fn write(stream: &mut TcpStream, message: &Message) -> Result<(), String> {
+    let mut frame = Vec::new();
+    message.encode(&mut frame).map_err(|e| e.to_string())?;
+    stream
+        .write_all(&frame)
+        .await
+        .map_err(|e| format!("write: {e}"))
+}
+
+/// What a session borrows from the link loop.
+struct SessionContext<'a> {
+    config: &'a LinkConfig,
+    last_seq: &'a mut Option<u64>,
+    welcomed: &'a mut bool,
+    events: &'a Sender<LinkEvent>,
+    commands: &'a mut mpsc::Receiver<LinkCommand>,
+    recorder: &'a mut Option<RecordingSink>,
+    cancel: &'a CancellationToken,
+}
+
+async fn session(mut stream: TcpStream, ctx: &mut SessionContext<'_>) -> Result<End, String> {
+    let SessionContext {
+        config,
+        last_seq,
+        welcomed,
+        events,
+        commands,
+        recorder,
+        cancel,
+    } = ctx;
+    let _ = stream.set_nodelay(true);
+    write(
+        &mut stream,
+        &Message::Hello(Hello {
+            client_version: concat!("citytwin ", env!("CARGO_PKG_VERSION")).to_owned(),
+            token: config.token.clone(),
+            resume_from: **last_seq,
+        }),
+    )
+    .await?;
+    let mut decoder = FrameDecoder::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut beat = tokio::time::interval(HEARTBEAT);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => {
+                let _ = write(&mut stream, &Message::Goodbye(Goodbye { reason: "cockpit closing".into() })).await;
+                return Ok(End::Closed("stopped".into()));
+            }
+            command = commands.recv() => match command {
+                Some(LinkCommand::Send(c)) => write(&mut stream, &Message::Command(c)).await?,
+                Some(LinkCommand::Resync { from }) => {
+                    **last_seq = from;
+                    return Ok(End::Closed("resync requested".into()));
+                }
+                None => return Ok(End::Closed("cockpit gone".into())),
+            },
+            _ = beat.tick() => {
+                write(&mut stream, &Message::Heartbeat(Heartbeat { time_ms: 0, last_seq: last_seq.unwrap_or(0) })).await?;
+            }
+            read = stream.read(&mut buf) => {
+                let n = read.map_err(|e| format!("read: {e}"))?;
+                if n == 0 {
+                    decoder.finish().map_err(|e: ProtocolError| e.to_string())?;
+                    return Ok(End::Closed("server closed the connection".into()));
+                }
+                decoder.push(&buf[..n]);
+                while let Some(frame) = decoder.next_frame().map_err(|e| e.to_string())? {
+                    let message = Message::decode(&frame).map_err(|e| e.to_string())?;
+                    match &message {
+                        Message::Welcome(w) => {
+                            **welcomed = true;
+                            let _ = events.send(LinkEvent::Status(LinkStatus::Connected {
+                                session: w.session,
+                                role: w.role,
+                                scope: w.scope.clone(),
+                            }));
+                            continue;
+                        }
+                        Message::Goodbye(g) if !**welcomed => return Ok(End::Refused(g.reason.clone())),
+                        Message::Goodbye(g) => return Ok(End::Closed(g.reason.clone())),
+                        Message::Heartbeat(_) => continue,
+                        Message::Snapshot(s) => **last_seq = Some(s.seq),
+                        Message::Delta(d) => {
+                            if last_seq.is_some_and(|l| d.seq <= l) {
+                                continue;
+                            }
+                            **last_seq = Some(d.seq);
+                        }
+                        _ => {}
+                    }
+                    if let Some(sink) = recorder.as_mut() {
+                        sink.record(&message)?;
+                    }
+                    // Blocking send: backpressure into TCP when the cockpit
+                    // lags; this thread serves nothing else.
+                    if events.send(LinkEvent::Message(message)).is_err() {
+                        return Ok(End::Closed("cockpit gone".into()));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -20,6 +20,7 @@ use citytwin::protocol::{Command, CommandKind, CommandResult, Message, Role, Sco
 
 const DISPATCHER: &str = "dispatcher-token-1";
 const VIEWER: &str = "viewer-token-0002";
+const YUZHONG_DISPATCHER: &str = "yuzhong-dispatcher-3";
 
 fn city() -> Arc<City> {
     let mut scene = DemoScene::embedded().expect("embedded scene");
@@ -74,6 +75,14 @@ fn tokens() -> Tokens {
             name: "市指挥中心".into(),
             role: Role::Dispatcher,
             scope: Scope::City,
+        },
+    );
+    tokens.insert(
+        YUZHONG_DISPATCHER,
+        Grant {
+            name: "渝中区指挥中心".into(),
+            role: Role::Dispatcher,
+            scope: Scope::District("500103".into()),
         },
     );
     tokens.insert(
@@ -370,6 +379,25 @@ fn bad_tokens_are_refused_viewers_cannot_command_and_garbage_hurts_nobody() {
     });
     assert!(viewer.state.last_seq().unwrap_or(0) > head_before);
 
+    // A district dispatcher may not touch another district's building.
+    let outside = engine_sensor_outside(&city, &db, "500103");
+    let mut district = Cockpit::connect(&city, server.addr, YUZHONG_DISPATCHER);
+    district.pump_until(10, "district dispatcher connected", Cockpit::connected);
+    district.command(
+        9,
+        CommandKind::InjectReading(SensorReading {
+            sensor: outside,
+            value: 0.0,
+            time_ms: 0,
+        }),
+    );
+    district.pump_until(5, "out-of-scope refusal", |c| !c.results.is_empty());
+    let reason = district.results[0]
+        .outcome
+        .clone()
+        .expect_err("out of scope");
+    assert!(reason.contains("scope"), "{reason}");
+
     let conn = rusqlite::Connection::open(&db).expect("db");
     let audit = |action: &str| -> i64 {
         conn.query_row(
@@ -384,7 +412,15 @@ fn bad_tokens_are_refused_viewers_cannot_command_and_garbage_hurts_nobody() {
         .query_row("SELECT COUNT(*) FROM audit WHERE action = 'inject_reading' AND detail LIKE '%dispatcher%'", [], |r| r.get(0))
         .expect("count");
     assert_eq!(refused_inject, 1);
-    for c in [viewer, intruder, dispatcher] {
+    let out_of_scope: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM audit WHERE actor = '渝中区指挥中心' AND detail LIKE '%scope%'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(out_of_scope, 1);
+    for c in [viewer, intruder, dispatcher, district] {
         c.link.stop();
     }
     server.stop();
@@ -439,6 +475,30 @@ fn a_recording_rebuilds_the_live_state_at_any_time_and_survives_a_cut() {
     assert!(!cut_info.complete);
     let total = |i: &citytwin::recording::RecordingInfo| i.counts.values().sum::<u64>();
     assert!(total(&cut_info) > 0 && total(&cut_info) <= total(&info));
+}
+
+/// A sensor whose building lies outside district `code` (read from the DB).
+fn engine_sensor_outside(
+    city: &City,
+    db: &std::path::Path,
+    code: &str,
+) -> citytwin::model::SensorId {
+    let conn = rusqlite::Connection::open(db).expect("db");
+    let mut stmt = conn
+        .prepare("SELECT id, building FROM sensors ORDER BY id")
+        .expect("query");
+    let rows: Vec<(u32, u32)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    let (sensor, _) = rows
+        .into_iter()
+        .find(|(_, b)| {
+            city.districts[usize::from(city.buildings[*b as usize].district.0)].code != code
+        })
+        .expect("a sensor outside the district");
+    citytwin::model::SensorId(sensor)
 }
 
 /// Stream time of the newest delta the cockpit applied.

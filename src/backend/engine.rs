@@ -7,14 +7,14 @@ use std::sync::Arc;
 
 use super::rules::{Notification, Rules, RulesConfig};
 use super::scenario::{Scenario, Simulator, sensor_bindings};
-use super::store::{SNAPSHOT_EVERY, Store, StoreError};
+use super::store::{KEEP_DELTAS, SNAPSHOT_EVERY, Store, StoreError};
 use super::window::{DeltaWindow, Resume};
 use crate::live::{ApplyError, LiveState};
 use crate::model::{BuildingId, City, SensorId, SensorReading};
 use crate::protocol::{Delta, Snapshot};
 
 /// Deltas kept for resuming clients (at 4 ticks/s: about 40 minutes).
-pub const WINDOW_DELTAS: usize = 10_000;
+pub const WINDOW_DELTAS: usize = KEEP_DELTAS as usize;
 /// Sensors bound when no scenario says otherwise.
 const DEFAULT_SENSORS: usize = 4_000;
 
@@ -53,23 +53,25 @@ impl Engine {
         let mut base = live.to_snapshot(start_ms);
         base.seq = 0;
         live.apply_snapshot(&base)?;
-        let (snapshot, deltas) = store.load_stream()?;
+        let snapshot = store.latest_snapshot()?;
         if let Some(s) = &snapshot {
             live.apply_snapshot(s)?;
         }
-        for d in &deltas {
-            live.apply_delta(d)?;
+        for d in store.deltas_after(live.last_seq().unwrap_or(0))? {
+            live.apply_delta(&d)?;
         }
         let head = live.last_seq().unwrap_or(0);
-        let first = deltas.first().map_or(head, |d| d.seq - 1);
-        let mut window = DeltaWindow::new(WINDOW_DELTAS, first);
-        let sim_now_ms = deltas
+        // The resume window: the journal's last WINDOW_DELTAS deltas.
+        let recent = store.deltas_after(head.saturating_sub(WINDOW_DELTAS as u64))?;
+        let mut window =
+            DeltaWindow::new(WINDOW_DELTAS, recent.first().map_or(head, |d| d.seq - 1));
+        let sim_now_ms = recent
             .last()
             .map(|d| d.time_ms)
             .or(snapshot.as_ref().map(|s| s.time_ms))
             .unwrap_or(start_ms);
-        for d in deltas {
-            // In order by construction (ORDER BY seq, applied above).
+        for d in recent {
+            // In order by construction (ORDER BY seq).
             let _ = window.push(d);
         }
         let restore_after_ms = scenario

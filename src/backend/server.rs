@@ -20,12 +20,12 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::engine::Engine;
-use super::tokens::Tokens;
+use super::tokens::{Grant, Tokens};
 use super::window::Resume;
-use crate::model::SensorReading;
+use crate::model::{BuildingId, City, SensorReading};
 use crate::protocol::{
     Command, CommandKind, CommandResult, FrameDecoder, Goodbye, Heartbeat, Message, MessageKind,
-    ProtocolError, Role, Welcome,
+    ProtocolError, Role, Scope, Welcome,
 };
 use crate::recording::{Recorder, RecordingError};
 
@@ -78,6 +78,7 @@ enum Request {
     Command {
         actor: String,
         role: Role,
+        scope: Scope,
         command: Command,
         reply: oneshot::Sender<CommandResult>,
     },
@@ -280,10 +281,16 @@ fn handle_request(
         Request::Command {
             actor,
             role,
+            scope,
             command,
             reply,
         } => {
-            let outcome = run_command(engine, &actor, role, &command, deltas, recorder);
+            let grant = Grant {
+                name: actor,
+                role,
+                scope,
+            };
+            let outcome = run_command(engine, &grant, &command, deltas, recorder);
             let _ = reply.send(CommandResult {
                 id: command.id,
                 outcome,
@@ -302,10 +309,32 @@ fn handle_request(
     }
 }
 
+/// Whether a building lies inside a session's scope.
+fn in_scope(city: &City, scope: &Scope, building: BuildingId) -> bool {
+    let Some(b) = city.building(building) else {
+        return false;
+    };
+    let district = city
+        .districts
+        .get(usize::from(b.district.0))
+        .map(|d| d.code.as_str());
+    let street = city
+        .streets
+        .get(usize::from(b.street.0))
+        .map(|s| s.name_zh.as_str());
+    match scope {
+        Scope::City => true,
+        Scope::District(code) => district == Some(code.as_str()),
+        Scope::Street {
+            district: d,
+            street: s,
+        } => district == Some(d.as_str()) && street == Some(s.as_str()),
+    }
+}
+
 fn run_command(
     engine: &mut Engine,
-    actor: &str,
-    role: Role,
+    grant: &Grant,
     command: &Command,
     deltas: &broadcast::Sender<FrameBytes>,
     recorder: &mut Option<Recorder>,
@@ -314,12 +343,20 @@ fn run_command(
     let (action, outcome) = match &command.kind {
         CommandKind::Ping => ("ping", Ok(())),
         CommandKind::InjectReading(reading) => {
-            let outcome = if role != Role::Dispatcher {
+            let building = engine.sensors().get(&reading.sensor).copied();
+            let outcome = if grant.role != Role::Dispatcher {
                 Err(
                     "只有调度员令牌可以注入读数 / only dispatcher tokens may inject readings"
                         .to_owned(),
                 )
-            } else if !engine.sensors().contains_key(&reading.sensor) {
+            } else if let Some(b) = building.filter(|b| !in_scope(engine.city(), &grant.scope, *b))
+            {
+                Err(format!(
+                    "楼栋 {} 不在本令牌范围内 / building outside this token's scope {:?}",
+                    engine.city().building(b).map_or("?", |b| b.code.as_str()),
+                    grant.scope
+                ))
+            } else if building.is_none() {
                 Err(format!("unknown sensor {}", reading.sensor.0))
             } else {
                 let r = SensorReading {
@@ -337,7 +374,7 @@ fn run_command(
         command.kind,
         outcome.as_ref().err().map_or("ok", String::as_str)
     );
-    if let Err(e) = engine.store().audit(now, actor, action, &detail) {
+    if let Err(e) = engine.store().audit(now, &grant.name, action, &detail) {
         error!("audit: {e}");
     }
     outcome
@@ -537,7 +574,13 @@ async fn session(
                         Ok(Message::Command(command)) => {
                             let (reply, result) = oneshot::channel();
                             requests
-                                .send(Request::Command { actor: grant.name.clone(), role: grant.role, command, reply })
+                                .send(Request::Command {
+                                    actor: grant.name.clone(),
+                                    role: grant.role,
+                                    scope: grant.scope.clone(),
+                                    command,
+                                    reply,
+                                })
                                 .await
                                 .map_err(|_| SessionError::EngineGone)?;
                             let result = result.await.map_err(|_| SessionError::EngineGone)?;

@@ -15,6 +15,8 @@ use crate::protocol::{Change, Delta, FrameDecoder, Message, Snapshot};
 
 /// A full snapshot row every this many deltas bounds restart replay.
 pub const SNAPSHOT_EVERY: u64 = 500;
+/// Deltas kept behind the newest snapshot (the server's resume window).
+pub const KEEP_DELTAS: u64 = 10_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -250,6 +252,11 @@ impl Store {
                     "INSERT INTO snapshots (seq, time_ms, frame) VALUES (?1, ?2, ?3)",
                     params![delta.seq as i64, delta.time_ms, frame],
                 )?;
+                // Keep a resume window of deltas behind the newest snapshot;
+                // older deltas and snapshots are no longer needed.
+                let keep_from = delta.seq.saturating_sub(KEEP_DELTAS) as i64;
+                tx.execute("DELETE FROM deltas WHERE seq <= ?1", [keep_from])?;
+                tx.execute("DELETE FROM snapshots WHERE seq < ?1", [keep_from])?;
             }
             tx.commit()
         })();
@@ -272,23 +279,24 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// The stored stream: the newest snapshot (if any) and every delta after it.
-    pub fn load_stream(&self) -> Result<(Option<Snapshot>, Vec<Delta>), StoreError> {
-        let corrupt = |seq: u64, reason: String| StoreError::Corrupt {
+    fn decode_row(&self, seq: i64, frame: &[u8]) -> Result<Message, StoreError> {
+        let corrupt = |reason: String| StoreError::Corrupt {
             path: self.path.clone(),
-            seq,
+            seq: seq as u64,
             reason,
         };
-        let decode = |seq: u64, frame: Vec<u8>| -> Result<Message, StoreError> {
-            let mut decoder = FrameDecoder::new();
-            decoder.push(&frame);
-            let frame = decoder
-                .next_frame()
-                .map_err(|e| corrupt(seq, e.to_string()))?
-                .ok_or_else(|| corrupt(seq, "empty frame".into()))?;
-            Message::decode(&frame).map_err(|e| corrupt(seq, e.to_string()))
-        };
-        let snapshot_row: Option<(i64, Vec<u8>)> = self
+        let mut decoder = FrameDecoder::new();
+        decoder.push(frame);
+        let frame = decoder
+            .next_frame()
+            .map_err(|e| corrupt(e.to_string()))?
+            .ok_or_else(|| corrupt("empty frame".into()))?;
+        Message::decode(&frame).map_err(|e| corrupt(e.to_string()))
+    }
+
+    /// The newest full-state row, if any.
+    pub fn latest_snapshot(&self) -> Result<Option<Snapshot>, StoreError> {
+        let row: Option<(i64, Vec<u8>)> = self
             .conn
             .query_row(
                 "SELECT seq, frame FROM snapshots ORDER BY seq DESC LIMIT 1",
@@ -297,48 +305,45 @@ impl Store {
             )
             .optional()
             .map_err(|e| self.err(e))?;
-        let (snapshot, from) = match snapshot_row {
-            Some((seq, frame)) => match decode(seq as u64, frame)? {
-                Message::Snapshot(s) => (Some(s), seq),
-                _ => {
-                    return Err(corrupt(
-                        seq as u64,
-                        "snapshot row holds another message".into(),
-                    ));
-                }
+        match row {
+            None => Ok(None),
+            Some((seq, frame)) => match self.decode_row(seq, &frame)? {
+                Message::Snapshot(s) => Ok(Some(s)),
+                _ => Err(StoreError::Corrupt {
+                    path: self.path.clone(),
+                    seq: seq as u64,
+                    reason: "snapshot row holds another message".into(),
+                }),
             },
-            None => (None, 0),
-        };
+        }
+    }
+
+    /// Journaled deltas with seq > `after`, in order.
+    pub fn deltas_after(&self, after: u64) -> Result<Vec<Delta>, StoreError> {
         let mut stmt = self
             .conn
             .prepare("SELECT seq, frame FROM deltas WHERE seq > ?1 ORDER BY seq")
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map([from], |r| {
+            .query_map([after as i64], |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
             })
             .map_err(|e| self.err(e))?;
         let mut deltas = Vec::new();
         for row in rows {
             let (seq, frame) = row.map_err(|e| self.err(e))?;
-            match decode(seq as u64, frame)? {
+            match self.decode_row(seq, &frame)? {
                 Message::Delta(d) => deltas.push(d),
                 _ => {
-                    return Err(corrupt(
-                        seq as u64,
-                        "delta row holds another message".into(),
-                    ));
+                    return Err(StoreError::Corrupt {
+                        path: self.path.clone(),
+                        seq: seq as u64,
+                        reason: "delta row holds another message".into(),
+                    });
                 }
             }
         }
-        Ok((snapshot, deltas))
-    }
-
-    /// Deltas after `seq` (for rebuilding the resume window), at most `limit`.
-    pub fn recent_deltas(&self, limit: usize) -> Result<Vec<Delta>, StoreError> {
-        let (_, deltas) = self.load_stream()?;
-        let skip = deltas.len().saturating_sub(limit);
-        Ok(deltas.into_iter().skip(skip).collect())
+        Ok(deltas)
     }
 
     pub fn outbox_for(&self, building: BuildingId) -> Result<Vec<OutboxRow>, StoreError> {
@@ -366,5 +371,56 @@ impl Store {
         self.conn
             .query_row(sql, [], |r| r.get(0))
             .map_err(|e| self.err(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geo::demo::{DemoScene, generate};
+    use crate::live::LiveState;
+
+    #[test]
+    fn the_journal_keeps_a_window_behind_the_newest_snapshot() {
+        let mut scene = DemoScene::embedded().expect("scene");
+        scene.buildings = 50;
+        scene.cell_m = 1000.0;
+        let city = generate(&scene);
+        let mut store = Store::open(":memory:", &city, &HashMap::new()).expect("store");
+        let live = LiveState::new(&city);
+        let last = KEEP_DELTAS + SNAPSHOT_EVERY + 100;
+        for seq in 1..=last {
+            let delta = Delta {
+                seq,
+                time_ms: seq as i64,
+                changes: Vec::new(),
+            };
+            let snapshot = seq.is_multiple_of(SNAPSHOT_EVERY).then(|| Snapshot {
+                seq,
+                ..live.to_snapshot(seq as i64)
+            });
+            store
+                .commit(&delta, &[], snapshot.as_ref())
+                .expect("commit");
+        }
+        let newest_snapshot = last - 100;
+        assert_eq!(
+            store.latest_snapshot().expect("read").map(|s| s.seq),
+            Some(newest_snapshot)
+        );
+        let oldest = store.query_i64("SELECT MIN(seq) FROM deltas").expect("min");
+        assert_eq!(oldest as u64, newest_snapshot - KEEP_DELTAS + 1);
+        let snapshots = store
+            .query_i64("SELECT COUNT(*) FROM snapshots")
+            .expect("count");
+        assert!(
+            snapshots as u64 <= KEEP_DELTAS / SNAPSHOT_EVERY + 1,
+            "{snapshots}"
+        );
+        let tail = store.deltas_after(newest_snapshot).expect("deltas");
+        assert_eq!(
+            tail.iter().map(|d| d.seq).collect::<Vec<_>>(),
+            (newest_snapshot + 1..=last).collect::<Vec<_>>()
+        );
     }
 }

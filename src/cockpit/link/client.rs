@@ -43,6 +43,10 @@ pub enum LinkStatus {
     Refused {
         reason: String,
     },
+    /// The link itself failed (e.g. the recording file): no retry.
+    Failed {
+        reason: String,
+    },
     Stopped,
 }
 
@@ -111,6 +115,19 @@ pub struct LinkHandle {
 }
 
 impl LinkHandle {
+    /// A link fed by other means (a replay source, a test): no thread.
+    pub fn from_channels(
+        events: crossbeam_channel::Receiver<LinkEvent>,
+        commands: mpsc::Sender<LinkCommand>,
+    ) -> LinkHandle {
+        LinkHandle {
+            events,
+            commands,
+            cancel: CancellationToken::new(),
+            thread: None,
+        }
+    }
+
     /// Stops the link and waits for its thread.
     pub fn stop(mut self) {
         self.cancel.cancel();
@@ -166,7 +183,7 @@ async fn run(
                 mirror: LiveState::new(city),
             }),
             Err(e) => {
-                let _ = events.send(LinkEvent::Status(LinkStatus::Refused {
+                let _ = events.send(LinkEvent::Status(LinkStatus::Failed {
                     reason: format!("cannot record: {e}"),
                 }));
                 return;
@@ -228,11 +245,17 @@ async fn run(
     if let Some(sink) = recorder
         && let Err(e) = sink.recorder.finish()
     {
-        let _ = events.send(LinkEvent::Status(LinkStatus::Refused {
+        let _ = events.send(LinkEvent::Status(LinkStatus::Failed {
             reason: format!("closing the recording: {e}"),
         }));
     }
     let _ = events.send(LinkEvent::Status(LinkStatus::Stopped));
+}
+
+fn wall_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 async fn write(stream: &mut TcpStream, message: &Message) -> Result<(), String> {
@@ -293,7 +316,7 @@ async fn session(mut stream: TcpStream, ctx: &mut SessionContext<'_>) -> Result<
                 None => return Ok(End::Closed("cockpit gone".into())),
             },
             _ = beat.tick() => {
-                write(&mut stream, &Message::Heartbeat(Heartbeat { time_ms: 0, last_seq: last_seq.unwrap_or(0) })).await?;
+                write(&mut stream, &Message::Heartbeat(Heartbeat { time_ms: wall_ms(), last_seq: last_seq.unwrap_or(0) })).await?;
             }
             read = stream.read(&mut buf) => {
                 let n = read.map_err(|e| format!("read: {e}"))?;

@@ -110,3 +110,105 @@ pub fn ingest(
     }
     link.backlog = handle.events.len();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geo::demo::{DemoScene, generate};
+    use crate::model::{BuildingId, RiskLevel};
+    use crate::protocol::{Change, Delta};
+
+    fn app_with_link() -> (
+        App,
+        crossbeam_channel::Sender<LinkEvent>,
+        tokio::sync::mpsc::Receiver<LinkCommand>,
+    ) {
+        let mut scene = DemoScene::embedded().expect("scene");
+        scene.buildings = 200;
+        scene.cell_m = 800.0;
+        let city = generate(&scene);
+        let (events_tx, events) = crossbeam_channel::bounded(client::INBOX_CAPACITY);
+        let (commands, commands_rx) = tokio::sync::mpsc::channel(8);
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins)
+            .configure_sets(Update, AppSystems::Ingest)
+            .insert_resource(CityState::new(&city))
+            .insert_resource(LinkInbox(LinkHandle::from_channels(events, commands)));
+        plugin(&mut app);
+        (app, events_tx, commands_rx)
+    }
+
+    fn delta(seq: u64, changes: usize) -> Delta {
+        Delta {
+            seq,
+            time_ms: seq as i64,
+            changes: (0..changes)
+                .map(|i| Change::Level {
+                    building: BuildingId((i % 200) as u32),
+                    level: RiskLevel::ALL[(seq as usize) % 5],
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn ingest_applies_within_the_budget_and_keeps_the_rest_for_later() {
+        let (mut app, events, _commands) = app_with_link();
+        let snapshot = app.world().resource::<CityState>().to_snapshot(0);
+        events
+            .send(LinkEvent::Message(Message::Snapshot(snapshot)))
+            .expect("send");
+        // Three deltas of 30k changes against a budget of 50k per frame: a delta
+        // is applied whole, so two go in the first frame, the third waits.
+        for seq in 1..=3 {
+            events
+                .send(LinkEvent::Message(Message::Delta(delta(seq, 30_000))))
+                .expect("send");
+        }
+        app.update();
+        let state = app.world().resource::<CityState>();
+        assert_eq!(
+            state.last_seq(),
+            Some(2),
+            "budget spent after the second delta"
+        );
+        assert_eq!(
+            app.world().resource::<LinkState>().backlog,
+            1,
+            "the third waits, not dropped"
+        );
+        app.update();
+        assert_eq!(app.world().resource::<CityState>().last_seq(), Some(3));
+        assert_eq!(app.world().resource::<LinkState>().applied, 3);
+    }
+
+    #[test]
+    fn a_gap_asks_the_link_to_resync_and_status_is_kept() {
+        let (mut app, events, mut commands) = app_with_link();
+        let snapshot = app.world().resource::<CityState>().to_snapshot(0);
+        events
+            .send(LinkEvent::Status(LinkStatus::Connected {
+                session: 1,
+                role: crate::protocol::Role::Viewer,
+                scope: crate::protocol::Scope::City,
+            }))
+            .expect("send");
+        events
+            .send(LinkEvent::Message(Message::Snapshot(snapshot)))
+            .expect("send");
+        events
+            .send(LinkEvent::Message(Message::Delta(delta(5, 1))))
+            .expect("send");
+        app.update();
+        assert!(matches!(
+            app.world().resource::<LinkState>().status,
+            LinkStatus::Connected { .. }
+        ));
+        assert_eq!(app.world().resource::<CityState>().last_seq(), Some(0));
+        assert_eq!(
+            commands.try_recv().ok(),
+            Some(LinkCommand::Resync { from: Some(0) })
+        );
+        assert!(app.world().resource::<LinkState>().last_error.is_some());
+    }
+}

@@ -45,6 +45,10 @@ pub fn badge(link: &LinkState, lang: Lang) -> (theme::Rgb, String) {
             theme::LINK_LOST,
             format!("● {}: {reason}", lang.pick("连接被拒", "Refused")),
         ),
+        LinkStatus::Failed { reason } => (
+            theme::LINK_LOST,
+            format!("● {}: {reason}", lang.pick("链路故障", "Link failed")),
+        ),
         LinkStatus::Stopped => (
             theme::LINK_LOST,
             lang.pick("● 连接中断", "● Link lost").to_owned(),
@@ -71,4 +75,38 @@ pub fn link_badge_ui(ui: &mut egui::Ui, link: &LinkState, lang: Lang) {
         hover.push_str(&format!("\n{e}"));
     }
     response.on_hover_text(hover);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn badge_says_connected_or_since_when_it_reconnects() {
+        let mut link = LinkState {
+            status: LinkStatus::Connected {
+                session: 3,
+                role: crate::protocol::Role::Viewer,
+                scope: crate::protocol::Scope::City,
+            },
+            ..LinkState::default()
+        };
+        assert_eq!(
+            badge(&link, Lang::Zh),
+            (theme::LINK_OK, "● 已连接".to_owned())
+        );
+        // 01:00 UTC is 09:00 in Chongqing.
+        link.status = LinkStatus::Reconnecting {
+            since: UNIX_EPOCH + Duration::from_secs(3600),
+            attempt: 2,
+            reason: "server closed".into(),
+        };
+        let (color, text) = badge(&link, Lang::Zh);
+        assert_eq!(color, theme::LINK_WAIT);
+        assert_eq!(text, "● 重连中，自 09:00:00 (#2)");
+        link.status = LinkStatus::Refused {
+            reason: "令牌无效".into(),
+        };
+        assert_eq!(badge(&link, Lang::En).0, theme::LINK_LOST);
+    }
 }

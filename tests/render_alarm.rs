@@ -8,29 +8,17 @@ use std::time::Duration;
 
 use bevy::math::UVec2;
 use bevy::time::TimeUpdateStrategy;
-use citytwin::cockpit::camera::OrbitCamera;
 use citytwin::cockpit::headless::HeadlessCity;
 use citytwin::geo::demo::{DemoScene, generate};
 use citytwin::model::RiskLevel;
-use common::{is_green, output_path, patch_rgb, roof_point};
+use common::{above_tallest, is_green, output_path, patch_rgb};
 
 #[test]
 fn an_alarmed_building_pulses_and_a_plain_one_does_not() {
     let mut scene = DemoScene::embedded().expect("embedded scene");
     scene.buildings = 3_000;
     let city = Arc::new(generate(&scene));
-    let target = city
-        .buildings
-        .iter()
-        .max_by(|a, b| a.top_elevation_m().total_cmp(&b.top_elevation_m()))
-        .expect("buildings");
-    let roof = roof_point(target);
-    let view = OrbitCamera {
-        focus: roof,
-        distance_m: 400.0,
-        pitch_deg: 90.0,
-        heading_deg: 0.0,
-    };
+    let (target, roof, view) = above_tallest(&city, 400.0);
     let mut headless = HeadlessCity::new(city.clone(), view, UVec2::new(160, 120), false);
     headless
         .app()

@@ -7,29 +7,17 @@ mod common;
 use std::sync::Arc;
 
 use bevy::math::{UVec2, Vec2};
-use citytwin::cockpit::camera::OrbitCamera;
 use citytwin::cockpit::headless::HeadlessCity;
 use citytwin::geo::demo::{DemoScene, generate};
 use citytwin::model::RiskLevel;
-use common::{is_green, is_red, output_path, patch_rgb, roof_point};
+use common::{above_tallest, is_green, is_red, output_path, patch_rgb};
 
 #[test]
 fn recolouring_a_building_changes_its_pixels_and_no_mesh() {
     let scene = DemoScene::embedded().expect("embedded scene");
     let city = Arc::new(generate(&scene));
     // The tallest building: nothing can hide its roof from straight above.
-    let target = city
-        .buildings
-        .iter()
-        .max_by(|a, b| a.top_elevation_m().total_cmp(&b.top_elevation_m()))
-        .expect("the demo has buildings");
-    let roof = roof_point(target);
-    let view = OrbitCamera {
-        focus: roof,
-        distance_m: 400.0,
-        pitch_deg: 90.0,
-        heading_deg: 0.0,
-    };
+    let (target, roof, view) = above_tallest(&city, 400.0);
     let mut headless = HeadlessCity::new(city.clone(), view, UVec2::new(320, 240), false);
 
     headless.state_mut().set_level(target.id, RiskLevel::Major);

@@ -33,6 +33,9 @@ use crate::recording::{Recorder, RecordingError};
 const BROADCAST_CAPACITY: usize = 4096;
 const REQUEST_CAPACITY: usize = 256;
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// A client that takes longer than this to accept a frame is dropped (it
+/// resumes on reconnect), so one stuck reader never blocks shutdown.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct ServerConfig {
     pub listen: SocketAddr,
@@ -66,6 +69,8 @@ enum SessionError {
     Violation(String),
     #[error("the engine has stopped")]
     EngineGone,
+    #[error("the client did not read for {0:?}")]
+    WriteTimeout(Duration),
 }
 
 type FrameBytes = Arc<[u8]>;
@@ -426,10 +431,16 @@ async fn accept_loop(
     }
 }
 
+async fn write_frame(writer: &mut OwnedWriteHalf, frame: &[u8]) -> Result<(), SessionError> {
+    tokio::time::timeout(WRITE_TIMEOUT, writer.write_all(frame))
+        .await
+        .map_err(|_| SessionError::WriteTimeout(WRITE_TIMEOUT))??;
+    Ok(())
+}
+
 async fn send(writer: &mut OwnedWriteHalf, message: &Message) -> Result<(), SessionError> {
     let frame = frame_of(message)?;
-    writer.write_all(&frame).await?;
-    Ok(())
+    write_frame(writer, &frame).await
 }
 
 async fn goodbye(writer: &mut OwnedWriteHalf, reason: &str) {
@@ -534,7 +545,7 @@ async fn session(
         grant.name, grant.role, grant.scope, hello.client_version, join.how
     );
     for frame in &join.initial {
-        writer.write_all(frame).await?;
+        write_frame(&mut writer, frame).await?;
     }
     let mut live = join.live;
     let mut last_heard = Instant::now();
@@ -547,7 +558,7 @@ async fn session(
                 break;
             }
             frame = live.recv() => match frame {
-                Ok(frame) => writer.write_all(&frame).await?,
+                Ok(frame) => write_frame(&mut writer, &frame).await?,
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     goodbye(&mut writer, &format!("fell {n} deltas behind; reconnect to resume")).await;
                     break;

@@ -122,31 +122,17 @@ pub fn click_to_select(
 mod tests {
     use super::*;
     use crate::geo::mesh::append_building;
-    use crate::model::{Building, DistrictId, Party, ResponsibleParties, RiskLevel, StreetId};
+    use crate::geo::mesh::tests::test_building;
+    use crate::model::Building;
 
     fn tower(id: u32, x: f32, height_m: f32) -> Building {
-        let party = Party {
-            name: String::new(),
-            phone: String::new(),
-        };
-        Building {
-            id: BuildingId(id),
-            code: format!("T{id}"),
-            name: None,
-            address: String::new(),
-            district: DistrictId(0),
-            street: StreetId(0),
-            footprint_m: vec![[x, 0.0], [x + 20.0, 0.0], [x + 20.0, 20.0], [x, 20.0]],
-            base_elevation_m: 0.0,
-            height_m,
-            floors: 1,
-            base_level: RiskLevel::Low,
-            parties: ResponsibleParties {
-                safety_responsible: party.clone(),
-                safety_manager: party.clone(),
-                maintenance: party,
-            },
-        }
+        let mut b = test_building(
+            id,
+            vec![[x, 0.0], [x + 20.0, 0.0], [x + 20.0, 20.0], [x, 20.0]],
+        );
+        b.base_elevation_m = 0.0;
+        b.height_m = height_m;
+        b
     }
 
     #[test]

@@ -115,6 +115,9 @@ impl Dem {
             }
         };
         let (cols, rows) = (cols as usize, rows as usize);
+        if cols == 0 || rows == 0 {
+            return Err(georef(format!("raster is {cols}×{rows} pixels")));
+        }
         if heights_m.len() != cols * rows {
             return Err(DemError::SampleType {
                 path: name,

@@ -223,7 +223,7 @@ fn mesh_groups(groups: &[((i32, i32), Vec<&Building>)]) -> (Vec<TileMesh>, Vec<M
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::{DistrictId, Party, ResponsibleParties, RiskLevel, StreetId};
 

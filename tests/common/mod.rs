@@ -72,3 +72,24 @@ pub fn is_red(c: [u8; 3]) -> bool {
 pub fn is_green(c: [u8; 3]) -> bool {
     c[1] > 120 && c[0] < 100 && c[2] < 140 && c[1] > c[2] + 40
 }
+
+/// The tallest building and a camera straight above its roof: nothing can
+/// hide that roof, so its pixel colour is the building's.
+pub fn above_tallest(
+    city: &citytwin::model::City,
+    distance_m: f32,
+) -> (&Building, Vec3, citytwin::cockpit::camera::OrbitCamera) {
+    let target = city
+        .buildings
+        .iter()
+        .max_by(|a, b| a.top_elevation_m().total_cmp(&b.top_elevation_m()))
+        .expect("the city has buildings");
+    let roof = roof_point(target);
+    let view = citytwin::cockpit::camera::OrbitCamera {
+        focus: roof,
+        distance_m,
+        pitch_deg: 90.0,
+        heading_deg: 0.0,
+    };
+    (target, roof, view)
+}

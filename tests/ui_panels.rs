@@ -223,3 +223,42 @@ fn searching_a_code_selects_and_flies_to_it() {
     harness.panels.top_bar.search.submit(&cx, &mut actions);
     assert!(actions.is_empty() && harness.panels.top_bar.search.results.is_empty());
 }
+
+#[test]
+fn every_character_the_panels_draw_is_in_the_shipped_fonts() {
+    let city = small_city();
+    let mut state = CityState::new(&city);
+    state.select(Some(city.buildings[11].id));
+    let mut harness = Harness::new();
+    let mut shown = Vec::new();
+    for lang in [Lang::Zh, Lang::En] {
+        let cx = PanelContext {
+            city: &city,
+            state: &state,
+            lang,
+            link: None,
+        };
+        harness.frame(&cx, vec![]);
+        shown.extend(harness.frame(&cx, vec![]).1);
+    }
+    assert!(shown.iter().any(|(t, _)| t.contains("消防安全责任人")));
+    let font = egui::FontId::proportional(14.0);
+    let missing: String = harness.ctx.fonts_mut(|fonts| {
+        shown
+            .iter()
+            .flat_map(|(t, _)| t.chars())
+            .filter(|c| !c.is_whitespace() && !fonts.has_glyph(&font, *c))
+            .collect()
+    });
+    assert!(
+        missing.is_empty(),
+        "no glyph for {missing:?}: regenerate assets/fonts (make_subset.py)"
+    );
+
+    // Control: egui's own fonts have no CJK, so the shipped font is what
+    // makes the check above pass.
+    let bare = egui::Context::default();
+    let mut output = bare.run_ui(egui::RawInput::default(), |_| {});
+    output.textures_delta.clear();
+    assert!(!bare.fonts_mut(|fonts| fonts.has_glyph(&font, '消')));
+}

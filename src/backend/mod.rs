@@ -6,6 +6,7 @@
 //! | file | what lives there |
 //! |---|---|
 //! | `rules.rs` | fire-main rule: 0 MPa → at least 较大 + three SMS; restore after hold time |
+//! | `dispatch.rs` | dispatch rules as data: suggested departments, case deadlines |
 //! | `engine.rs` | the authoritative state: rules → delta → store → live state → window |
 //! | `store.rs` | SQLite: buildings, sensors, readings summary, events, outbox, audit, journal |
 //! | `window.rs` | recent deltas for lossless resume |
@@ -13,6 +14,7 @@
 //! | `tokens.rs` | token file: token → name, role, scope |
 //! | `server.rs` | tokio: listener, sessions, engine task, shutdown |
 
+pub mod dispatch;
 pub mod engine;
 pub mod rules;
 pub mod scenario;

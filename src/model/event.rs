@@ -13,6 +13,12 @@ pub enum EventKind {
     FireMainPressureLost,
     /// The pressure came back and held.
     FireMainPressureRestored,
+    /// An AI camera saw an illegal muck truck (渣土车).
+    MuckTruck,
+    /// A citizen or grid worker reported a problem (网格上报).
+    GridReport,
+    /// A landslide or dangerous-rock body crossed a warning threshold.
+    LandslideWarning,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -1,7 +1,9 @@
-//! Pure domain types: ids, risk levels, buildings, regions, sensors, events.
+//! Pure domain types: ids, risk levels, buildings, regions, sensors, events,
+//! cases and their workflow.
 //! No bevy, no tokio.
 
 mod building;
+mod case;
 mod city;
 mod event;
 mod region;
@@ -9,6 +11,7 @@ mod risk;
 mod sensor;
 
 pub use building::{Building, BuildingId, Party, ResponsibleParties};
+pub use case::{Case, CaseAction, CaseId, CaseLevel, CaseStatus, CaseStep, WorkflowError};
 pub use city::{City, CityBounds, LevelCounts, Terrain};
 pub use event::{Event, EventId, EventKind, EventStatus};
 pub use region::{District, DistrictId, Street, StreetId};

@@ -22,6 +22,7 @@ pub mod backend;
 pub mod bench;
 pub mod cli;
 pub mod cockpit;
+pub mod config;
 pub mod geo;
 pub mod live;
 pub mod model;

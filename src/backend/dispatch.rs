@@ -6,7 +6,10 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::config::{self, ConfigError};
 use crate::model::{Building, EventKind, Street};
+
+const WHAT: &str = "dispatch rules";
 
 pub const EMBEDDED_DISPATCH_RULES: &str = include_str!("../../scenes/dispatch_rules.ron");
 
@@ -35,48 +38,31 @@ pub struct DispatchRules {
     pub rules: Vec<DispatchRule>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum DispatchRulesError {
-    #[error("cannot read dispatch rules {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("dispatch rules {path} are not valid: {reason}")]
-    Parse { path: String, reason: String },
-}
-
 impl DispatchRules {
-    pub fn embedded() -> Result<DispatchRules, DispatchRulesError> {
+    pub fn embedded() -> Result<DispatchRules, ConfigError> {
         DispatchRules::parse(EMBEDDED_DISPATCH_RULES, "<embedded dispatch_rules.ron>")
     }
 
-    pub fn load(path: &Path) -> Result<DispatchRules, DispatchRulesError> {
-        let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| DispatchRulesError::Io {
-            path: name.clone(),
-            source,
-        })?;
+    pub fn load(path: &Path) -> Result<DispatchRules, ConfigError> {
+        let (text, name) = config::read(WHAT, path)?;
         DispatchRules::parse(&text, &name)
     }
 
-    pub fn parse(text: &str, path: &str) -> Result<DispatchRules, DispatchRulesError> {
-        let rules: DispatchRules = ron::from_str(text).map_err(|e| DispatchRulesError::Parse {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })?;
+    pub fn parse(text: &str, path: &str) -> Result<DispatchRules, ConfigError> {
+        let rules: DispatchRules = config::parse_ron(WHAT, text, path)?;
         if let Some(r) = rules
             .rules
             .iter()
             .find(|r| r.deadline_min <= 0 || r.departments.is_empty())
         {
-            return Err(DispatchRulesError::Parse {
-                path: path.to_owned(),
-                reason: format!(
+            return Err(ConfigError::invalid(
+                WHAT,
+                path,
+                format!(
                     "rule for {:?} needs departments and a positive deadline",
                     r.event
                 ),
-            });
+            ));
         }
         Ok(rules)
     }

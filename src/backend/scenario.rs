@@ -8,7 +8,10 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::config::{self, ConfigError};
 use crate::geo::rng::Rng;
+
+const WHAT: &str = "scenario";
 use crate::model::{BuildingId, City, SensorId, SensorReading};
 
 pub const EMBEDDED_DEMO_SCENARIO: &str = include_str!("../../scenes/scenario_demo.ron");
@@ -35,42 +38,24 @@ pub struct Scenario {
     pub restore_after_s: i64,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ScenarioError {
-    #[error("cannot read scenario {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("scenario {path} is not valid: {reason}")]
-    Parse { path: String, reason: String },
-}
-
 impl Scenario {
-    pub fn embedded() -> Result<Scenario, ScenarioError> {
+    pub fn embedded() -> Result<Scenario, ConfigError> {
         Scenario::parse(EMBEDDED_DEMO_SCENARIO, "<embedded scenario_demo.ron>")
     }
 
-    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
-            path: name.clone(),
-            source,
-        })?;
+    pub fn load(path: &Path) -> Result<Scenario, ConfigError> {
+        let (text, name) = config::read(WHAT, path)?;
         Scenario::parse(&text, &name)
     }
 
-    pub fn parse(text: &str, path: &str) -> Result<Scenario, ScenarioError> {
-        let s: Scenario = ron::from_str(text).map_err(|e| ScenarioError::Parse {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })?;
+    pub fn parse(text: &str, path: &str) -> Result<Scenario, ConfigError> {
+        let s: Scenario = config::parse_ron(WHAT, text, path)?;
         if s.time_scale <= 0.0 || s.tick_ms == 0 || s.fault_minutes.0 > s.fault_minutes.1 {
-            return Err(ScenarioError::Parse {
-                path: path.to_owned(),
-                reason: "time_scale and tick_ms must be positive, fault_minutes (min, max)"
-                    .to_owned(),
-            });
+            return Err(ConfigError::invalid(
+                WHAT,
+                path,
+                "time_scale and tick_ms must be positive, fault_minutes (min, max)",
+            ));
         }
         Ok(s)
     }

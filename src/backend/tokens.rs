@@ -14,24 +14,10 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::config::{self, ConfigError};
 use crate::protocol::{Role, Scope};
 
-#[derive(Debug, thiserror::Error)]
-pub enum TokenError {
-    #[error("cannot read token file {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("token file {path} is not valid: {reason}")]
-    Parse { path: String, reason: String },
-    #[error("token file {path}, entry {name:?}: {reason}")]
-    Entry {
-        path: String,
-        name: String,
-        reason: String,
-    },
-}
+const WHAT: &str = "token file";
 
 /// What a token allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,26 +68,18 @@ pub fn parse_scope(text: &str) -> Result<Scope, String> {
 }
 
 impl Tokens {
-    pub fn load(path: &Path) -> Result<Tokens, TokenError> {
-        let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| TokenError::Io {
-            path: name.clone(),
-            source,
-        })?;
+    pub fn load(path: &Path) -> Result<Tokens, ConfigError> {
+        let (text, name) = config::read(WHAT, path)?;
         Tokens::parse(&text, &name)
     }
 
-    pub fn parse(text: &str, path: &str) -> Result<Tokens, TokenError> {
-        let file: TokenFile = toml::from_str(text).map_err(|e| TokenError::Parse {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })?;
+    pub fn parse(text: &str, path: &str) -> Result<Tokens, ConfigError> {
+        let file: TokenFile =
+            toml::from_str(text).map_err(|e| ConfigError::invalid(WHAT, path, e.to_string()))?;
         let mut tokens = Tokens::default();
         for entry in file.token {
-            let bad = |reason: String| TokenError::Entry {
-                path: path.to_owned(),
-                name: entry.name.clone(),
-                reason,
+            let bad = |reason: String| {
+                ConfigError::invalid(WHAT, path, format!("entry {:?}: {reason}", entry.name))
             };
             let role = match entry.role.as_str() {
                 "viewer" => Role::Viewer,

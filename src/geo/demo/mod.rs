@@ -9,7 +9,7 @@ mod terrain;
 
 use std::collections::{HashMap, HashSet};
 
-pub use scene::{DemoScene, EMBEDDED_DEMO_SCENE, SceneError};
+pub use scene::{DemoScene, EMBEDDED_DEMO_SCENE};
 
 use crate::geo::LocalFrame;
 use crate::geo::rng::{Fnv64, Rng};

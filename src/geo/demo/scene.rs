@@ -4,6 +4,10 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::config::{self, ConfigError};
+
+const WHAT: &str = "demo scene";
+
 /// The recipe shipped in the binary (so `citytwin` runs from any directory).
 pub const EMBEDDED_DEMO_SCENE: &str = include_str!("../../../scenes/demo_chongqing.ron");
 
@@ -64,41 +68,19 @@ pub struct DistrictRecipe {
     pub clusters: Vec<(f64, f64, f32, f32)>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum SceneError {
-    #[error("cannot read scene {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("scene {path} is not a valid DemoScene: {reason}")]
-    Parse { path: String, reason: String },
-    #[error("scene {path}: {reason}")]
-    Invalid { path: String, reason: String },
-}
-
 impl DemoScene {
-    pub fn embedded() -> Result<DemoScene, SceneError> {
+    pub fn embedded() -> Result<DemoScene, ConfigError> {
         DemoScene::parse(EMBEDDED_DEMO_SCENE, "<embedded demo_chongqing.ron>")
     }
 
-    pub fn load(path: &Path) -> Result<DemoScene, SceneError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SceneError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        DemoScene::parse(&text, &path.display().to_string())
+    pub fn load(path: &Path) -> Result<DemoScene, ConfigError> {
+        let (text, name) = config::read(WHAT, path)?;
+        DemoScene::parse(&text, &name)
     }
 
-    pub fn parse(text: &str, path: &str) -> Result<DemoScene, SceneError> {
-        let scene: DemoScene = ron::from_str(text).map_err(|e| SceneError::Parse {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })?;
-        let invalid = |reason: &str| SceneError::Invalid {
-            path: path.to_owned(),
-            reason: reason.to_owned(),
-        };
+    pub fn parse(text: &str, path: &str) -> Result<DemoScene, ConfigError> {
+        let scene: DemoScene = config::parse_ron(WHAT, text, path)?;
+        let invalid = |reason: &str| ConfigError::invalid(WHAT, path, reason);
         if scene.districts.is_empty() || scene.districts.iter().any(|d| d.clusters.is_empty()) {
             return Err(invalid("every scene needs districts, each with a cluster"));
         }

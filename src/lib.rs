@@ -3,6 +3,9 @@
 //! | I want to change …                               | go to                         |
 //! |--------------------------------------------------|-------------------------------|
 //! | a domain type (building, risk level, region)     | [`model`]                     |
+//! | the case workflow (dispatch → close, escalation) | [`model::Case`]               |
+//! | dispatch rules (departments, deadlines)          | [`backend::dispatch`], `scenes/dispatch_rules.ron` |
+//! | reading a data file, its errors                  | [`config`]                    |
 //! | lon/lat → metres, GCJ-02, footprint meshing      | [`geo`], [`geo::mesh`]        |
 //! | the demo city (terrain, rivers, districts)       | [`geo::demo`], `scenes/demo_chongqing.ron` |
 //! | GeoJSON / GeoTIFF import                         | [`geo::geojson`], [`geo::dem`], [`geo::assemble`] |

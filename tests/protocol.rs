@@ -54,6 +54,13 @@ fn every_message() -> Vec<Message> {
             alarms: (0..40_000u32).map(|i| u8::from(i % 97 == 0)).collect(),
             readings: vec![reading(1, 0.35), reading(2, 0.0)],
             open_events: vec![event(5, EventStatus::Open)],
+            open_cases: vec![citytwin::model::Case::register(
+                citytwin::model::CaseId(3),
+                &event(5, EventStatus::Open),
+                citytwin::model::DistrictId(0),
+                citytwin::model::StreetId(2),
+                1_764_000_900_000,
+            )],
         }),
         Message::Delta(Delta {
             seq: 42,
@@ -78,6 +85,15 @@ fn every_message() -> Vec<Message> {
         Message::Command(Command {
             id: 4,
             kind: CommandKind::Ping,
+        }),
+        Message::Command(Command {
+            id: 5,
+            kind: CommandKind::Case {
+                case: citytwin::model::CaseId(3),
+                action: citytwin::model::CaseAction::Dispatch {
+                    departments: vec!["消防救援支队".into()],
+                },
+            },
         }),
         Message::CommandResult(CommandResult {
             id: 3,

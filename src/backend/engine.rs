@@ -5,13 +5,18 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::dispatch::DispatchRules;
 use super::rules::{Notification, Rules, RulesConfig};
 use super::scenario::{Scenario, Simulator, sensor_bindings};
 use super::store::{KEEP_DELTAS, SNAPSHOT_EVERY, Store, StoreError};
+use super::tokens::Grant;
 use super::window::{DeltaWindow, Resume};
 use crate::live::{ApplyError, LiveState};
-use crate::model::{BuildingId, City, SensorId, SensorReading};
-use crate::protocol::{Delta, Snapshot};
+use crate::model::{
+    BuildingId, Case, CaseAction, CaseId, City, DistrictId, EventStatus, SensorId, SensorReading,
+    StreetId,
+};
+use crate::protocol::{Change, Delta, Role, Snapshot};
 
 /// Deltas kept for resuming clients (at 4 ticks/s: about 40 minutes).
 pub const WINDOW_DELTAS: usize = KEEP_DELTAS as usize;
@@ -20,6 +25,8 @@ const DEFAULT_SENSORS: usize = 4_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the stored stream does not apply: {0}")]
@@ -35,6 +42,8 @@ pub struct Engine {
     sensors: HashMap<SensorId, BuildingId>,
     sim: Option<Simulator>,
     sim_now_ms: i64,
+    dispatch: DispatchRules,
+    next_case: u64,
 }
 
 impl Engine {
@@ -87,7 +96,10 @@ impl Engine {
             next_event,
         );
         let sim = scenario.map(|s| Simulator::new(s, sensors.len()));
+        let next_case = store.query_i64("SELECT COALESCE(MAX(id), 0) FROM cases")? as u64 + 1;
         Ok(Engine {
+            dispatch: DispatchRules::embedded()?,
+            next_case,
             city,
             rules,
             live,
@@ -97,6 +109,12 @@ impl Engine {
             sim,
             sim_now_ms,
         })
+    }
+
+    /// Replaces the dispatch rules (departments and deadlines per event kind).
+    pub fn with_dispatch_rules(mut self, rules: DispatchRules) -> Engine {
+        self.dispatch = rules;
+        self
     }
 
     pub fn city(&self) -> &Arc<City> {
@@ -147,6 +165,89 @@ impl Engine {
             notifications.extend(out.notifications);
         }
         changes.extend(self.rules.on_tick(&self.city, self.sim_now_ms).changes);
+        let cases = self.register_cases(&changes);
+        changes.extend(cases);
+        changes.extend(self.escalate_overdue());
+        self.commit(changes, &notifications)
+    }
+
+    /// A case for every newly opened event that the dispatch rules cover.
+    fn register_cases(&mut self, changes: &[Change]) -> Vec<Change> {
+        let mut out = Vec::new();
+        for change in changes {
+            let Change::Event(event) = change else {
+                continue;
+            };
+            if event.status != EventStatus::Open {
+                continue;
+            }
+            let Some(deadline_ms) = self.dispatch.deadline_ms(event.kind, event.time_ms) else {
+                continue;
+            };
+            let (district, street) = event
+                .building
+                .and_then(|b| self.city.building(b))
+                .map_or((DistrictId(0), StreetId(0)), |b| (b.district, b.street));
+            let case = Case::register(CaseId(self.next_case), event, district, street, deadline_ms);
+            self.next_case += 1;
+            out.push(Change::Case(case));
+        }
+        out
+    }
+
+    /// Escalates open cases past their deadline (each level once).
+    fn escalate_overdue(&self) -> Vec<Change> {
+        let grace_ms = self.dispatch.escalation_grace_min * 60_000;
+        self.live
+            .open_cases()
+            .filter(|c| c.is_overdue(self.sim_now_ms))
+            .filter_map(|c| {
+                let mut c = c.clone();
+                c.escalate_if_overdue(self.sim_now_ms, grace_ms)
+                    .map(|_| Change::Case(c))
+            })
+            .collect()
+    }
+
+    /// Applies an operator's workflow step to an open case, if the grant
+    /// allows it; the reason is shown to the operator when it does not.
+    pub fn case_action(
+        &mut self,
+        grant: &Grant,
+        id: CaseId,
+        action: CaseAction,
+    ) -> Result<Option<Delta>, String> {
+        if matches!(action, CaseAction::Escalate { .. }) {
+            return Err("升级由系统按时限自动进行 / escalation is automatic".to_owned());
+        }
+        let Some(case) = self.live.open_case(id).cloned() else {
+            return Err(format!("没有未结案件 {} / no open case {}", id.0, id.0));
+        };
+        if grant.role != Role::Dispatcher {
+            return Err(
+                "只有调度员令牌可以处理案件 / only dispatcher tokens may act on cases".to_owned(),
+            );
+        }
+        if !grant.covers(&self.city, case.district, case.street) {
+            return Err(format!(
+                "案件 {} 不在本令牌范围内 / case outside this token's scope {:?}",
+                id.0, grant.scope
+            ));
+        }
+        let mut updated = case;
+        updated
+            .apply(action, &grant.name, None, self.sim_now_ms)
+            .map_err(|e| e.to_string())?;
+        self.commit(vec![Change::Case(updated)], &[])
+            .map_err(|e| e.to_string())
+    }
+
+    /// Turns changes into the next delta: journaled, applied, windowed.
+    fn commit(
+        &mut self,
+        changes: Vec<Change>,
+        notifications: &[Notification],
+    ) -> Result<Option<Delta>, EngineError> {
         if changes.is_empty() {
             return Ok(None);
         }
@@ -165,7 +266,7 @@ impl Engine {
         };
         // Journal first: a delta that is not stored is never published.
         self.store
-            .commit(&delta, &notifications, snapshot.as_ref())?;
+            .commit(&delta, notifications, snapshot.as_ref())?;
         self.live.apply_delta(&delta)?;
         let _ = self.window.push(delta.clone());
         Ok(Some(delta))

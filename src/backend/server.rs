@@ -22,7 +22,7 @@ use tokio_util::task::TaskTracker;
 use super::engine::Engine;
 use super::tokens::{Grant, Tokens};
 use super::window::Resume;
-use crate::model::{BuildingId, City, SensorReading};
+use crate::model::SensorReading;
 use crate::protocol::{
     Command, CommandKind, CommandResult, FrameDecoder, Goodbye, Heartbeat, Message, MessageKind,
     ProtocolError, Role, Scope, Welcome,
@@ -314,29 +314,6 @@ fn handle_request(
     }
 }
 
-/// Whether a building lies inside a session's scope.
-fn in_scope(city: &City, scope: &Scope, building: BuildingId) -> bool {
-    let Some(b) = city.building(building) else {
-        return false;
-    };
-    let district = city
-        .districts
-        .get(usize::from(b.district.0))
-        .map(|d| d.code.as_str());
-    let street = city
-        .streets
-        .get(usize::from(b.street.0))
-        .map(|s| s.name_zh.as_str());
-    match scope {
-        Scope::City => true,
-        Scope::District(code) => district == Some(code.as_str()),
-        Scope::Street {
-            district: d,
-            street: s,
-        } => district == Some(d.as_str()) && street == Some(s.as_str()),
-    }
-}
-
 fn run_command(
     engine: &mut Engine,
     grant: &Grant,
@@ -354,8 +331,7 @@ fn run_command(
                     "只有调度员令牌可以注入读数 / only dispatcher tokens may inject readings"
                         .to_owned(),
                 )
-            } else if let Some(b) = building.filter(|b| !in_scope(engine.city(), &grant.scope, *b))
-            {
+            } else if let Some(b) = building.filter(|b| !grant.covers_building(engine.city(), *b)) {
                 Err(format!(
                     "楼栋 {} 不在本令牌范围内 / building outside this token's scope {:?}",
                     engine.city().building(b).map_or("?", |b| b.code.as_str()),
@@ -372,6 +348,12 @@ fn run_command(
                 result.map(|delta| publish(engine, Ok(delta), deltas, recorder))
             };
             ("inject_reading", outcome)
+        }
+        CommandKind::Case { case, action } => {
+            let outcome = engine
+                .case_action(grant, *case, action.clone())
+                .map(|delta| publish(engine, Ok(delta), deltas, recorder));
+            ("case", outcome)
         }
     };
     let detail = format!(

@@ -74,6 +74,16 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT, time_ms INTEGER NOT NULL, actor TEXT NOT NULL,
     action TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cases (
+    id INTEGER PRIMARY KEY, event INTEGER NOT NULL, kind TEXT NOT NULL, building INTEGER,
+    district INTEGER NOT NULL, street INTEGER NOT NULL, opened_ms INTEGER NOT NULL,
+    deadline_ms INTEGER NOT NULL, status TEXT NOT NULL, level TEXT NOT NULL,
+    departments TEXT NOT NULL, closed_ms INTEGER);
+CREATE TABLE IF NOT EXISTS case_steps (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, case_id INTEGER NOT NULL REFERENCES cases(id),
+    time_ms INTEGER NOT NULL, actor TEXT NOT NULL, department TEXT, action TEXT NOT NULL,
+    from_status TEXT NOT NULL, to_status TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS case_steps_by_case ON case_steps(case_id);
 CREATE TABLE IF NOT EXISTS deltas (seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, frame BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS snapshots (seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, frame BLOB NOT NULL);
 ";
@@ -226,6 +236,44 @@ impl Store {
                                 count = count + 1, zero_count = zero_count + ?4",
                             params![r.sensor.0, r.value, r.time_ms, i64::from(r.value <= super::rules::ZERO_PRESSURE_MPA)],
                         )?;
+                    }
+                    Change::Case(c) => {
+                        tx.execute(
+                            "INSERT INTO cases (id, event, kind, building, district, street, opened_ms,
+                                deadline_ms, status, level, departments, closed_ms)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                             ON CONFLICT(id) DO UPDATE SET deadline_ms = ?8, status = ?9, level = ?10,
+                                departments = ?11, closed_ms = ?12",
+                            params![
+                                c.id.0 as i64,
+                                c.event.0 as i64,
+                                format!("{:?}", c.kind),
+                                c.building.map(|b| b.0),
+                                c.district.0,
+                                c.street.0,
+                                c.opened_ms,
+                                c.deadline_ms,
+                                format!("{:?}", c.status),
+                                format!("{:?}", c.level),
+                                c.departments.join(","),
+                                c.closed_ms()
+                            ],
+                        )?;
+                        if let Some(step) = c.steps.last() {
+                            tx.execute(
+                                "INSERT INTO case_steps (case_id, time_ms, actor, department, action, from_status, to_status)
+                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                                params![
+                                    c.id.0 as i64,
+                                    step.time_ms,
+                                    step.actor,
+                                    step.department,
+                                    format!("{:?}", step.action),
+                                    format!("{:?}", step.from),
+                                    format!("{:?}", step.to)
+                                ],
+                            )?;
+                        }
                     }
                     Change::Event(e) => {
                         let status = match e.status {

@@ -15,6 +15,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::config::{self, ConfigError};
+use crate::model::{BuildingId, City, DistrictId, StreetId};
 use crate::protocol::{Role, Scope};
 
 const WHAT: &str = "token file";
@@ -25,6 +26,34 @@ pub struct Grant {
     pub name: String,
     pub role: Role,
     pub scope: Scope,
+}
+
+impl Grant {
+    /// Whether this grant's scope covers a place in the city.
+    pub fn covers(&self, city: &City, district: DistrictId, street: StreetId) -> bool {
+        let district = city
+            .districts
+            .get(usize::from(district.0))
+            .map(|d| d.code.as_str());
+        let street = city
+            .streets
+            .get(usize::from(street.0))
+            .map(|s| s.name_zh.as_str());
+        match &self.scope {
+            Scope::City => true,
+            Scope::District(code) => district == Some(code.as_str()),
+            Scope::Street {
+                district: d,
+                street: s,
+            } => district == Some(d.as_str()) && street == Some(s.as_str()),
+        }
+    }
+
+    /// Whether this grant's scope covers a building.
+    pub fn covers_building(&self, city: &City, building: BuildingId) -> bool {
+        city.building(building)
+            .is_some_and(|b| self.covers(city, b.district, b.street))
+    }
 }
 
 #[derive(Debug, Clone, Default)]

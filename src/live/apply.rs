@@ -77,6 +77,10 @@ impl LiveState {
         for e in &snapshot.open_events {
             self.open_events.insert(e.id, e.clone());
         }
+        self.open_cases.clear();
+        for c in &snapshot.open_cases {
+            self.open_cases.insert(c.id, c.clone());
+        }
         self.last_seq = Some(seq);
         self.last_time_ms = Some(snapshot.time_ms);
         self.revision += 1;
@@ -120,6 +124,13 @@ impl LiveState {
                         self.open_events.remove(&e.id);
                     }
                 }
+                Change::Case(c) => {
+                    if c.is_open() {
+                        self.open_cases.insert(c.id, c.clone());
+                    } else {
+                        self.open_cases.remove(&c.id);
+                    }
+                }
             }
         }
         self.last_seq = Some(delta.seq);
@@ -144,6 +155,7 @@ impl LiveState {
                 .collect(),
             readings,
             open_events: self.open_events.values().cloned().collect(),
+            open_cases: self.open_cases.values().cloned().collect(),
         }
     }
 
@@ -154,6 +166,14 @@ impl LiveState {
 
     pub fn open_events(&self) -> impl Iterator<Item = &crate::model::Event> + '_ {
         self.open_events.values()
+    }
+
+    pub fn open_cases(&self) -> impl Iterator<Item = &crate::model::Case> + '_ {
+        self.open_cases.values()
+    }
+
+    pub fn open_case(&self, id: crate::model::CaseId) -> Option<&crate::model::Case> {
+        self.open_cases.get(&id)
     }
 
     pub fn open_event_count(&self) -> usize {

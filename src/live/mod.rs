@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 pub use apply::{Applied, ApplyError};
 
 use crate::model::{
-    BuildingId, City, Event, EventId, LevelCounts, RiskLevel, SensorId, SensorReading,
+    BuildingId, Case, CaseId, City, Event, EventId, LevelCounts, RiskLevel, SensorId, SensorReading,
 };
 
 /// Bit flags stored beside each building's level.
@@ -34,6 +34,7 @@ pub struct LiveState {
     last_time_ms: Option<i64>,
     readings: HashMap<SensorId, SensorReading>,
     open_events: BTreeMap<EventId, Event>,
+    open_cases: BTreeMap<CaseId, Case>,
     events_seen: u64,
     unknown_ids: u64,
 }
@@ -51,6 +52,7 @@ impl LiveState {
             last_time_ms: None,
             readings: HashMap::new(),
             open_events: BTreeMap::new(),
+            open_cases: BTreeMap::new(),
             events_seen: 0,
             unknown_ids: 0,
         }

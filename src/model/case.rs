@@ -6,8 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::DistrictId;
-use super::{EventId, StreetId};
+use super::{BuildingId, DistrictId, Event, EventId, EventKind, StreetId};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct CaseId(pub u64);
@@ -79,6 +78,8 @@ pub struct WorkflowError {
 pub struct Case {
     pub id: CaseId,
     pub event: EventId,
+    pub kind: EventKind,
+    pub building: Option<BuildingId>,
     pub district: DistrictId,
     pub street: StreetId,
     pub opened_ms: i64,
@@ -102,21 +103,22 @@ fn action_name(action: &CaseAction) -> &'static str {
 }
 
 impl Case {
-    /// A newly registered case with its deadline.
+    /// A newly registered case for `event`, with its deadline.
     pub fn register(
         id: CaseId,
-        event: EventId,
+        event: &Event,
         district: DistrictId,
         street: StreetId,
-        time_ms: i64,
         deadline_ms: i64,
     ) -> Case {
         Case {
             id,
-            event,
+            event: event.id,
+            kind: event.kind,
+            building: event.building,
             district,
             street,
-            opened_ms: time_ms,
+            opened_ms: event.time_ms,
             deadline_ms,
             status: CaseStatus::Registered,
             level: CaseLevel::Street,
@@ -229,14 +231,16 @@ mod tests {
     use super::*;
 
     fn case() -> Case {
-        Case::register(
-            CaseId(1),
-            EventId(9),
-            DistrictId(0),
-            StreetId(3),
-            1_000,
-            61_000,
-        )
+        let event = Event {
+            id: EventId(9),
+            kind: EventKind::GridReport,
+            building: None,
+            severity: crate::model::RiskLevel::Moderate,
+            status: crate::model::EventStatus::Open,
+            time_ms: 1_000,
+            message: String::new(),
+        };
+        Case::register(CaseId(1), &event, DistrictId(0), StreetId(3), 61_000)
     }
 
     #[test]

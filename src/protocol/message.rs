@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ProtocolError;
 use super::frame::{Frame, begin_frame, finish_frame};
-use crate::model::{BuildingId, Event, RiskLevel, SensorReading};
+use crate::model::{BuildingId, Case, CaseAction, CaseId, Event, RiskLevel, SensorReading};
 
 /// The byte after the version in every frame; also the recorder's channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -86,6 +86,7 @@ pub struct Snapshot {
     pub alarms: Vec<u8>,
     pub readings: Vec<SensorReading>,
     pub open_events: Vec<Event>,
+    pub open_cases: Vec<Case>,
 }
 
 /// One change in a delta.
@@ -101,6 +102,8 @@ pub enum Change {
     },
     Reading(SensorReading),
     Event(Event),
+    /// A case as it is after its latest step.
+    Case(Case),
 }
 
 /// What changed since `seq - 1`.
@@ -118,6 +121,12 @@ pub enum CommandKind {
     Ping,
     /// A sensor reading injected by an authorised client (drills, tests).
     InjectReading(SensorReading),
+    /// A step of a case's workflow (dispatch, acknowledge, submit, verify,
+    /// close, return), by a dispatcher whose scope covers the case.
+    Case {
+        case: CaseId,
+        action: CaseAction,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

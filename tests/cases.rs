@@ -1,0 +1,379 @@
+//! The closed loop over the protocol: a fire-main alarm registers a case; a
+//! dispatcher drives it register → dispatch → handle → verify → close; a
+//! viewer or an out-of-scope dispatcher is refused and audited; an overdue
+//! case escalates exactly once per level. Every step lands in SQLite.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use citytwin::backend::dispatch::DispatchRules;
+use citytwin::backend::engine::Engine;
+use citytwin::backend::scenario::Scenario;
+use citytwin::backend::server::{BackendThread, ServerConfig};
+use citytwin::backend::tokens::{Grant, Tokens};
+use citytwin::cockpit::link::{LinkCommand, LinkConfig, LinkEvent, LinkHandle, spawn_link};
+use citytwin::geo::demo::{DemoScene, generate};
+use citytwin::live::LiveState;
+use citytwin::model::{
+    BuildingId, Case, CaseAction, CaseLevel, CaseStatus, City, SensorId, SensorReading,
+};
+use citytwin::protocol::{Command, CommandKind, CommandResult, Message, Role, Scope};
+
+fn city() -> Arc<City> {
+    let mut scene = DemoScene::embedded().expect("scene");
+    scene.buildings = 2_000;
+    scene.cell_m = 500.0;
+    Arc::new(generate(&scene))
+}
+
+fn scenario(time_scale: f64) -> Scenario {
+    Scenario {
+        seed: 1,
+        time_scale,
+        tick_ms: 50,
+        start_time_ms: 1_795_478_400_000,
+        sensors: 300,
+        normal_mpa: (0.3, 0.4),
+        report_share: 0.0,
+        faults_per_hour: 0.0,
+        fault_minutes: (1.0, 2.0),
+        restore_after_s: 600,
+    }
+}
+
+fn grant(name: &str, role: Role, scope: Scope) -> Grant {
+    Grant {
+        name: name.to_owned(),
+        role,
+        scope,
+    }
+}
+
+fn serve(engine: Engine) -> BackendThread {
+    let mut tokens = Tokens::default();
+    tokens.insert(
+        "city-dispatcher",
+        grant("市指挥中心", Role::Dispatcher, Scope::City),
+    );
+    tokens.insert("city-viewer-01", grant("大屏", Role::Viewer, Scope::City));
+    tokens.insert(
+        "yuzhong-dispatch",
+        grant(
+            "渝中区指挥中心",
+            Role::Dispatcher,
+            Scope::District("500103".into()),
+        ),
+    );
+    BackendThread::spawn(
+        engine,
+        ServerConfig {
+            listen: ([127, 0, 0, 1], 0).into(),
+            tokens,
+            tick: Duration::from_millis(50),
+            heartbeat: Duration::from_millis(500),
+            record: None,
+        },
+    )
+    .expect("server")
+}
+
+struct Client {
+    link: LinkHandle,
+    state: LiveState,
+    results: Vec<CommandResult>,
+    next_id: u64,
+}
+
+impl Client {
+    fn connect(city: &City, server: &BackendThread, token: &str) -> Client {
+        let link = spawn_link(LinkConfig {
+            addr: server.addr.to_string(),
+            token: token.to_owned(),
+            record: None,
+        })
+        .expect("link");
+        let mut c = Client {
+            link,
+            state: LiveState::new(city),
+            results: Vec::new(),
+            next_id: 1,
+        };
+        c.pump(10, "a snapshot", |c| c.state.last_seq().is_some());
+        c
+    }
+
+    fn pump(&mut self, secs: u64, what: &str, done: impl Fn(&Client) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !done(self) {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            match self.link.events.recv_timeout(Duration::from_millis(50)) {
+                Ok(LinkEvent::Message(Message::Snapshot(s))) => {
+                    self.state.apply_snapshot(&s).expect("snapshot")
+                }
+                Ok(LinkEvent::Message(Message::Delta(d))) => {
+                    self.state.apply_delta(&d).expect("delta");
+                }
+                Ok(LinkEvent::Message(Message::CommandResult(r))) => self.results.push(r),
+                _ => {}
+            }
+        }
+    }
+
+    /// Sends a command and waits for its result.
+    fn command(&mut self, kind: CommandKind) -> Result<(), String> {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.link
+            .commands
+            .try_send(LinkCommand::Send(Command { id, kind }))
+            .expect("link accepts");
+        self.pump(5, "the command's result", |c| {
+            c.results.iter().any(|r| r.id == id)
+        });
+        self.results
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.outcome.clone())
+            .unwrap_or(Ok(()))
+    }
+
+    fn case_for(&self, building: BuildingId) -> Option<Case> {
+        self.state
+            .open_cases()
+            .find(|c| c.building == Some(building))
+            .cloned()
+    }
+}
+
+fn sensor_where(engine: &Engine, city: &City, inside_yuzhong: bool) -> (SensorId, BuildingId) {
+    let mut sensors: Vec<(SensorId, BuildingId)> =
+        engine.sensors().iter().map(|(s, b)| (*s, *b)).collect();
+    sensors.sort();
+    sensors
+        .into_iter()
+        .find(|(_, b)| {
+            (city.districts[usize::from(city.buildings[b.index()].district.0)].code == "500103")
+                == inside_yuzhong
+        })
+        .expect("a sensor in the wanted district")
+}
+
+fn zero(sensor: SensorId) -> CommandKind {
+    CommandKind::InjectReading(SensorReading {
+        sensor,
+        value: 0.0,
+        time_ms: 0,
+    })
+}
+
+fn db_path(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("citytwin-cases-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join(name);
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+#[test]
+fn a_case_runs_the_closed_loop_and_every_step_is_journaled() {
+    let city = city();
+    let db = db_path("loop.db");
+    let engine =
+        Engine::open(city.clone(), &db.display().to_string(), Some(scenario(1.0))).expect("engine");
+    let (sensor, building) = sensor_where(&engine, &city, true);
+    let server = serve(engine);
+    let mut ops = Client::connect(&city, &server, "city-dispatcher");
+
+    assert_eq!(ops.command(zero(sensor)), Ok(()));
+    ops.pump(5, "a registered case", |c| c.case_for(building).is_some());
+    let case = ops.case_for(building).expect("case");
+    assert_eq!(case.status, CaseStatus::Registered);
+    assert_eq!(
+        case.deadline_ms - case.opened_ms,
+        30 * 60_000,
+        "fire-main cases are due in 30 min"
+    );
+
+    let b = &city.buildings[building.index()];
+    let departments = DispatchRules::embedded().expect("rules").suggest(
+        case.kind,
+        Some(b),
+        city.streets.get(usize::from(b.street.0)),
+    );
+    assert_eq!(departments[0], "消防救援支队");
+    let steps = [
+        (
+            CaseAction::Dispatch {
+                departments: departments.clone(),
+            },
+            CaseStatus::Dispatched,
+        ),
+        (CaseAction::Acknowledge, CaseStatus::Handling),
+        (CaseAction::Submit, CaseStatus::Verifying),
+        (CaseAction::Verify { passed: true }, CaseStatus::Verifying),
+    ];
+    for (action, status) in steps {
+        assert_eq!(
+            ops.command(CommandKind::Case {
+                case: case.id,
+                action: action.clone()
+            }),
+            Ok(()),
+            "{action:?}"
+        );
+        ops.pump(5, "the step", |c| {
+            c.case_for(building).is_some_and(|k| k.status == status)
+        });
+    }
+    assert_eq!(
+        ops.command(CommandKind::Case {
+            case: case.id,
+            action: CaseAction::Close
+        }),
+        Ok(())
+    );
+    ops.pump(5, "the case closed", |c| c.case_for(building).is_none());
+    // Closing again is refused: it is no longer open.
+    assert!(
+        ops.command(CommandKind::Case {
+            case: case.id,
+            action: CaseAction::Close
+        })
+        .is_err()
+    );
+
+    let conn = rusqlite::Connection::open(&db).expect("db");
+    let (status, closed): (String, Option<i64>) = conn
+        .query_row(
+            "SELECT status, closed_ms FROM cases WHERE id = ?1",
+            [case.id.0 as i64],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("case row");
+    assert_eq!(status, "Closed");
+    assert!(closed.is_some());
+    let steps: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM case_steps WHERE case_id = ?1",
+            [case.id.0 as i64],
+            |r| r.get(0),
+        )
+        .expect("steps");
+    assert_eq!(steps, 5);
+    let departments_row: String = conn
+        .query_row(
+            "SELECT departments FROM cases WHERE id = ?1",
+            [case.id.0 as i64],
+            |r| r.get(0),
+        )
+        .expect("departments");
+    assert!(departments_row.starts_with("消防救援支队,"));
+    ops.link.stop();
+    server.stop();
+}
+
+#[test]
+fn viewers_and_out_of_scope_dispatchers_are_refused_and_audited() {
+    let city = city();
+    let db = db_path("auth.db");
+    let engine =
+        Engine::open(city.clone(), &db.display().to_string(), Some(scenario(1.0))).expect("engine");
+    let (sensor, building) = sensor_where(&engine, &city, false);
+    let server = serve(engine);
+    let mut ops = Client::connect(&city, &server, "city-dispatcher");
+    ops.command(zero(sensor)).expect("inject");
+    ops.pump(5, "a case", |c| c.case_for(building).is_some());
+    let case = ops.case_for(building).expect("case");
+    let dispatch = CommandKind::Case {
+        case: case.id,
+        action: CaseAction::Dispatch {
+            departments: vec!["消防救援支队".into()],
+        },
+    };
+
+    let mut viewer = Client::connect(&city, &server, "city-viewer-01");
+    let reason = viewer
+        .command(dispatch.clone())
+        .expect_err("viewer refused");
+    assert!(reason.contains("dispatcher"), "{reason}");
+    let mut yuzhong = Client::connect(&city, &server, "yuzhong-dispatch");
+    let reason = yuzhong.command(dispatch.clone()).expect_err("out of scope");
+    assert!(reason.contains("scope"), "{reason}");
+    let reason = ops
+        .command(CommandKind::Case {
+            case: case.id,
+            action: CaseAction::Close,
+        })
+        .expect_err("cannot close a registered case");
+    assert!(reason.contains("cannot close"), "{reason}");
+    // Nothing changed the case.
+    ops.pump(1, "quiet", |_| true);
+    assert_eq!(
+        ops.case_for(building).map(|c| c.status),
+        Some(CaseStatus::Registered)
+    );
+
+    let conn = rusqlite::Connection::open(&db).expect("db");
+    let refused: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM audit WHERE action = 'case' AND detail NOT LIKE '%→ ok'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("audit");
+    assert_eq!(refused, 3);
+    for c in [ops, viewer, yuzhong] {
+        c.link.stop();
+    }
+    server.stop();
+}
+
+#[test]
+fn an_overdue_case_escalates_exactly_once_per_level() {
+    let city = city();
+    let db = db_path("escalate.db");
+    let rules = DispatchRules::parse(
+        "DispatchRules(escalation_grace_min: 10, rules: [(event: FireMainPressureLost, name_zh: \"消防\", \
+         departments: [Fixed(\"消防救援支队\")], deadline_min: 1)])",
+        "test rules",
+    )
+    .expect("rules");
+    // One real second is one simulated minute.
+    let engine = Engine::open(
+        city.clone(),
+        &db.display().to_string(),
+        Some(scenario(60.0)),
+    )
+    .expect("engine")
+    .with_dispatch_rules(rules);
+    let (sensor, building) = sensor_where(&engine, &city, true);
+    let server = serve(engine);
+    let mut ops = Client::connect(&city, &server, "city-dispatcher");
+    ops.command(zero(sensor)).expect("inject");
+    ops.pump(5, "escalated to the district", |c| {
+        c.case_for(building)
+            .is_some_and(|k| k.level == CaseLevel::District)
+    });
+    // Several more ticks (≈ 3 simulated minutes, within the 10-minute grace).
+    std::thread::sleep(Duration::from_secs(3));
+    ops.pump(2, "the stream", |_| true);
+    let case = ops.case_for(building).expect("still open");
+    assert_eq!(case.level, CaseLevel::District);
+    let escalations = case
+        .steps
+        .iter()
+        .filter(|s| matches!(s.action, CaseAction::Escalate { .. }))
+        .count();
+    assert_eq!(escalations, 1, "{:?}", case.steps);
+    let conn = rusqlite::Connection::open(&db).expect("db");
+    let rows: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM case_steps WHERE action LIKE 'Escalate%'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("rows");
+    assert_eq!(rows, 1);
+    ops.link.stop();
+    server.stop();
+}

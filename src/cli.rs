@@ -49,6 +49,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Inspect a recording.
     Replay(ReplayArgs),
+    /// The KPI table (received, closed, closure and on-time rates) from a
+    /// database's case journal, for any past moment.
+    Kpi(KpiArgs),
     /// Print performance figures.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -160,6 +163,24 @@ pub struct ServeArgs {
     /// Seconds between heartbeats.
     #[arg(long, default_value_t = 2.0)]
     pub heartbeat_secs: f64,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct KpiArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The backend's SQLite database.
+    #[arg(long, value_name = "FILE.db")]
+    pub db: PathBuf,
+    /// The moment, China Standard Time (default: everything journaled).
+    #[arg(long, value_name = "YYYY-MM-DDTHH:MM", value_parser = crate::kpi_report::parse_cst)]
+    pub at: Option<i64>,
+    /// A district code: that district and its streets.
+    #[arg(long, value_name = "CODE")]
+    pub scope: Option<String>,
+    /// CSV instead of a table.
+    #[arg(long)]
+    pub csv: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -305,6 +326,7 @@ pub fn main_with(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Render(args)) => render(args),
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Replay(args)) => replay(args),
+        Some(Command::Kpi(args)) => kpi(args),
         Some(Command::Bench(bench)) => crate::bench::run(bench),
     }
 }
@@ -462,6 +484,27 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         server.shutdown().await;
         anyhow::Ok(())
     })
+}
+
+fn kpi(args: KpiArgs) -> anyhow::Result<()> {
+    if !args.db.exists() {
+        bail!("{}: no such database", args.db.display());
+    }
+    let city = load_city(&args.data)?;
+    if let Some(code) = &args.scope
+        && !city.districts.iter().any(|d| &d.code == code)
+    {
+        bail!("--scope {code}: no district has that code");
+    }
+    let store = crate::backend::store::Store::open(
+        &args.db.display().to_string(),
+        &city,
+        &Default::default(),
+    )?;
+    let table = store.kpi_at(args.at.unwrap_or(i64::MAX))?;
+    let rows = crate::kpi_report::rows(&city, &table, args.scope.as_deref());
+    print!("{}", crate::kpi_report::render(&rows, args.csv));
+    Ok(())
 }
 
 fn replay(args: ReplayArgs) -> anyhow::Result<()> {

@@ -6,6 +6,7 @@
 //! | the case workflow (dispatch → close, escalation) | [`model::Case`]               |
 //! | dispatch rules (departments, deadlines)          | [`backend::dispatch`], `scenes/dispatch_rules.ron` |
 //! | reading a data file, its errors                  | [`config`]                    |
+//! | KPIs (live counts, `citytwin kpi` report)         | [`model::KpiTable`], [`kpi_report`] |
 //! | lon/lat → metres, GCJ-02, footprint meshing      | [`geo`], [`geo::mesh`]        |
 //! | the demo city (terrain, rivers, districts)       | [`geo::demo`], `scenes/demo_chongqing.ron` |
 //! | GeoJSON / GeoTIFF import                         | [`geo::geojson`], [`geo::dem`], [`geo::assemble`] |
@@ -27,6 +28,7 @@ pub mod cli;
 pub mod cockpit;
 pub mod config;
 pub mod geo;
+pub mod kpi_report;
 pub mod live;
 pub mod model;
 pub mod protocol;

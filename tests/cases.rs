@@ -377,3 +377,124 @@ fn an_overdue_case_escalates_exactly_once_per_level() {
     ops.link.stop();
     server.stop();
 }
+
+impl Client {
+    /// Applies the stream until it has been quiet for `quiet_ms`.
+    fn settle(&mut self, quiet_ms: u64) {
+        let mut last = Instant::now();
+        while last.elapsed() < Duration::from_millis(quiet_ms) {
+            if let Ok(event) = self.link.events.recv_timeout(Duration::from_millis(20)) {
+                match event {
+                    LinkEvent::Message(Message::Delta(d)) => {
+                        self.state.apply_delta(&d).expect("delta");
+                        last = Instant::now();
+                    }
+                    LinkEvent::Message(Message::CommandResult(r)) => self.results.push(r),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn close_loop(&mut self, case: citytwin::model::CaseId) {
+        for action in [
+            CaseAction::Dispatch {
+                departments: vec!["消防救援支队".into()],
+            },
+            CaseAction::Acknowledge,
+            CaseAction::Submit,
+            CaseAction::Verify { passed: true },
+            CaseAction::Close,
+        ] {
+            assert_eq!(
+                self.command(CommandKind::Case {
+                    case,
+                    action: action.clone()
+                }),
+                Ok(()),
+                "{action:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn kpis_recomputed_from_the_journal_match_the_live_values_at_any_time() {
+    let city = city();
+    let db = db_path("kpi.db");
+    let rules = DispatchRules::parse(
+        "DispatchRules(escalation_grace_min: 30, rules: [(event: FireMainPressureLost, name_zh: \"消防\", \
+         departments: [Fixed(\"消防救援支队\")], deadline_min: 2)])",
+        "test rules",
+    )
+    .expect("rules");
+    let engine = Engine::open(
+        city.clone(),
+        &db.display().to_string(),
+        Some(scenario(60.0)),
+    )
+    .expect("engine")
+    .with_dispatch_rules(rules);
+    let mut sensors: Vec<(SensorId, BuildingId)> =
+        engine.sensors().iter().map(|(s, b)| (*s, *b)).collect();
+    sensors.sort();
+    let server = serve(engine);
+    let mut ops = Client::connect(&city, &server, "city-dispatcher");
+    let mut checkpoints = Vec::new();
+
+    for (sensor, _) in &sensors[..4] {
+        ops.command(zero(*sensor)).expect("inject");
+    }
+    ops.settle(300);
+    checkpoints.push((
+        ops.state.last_time_ms().expect("time"),
+        ops.state.kpi().clone(),
+    ));
+    let case_of = |ops: &Client, i: usize| ops.case_for(sensors[i].1).expect("case").id;
+
+    let first = case_of(&ops, 0);
+    ops.close_loop(first);
+    ops.settle(300);
+    checkpoints.push((
+        ops.state.last_time_ms().expect("time"),
+        ops.state.kpi().clone(),
+    ));
+
+    // Past the 2-minute due time (1 real s = 1 simulated min), then close.
+    std::thread::sleep(Duration::from_millis(2500));
+    ops.settle(300);
+    let second = case_of(&ops, 1);
+    ops.close_loop(second);
+    ops.settle(300);
+    let (t, live) = (
+        ops.state.last_time_ms().expect("time"),
+        ops.state.kpi().clone(),
+    );
+    checkpoints.push((t, live.clone()));
+
+    assert_eq!(live.city.received, 4);
+    assert_eq!(live.city.closed, 2);
+    assert_eq!(live.city.closed_on_time, 1, "the second was closed late");
+    assert!((live.city.closure_rate() - 0.5).abs() < 1e-9);
+
+    let store = citytwin::backend::store::Store::open(
+        &db.display().to_string(),
+        &city,
+        &std::collections::HashMap::new(),
+    )
+    .expect("store");
+    for (t, live) in &checkpoints {
+        assert_eq!(&store.kpi_at(*t).expect("kpi"), live, "KPIs at {t}");
+    }
+    // And before anything happened, nothing was received.
+    assert_eq!(
+        store
+            .kpi_at(checkpoints[0].0 - 60_000)
+            .expect("kpi")
+            .city
+            .received,
+        0
+    );
+    ops.link.stop();
+    server.stop();
+}

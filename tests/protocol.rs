@@ -61,6 +61,7 @@ fn every_message() -> Vec<Message> {
                 citytwin::model::StreetId(2),
                 1_764_000_900_000,
             )],
+            kpi: citytwin::model::KpiTable::default(),
         }),
         Message::Delta(Delta {
             seq: 42,

@@ -10,7 +10,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::rules::{Notification, PartyRole};
-use crate::model::{BuildingId, City, EventStatus, SensorId};
+use crate::model::{BuildingId, City, DistrictId, EventStatus, Kpi, KpiTable, SensorId, StreetId};
 use crate::protocol::{Change, Delta, FrameDecoder, Message, Snapshot};
 
 /// A full snapshot row every this many deltas bounds restart replay.
@@ -77,13 +77,15 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE TABLE IF NOT EXISTS cases (
     id INTEGER PRIMARY KEY, event INTEGER NOT NULL, kind TEXT NOT NULL, building INTEGER,
     district INTEGER NOT NULL, street INTEGER NOT NULL, opened_ms INTEGER NOT NULL,
-    deadline_ms INTEGER NOT NULL, status TEXT NOT NULL, level TEXT NOT NULL,
+    due_ms INTEGER NOT NULL, deadline_ms INTEGER NOT NULL, status TEXT NOT NULL, level TEXT NOT NULL,
     departments TEXT NOT NULL, closed_ms INTEGER);
 CREATE TABLE IF NOT EXISTS case_steps (
     id INTEGER PRIMARY KEY AUTOINCREMENT, case_id INTEGER NOT NULL REFERENCES cases(id),
     time_ms INTEGER NOT NULL, actor TEXT NOT NULL, department TEXT, action TEXT NOT NULL,
     from_status TEXT NOT NULL, to_status TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS case_steps_by_case ON case_steps(case_id);
+CREATE INDEX IF NOT EXISTS cases_by_opened ON cases(opened_ms);
+CREATE INDEX IF NOT EXISTS cases_by_closed ON cases(closed_ms);
 CREATE TABLE IF NOT EXISTS deltas (seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, frame BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS snapshots (seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, frame BLOB NOT NULL);
 ";
@@ -149,6 +151,23 @@ impl Store {
             });
         }
         Ok(store)
+    }
+
+    /// Opens an existing database read-only, for reports (no seeding, no
+    /// city check).
+    pub fn open_read_only(path: &str) -> Result<Store, StoreError> {
+        let conn = Connection::open_with_flags(
+            Path::new(path),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .map_err(|source| StoreError::Sql {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(Store {
+            conn,
+            path: path.to_owned(),
+        })
     }
 
     fn err(&self, source: rusqlite::Error) -> StoreError {
@@ -240,8 +259,8 @@ impl Store {
                     Change::Case(c) => {
                         tx.execute(
                             "INSERT INTO cases (id, event, kind, building, district, street, opened_ms,
-                                deadline_ms, status, level, departments, closed_ms)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                                deadline_ms, status, level, departments, closed_ms, due_ms)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                              ON CONFLICT(id) DO UPDATE SET deadline_ms = ?8, status = ?9, level = ?10,
                                 departments = ?11, closed_ms = ?12",
                             params![
@@ -256,7 +275,8 @@ impl Store {
                                 format!("{:?}", c.status),
                                 format!("{:?}", c.level),
                                 c.departments.join(","),
-                                c.closed_ms()
+                                c.closed_ms(),
+                                c.due_ms
                             ],
                         )?;
                         if let Some(step) = c.steps.last() {
@@ -412,6 +432,47 @@ impl Store {
             .map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| self.err(e))
+    }
+
+    /// KPIs as they were at `at_ms`, recomputed from the case journal.
+    pub fn kpi_at(&self, at_ms: i64) -> Result<KpiTable, StoreError> {
+        let mut table = KpiTable::default();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT district, street,
+                        COUNT(*),
+                        SUM(closed_ms IS NOT NULL AND closed_ms <= ?1),
+                        SUM(closed_ms IS NOT NULL AND closed_ms <= ?1 AND closed_ms <= due_ms)
+                 FROM cases WHERE opened_ms <= ?1 GROUP BY district, street",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([at_ms], |r| {
+                Ok((
+                    DistrictId(r.get(0)?),
+                    StreetId(r.get(1)?),
+                    Kpi {
+                        received: r.get::<_, i64>(2)? as u64,
+                        closed: r.get::<_, i64>(3)? as u64,
+                        closed_on_time: r.get::<_, i64>(4)? as u64,
+                    },
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        for row in rows {
+            let (district, street, k) = row.map_err(|e| self.err(e))?;
+            for target in [
+                &mut table.city,
+                table.districts.entry(district).or_default(),
+                table.streets.entry(street).or_default(),
+            ] {
+                target.received += k.received;
+                target.closed += k.closed;
+                target.closed_on_time += k.closed_on_time;
+            }
+        }
+        Ok(table)
     }
 
     /// Runs a single-value SQL query (reports, tests).

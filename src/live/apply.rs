@@ -81,6 +81,7 @@ impl LiveState {
         for c in &snapshot.open_cases {
             self.open_cases.insert(c.id, c.clone());
         }
+        self.kpi = snapshot.kpi.clone();
         self.last_seq = Some(seq);
         self.last_time_ms = Some(snapshot.time_ms);
         self.revision += 1;
@@ -125,6 +126,7 @@ impl LiveState {
                     }
                 }
                 Change::Case(c) => {
+                    self.kpi.count(c);
                     if c.is_open() {
                         self.open_cases.insert(c.id, c.clone());
                     } else {
@@ -156,6 +158,7 @@ impl LiveState {
             readings,
             open_events: self.open_events.values().cloned().collect(),
             open_cases: self.open_cases.values().cloned().collect(),
+            kpi: self.kpi.clone(),
         }
     }
 
@@ -166,6 +169,11 @@ impl LiveState {
 
     pub fn open_events(&self) -> impl Iterator<Item = &crate::model::Event> + '_ {
         self.open_events.values()
+    }
+
+    /// KPIs counted from the case stream so far.
+    pub fn kpi(&self) -> &crate::model::KpiTable {
+        &self.kpi
     }
 
     pub fn open_cases(&self) -> impl Iterator<Item = &crate::model::Case> + '_ {

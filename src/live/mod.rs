@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 pub use apply::{Applied, ApplyError};
 
 use crate::model::{
-    BuildingId, Case, CaseId, City, Event, EventId, LevelCounts, RiskLevel, SensorId, SensorReading,
+    BuildingId, Case, CaseId, City, Event, EventId, KpiTable, LevelCounts, RiskLevel, SensorId,
+    SensorReading,
 };
 
 /// Bit flags stored beside each building's level.
@@ -35,6 +36,7 @@ pub struct LiveState {
     readings: HashMap<SensorId, SensorReading>,
     open_events: BTreeMap<EventId, Event>,
     open_cases: BTreeMap<CaseId, Case>,
+    kpi: KpiTable,
     events_seen: u64,
     unknown_ids: u64,
 }
@@ -53,6 +55,7 @@ impl LiveState {
             readings: HashMap::new(),
             open_events: BTreeMap::new(),
             open_cases: BTreeMap::new(),
+            kpi: KpiTable::default(),
             events_seen: 0,
             unknown_ids: 0,
         }

@@ -83,6 +83,9 @@ pub struct Case {
     pub district: DistrictId,
     pub street: StreetId,
     pub opened_ms: i64,
+    /// The original due time (on-time KPIs); never moves.
+    pub due_ms: i64,
+    /// The current deadline: escalation gives the next level a grace period.
     pub deadline_ms: i64,
     pub status: CaseStatus,
     pub level: CaseLevel,
@@ -119,6 +122,7 @@ impl Case {
             district,
             street,
             opened_ms: event.time_ms,
+            due_ms: deadline_ms,
             deadline_ms,
             status: CaseStatus::Registered,
             level: CaseLevel::Street,

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use super::ProtocolError;
 use super::frame::{Frame, begin_frame, finish_frame};
-use crate::model::{BuildingId, Case, CaseAction, CaseId, Event, RiskLevel, SensorReading};
+use crate::model::{
+    BuildingId, Case, CaseAction, CaseId, Event, KpiTable, RiskLevel, SensorReading,
+};
 
 /// The byte after the version in every frame; also the recorder's channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -87,6 +89,8 @@ pub struct Snapshot {
     pub readings: Vec<SensorReading>,
     pub open_events: Vec<Event>,
     pub open_cases: Vec<Case>,
+    /// KPIs so far (closed cases are not in the snapshot, their counts are).
+    pub kpi: KpiTable,
 }
 
 /// One change in a delta.

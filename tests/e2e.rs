@@ -50,6 +50,7 @@ fn quiet() -> Scenario {
         faults_per_hour: 0.0,
         fault_minutes: (1.0, 2.0),
         restore_after_s: 1,
+        workflow: None,
     }
 }
 

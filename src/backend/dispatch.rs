@@ -154,7 +154,7 @@ mod tests {
         );
         assert_eq!(
             rules.deadline_ms(EventKind::FireMainPressureLost, 1_000),
-            Some(1_000 + 30 * 60_000)
+            Some(1_000 + 240 * 60_000)
         );
         assert_eq!(
             rules.deadline_ms(EventKind::FireMainPressureRestored, 0),

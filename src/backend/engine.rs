@@ -2,7 +2,7 @@
 //! becomes the next delta, which is journaled (with its notifications),
 //! applied to the live state, kept in the resume window and then published.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use super::dispatch::DispatchRules;
@@ -156,6 +156,17 @@ impl Engine {
         readings: &[SensorReading],
         now_ms: i64,
     ) -> Result<Option<Delta>, EngineError> {
+        self.handle_with(readings, now_ms, Vec::new())
+    }
+
+    /// One tick's work as one delta: readings through the rules, due
+    /// restorations, new cases, escalations and the workflow steps `worked`.
+    fn handle_with(
+        &mut self,
+        readings: &[SensorReading],
+        now_ms: i64,
+        worked: Vec<(CaseId, CaseAction)>,
+    ) -> Result<Option<Delta>, EngineError> {
         self.sim_now_ms = self.sim_now_ms.max(now_ms);
         let mut changes = Vec::new();
         let mut notifications: Vec<Notification> = Vec::new();
@@ -167,7 +178,7 @@ impl Engine {
         changes.extend(self.rules.on_tick(&self.city, self.sim_now_ms).changes);
         let cases = self.register_cases(&changes);
         changes.extend(cases);
-        changes.extend(self.escalate_overdue());
+        changes.extend(self.case_updates(worked));
         self.commit(changes, &notifications)
     }
 
@@ -195,18 +206,39 @@ impl Engine {
         out
     }
 
-    /// Escalates open cases past their deadline (each level once).
-    fn escalate_overdue(&self) -> Vec<Change> {
+    /// Escalations of overdue open cases (each level once), then the
+    /// simulated workflow steps: at most one new version per case.
+    fn case_updates(&self, worked: Vec<(CaseId, CaseAction)>) -> Vec<Change> {
+        let now = self.sim_now_ms;
         let grace_ms = self.dispatch.escalation_grace_min * 60_000;
-        self.live
+        let mut updated: BTreeMap<CaseId, Case> = self
+            .live
             .open_cases()
-            .filter(|c| c.is_overdue(self.sim_now_ms))
+            .filter(|c| c.is_overdue(now))
             .filter_map(|c| {
                 let mut c = c.clone();
-                c.escalate_if_overdue(self.sim_now_ms, grace_ms)
-                    .map(|_| Change::Case(c))
+                c.escalate_if_overdue(now, grace_ms).map(|_| (c.id, c))
             })
-            .collect()
+            .collect();
+        for (id, action) in worked {
+            let Some(mut case) = updated
+                .remove(&id)
+                .or_else(|| self.live.open_case(id).cloned())
+            else {
+                continue;
+            };
+            let escalated = self
+                .live
+                .open_case(id)
+                .is_some_and(|c| c.steps.len() < case.steps.len());
+            let stepped = case
+                .apply(action, "模拟部门 / simulated unit", None, now)
+                .is_ok();
+            if stepped || escalated {
+                updated.insert(id, case);
+            }
+        }
+        updated.into_values().map(Change::Case).collect()
     }
 
     /// Applies an operator's workflow step to an open case, if the grant
@@ -274,14 +306,21 @@ impl Engine {
 
     /// One simulator tick (if a scenario runs), else only due restorations.
     pub fn tick(&mut self) -> Result<Option<Delta>, EngineError> {
-        match &mut self.sim {
-            Some(sim) => {
-                let dt = sim.scenario().sim_ms_per_tick();
-                let now = self.sim_now_ms + dt;
-                let readings = sim.step(now, dt);
-                self.handle(&readings, now)
-            }
-            None => self.handle(&[], self.sim_now_ms),
-        }
+        let Some(sim) = &mut self.sim else {
+            return self.handle(&[], self.sim_now_ms);
+        };
+        let dt = sim.scenario().sim_ms_per_tick();
+        let now = self.sim_now_ms + dt;
+        let readings = sim.step(now, dt);
+        let (city, dispatch) = (&self.city, &self.dispatch);
+        let worked = sim.work_cases(now, self.live.open_cases(), |case| {
+            let building = case.building.and_then(|b| city.building(b));
+            dispatch.suggest(
+                case.kind,
+                building,
+                city.streets.get(usize::from(case.street.0)),
+            )
+        });
+        self.handle_with(&readings, now, worked)
     }
 }

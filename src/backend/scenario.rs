@@ -12,7 +12,9 @@ use crate::config::{self, ConfigError};
 use crate::geo::rng::Rng;
 
 const WHAT: &str = "scenario";
-use crate::model::{BuildingId, City, SensorId, SensorReading};
+use crate::model::{
+    BuildingId, Case, CaseAction, CaseId, CaseStatus, City, SensorId, SensorReading,
+};
 
 pub const EMBEDDED_DEMO_SCENARIO: &str = include_str!("../../scenes/scenario_demo.ron");
 
@@ -36,6 +38,21 @@ pub struct Scenario {
     pub fault_minutes: (f64, f64),
     /// How long pressure must hold before the alarm clears, simulated seconds.
     pub restore_after_s: i64,
+    /// Simulated duty officers and field units working the cases (none:
+    /// cases wait for a real operator).
+    #[serde(default)]
+    pub workflow: Option<WorkflowSim>,
+}
+
+/// Delays (simulated minutes, min..max) of each step the simulated people take.
+#[derive(Clone, Debug, Deserialize)]
+pub struct WorkflowSim {
+    pub dispatch_min: (f64, f64),
+    pub acknowledge_min: (f64, f64),
+    pub handle_min: (f64, f64),
+    pub verify_min: (f64, f64),
+    /// Share of verifications that fail and send the case back to handling.
+    pub fail_share: f32,
 }
 
 impl Scenario {
@@ -85,6 +102,8 @@ pub struct Simulator {
     sensor_count: u32,
     /// Faulty sensors and the simulated time their fault ends.
     faults: HashMap<SensorId, i64>,
+    /// When each open case's next simulated step is due.
+    next_step: HashMap<CaseId, i64>,
 }
 
 impl Simulator {
@@ -94,6 +113,7 @@ impl Simulator {
             sensor_count: sensor_count as u32,
             scenario,
             faults: HashMap::new(),
+            next_step: HashMap::new(),
         }
     }
 
@@ -108,6 +128,57 @@ impl Simulator {
             value: self.rng.range(lo, hi),
             time_ms,
         }
+    }
+
+    /// The workflow steps simulated people take at `now_ms` on the open
+    /// cases: each case waits a random delay per step, then moves on.
+    pub fn work_cases<'a>(
+        &mut self,
+        now_ms: i64,
+        open: impl Iterator<Item = &'a Case>,
+        suggest: impl Fn(&Case) -> Vec<String>,
+    ) -> Vec<(CaseId, CaseAction)> {
+        let Some(sim) = self.scenario.workflow.clone() else {
+            return Vec::new();
+        };
+        let mut steps = Vec::new();
+        let mut open_ids = Vec::new();
+        for case in open {
+            open_ids.push(case.id);
+            let delay = match case.status {
+                CaseStatus::Registered => sim.dispatch_min,
+                CaseStatus::Dispatched => sim.acknowledge_min,
+                CaseStatus::Handling => sim.handle_min,
+                CaseStatus::Verifying | CaseStatus::Closed => sim.verify_min,
+            };
+            let due = *self.next_step.entry(case.id).or_insert_with(|| {
+                let minutes = delay.0 + (delay.1 - delay.0) * f64::from(self.rng.f32());
+                now_ms + (minutes * 60_000.0) as i64
+            });
+            if now_ms < due {
+                continue;
+            }
+            self.next_step.remove(&case.id);
+            let verified = case
+                .steps
+                .last()
+                .is_some_and(|s| matches!(s.action, CaseAction::Verify { passed: true }));
+            let action = match case.status {
+                CaseStatus::Registered => CaseAction::Dispatch {
+                    departments: suggest(case),
+                },
+                CaseStatus::Dispatched => CaseAction::Acknowledge,
+                CaseStatus::Handling => CaseAction::Submit,
+                CaseStatus::Verifying if verified => CaseAction::Close,
+                CaseStatus::Verifying => CaseAction::Verify {
+                    passed: self.rng.f32() >= sim.fail_share,
+                },
+                CaseStatus::Closed => continue,
+            };
+            steps.push((case.id, action));
+        }
+        self.next_step.retain(|id, _| open_ids.contains(id));
+        steps
     }
 
     /// Readings for the tick that ends at simulated `now_ms`, `dt_ms` long.

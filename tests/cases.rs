@@ -3,43 +3,21 @@
 //! viewer or an out-of-scope dispatcher is refused and audited; an overdue
 //! case escalates exactly once per level. Every step lands in SQLite.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod common;
+
+use std::time::Duration;
 
 use citytwin::backend::dispatch::DispatchRules;
 use citytwin::backend::engine::Engine;
 use citytwin::backend::scenario::Scenario;
-use citytwin::backend::server::{BackendThread, ServerConfig};
+use citytwin::backend::server::BackendThread;
 use citytwin::backend::tokens::{Grant, Tokens};
-use citytwin::cockpit::link::{LinkCommand, LinkConfig, LinkEvent, LinkHandle, spawn_link};
-use citytwin::geo::demo::{DemoScene, generate};
-use citytwin::live::LiveState;
-use citytwin::model::{
-    BuildingId, Case, CaseAction, CaseLevel, CaseStatus, City, SensorId, SensorReading,
-};
-use citytwin::protocol::{Command, CommandKind, CommandResult, Message, Role, Scope};
-
-fn city() -> Arc<City> {
-    let mut scene = DemoScene::embedded().expect("scene");
-    scene.buildings = 2_000;
-    scene.cell_m = 500.0;
-    Arc::new(generate(&scene))
-}
+use citytwin::model::{BuildingId, CaseAction, CaseLevel, CaseStatus, City, SensorId};
+use citytwin::protocol::{CommandKind, Role, Scope};
+use common::live::{TestClient, quiet_scenario, small_city as city, temp_path, zero};
 
 fn scenario(time_scale: f64) -> Scenario {
-    Scenario {
-        seed: 1,
-        time_scale,
-        tick_ms: 50,
-        start_time_ms: 1_795_478_400_000,
-        sensors: 300,
-        normal_mpa: (0.3, 0.4),
-        report_share: 0.0,
-        faults_per_hour: 0.0,
-        fault_minutes: (1.0, 2.0),
-        restore_after_s: 600,
-        workflow: None,
-    }
+    quiet_scenario(time_scale, 600)
 }
 
 fn grant(name: &str, role: Role, scope: Scope) -> Grant {
@@ -65,85 +43,7 @@ fn serve(engine: Engine) -> BackendThread {
             Scope::District("500103".into()),
         ),
     );
-    BackendThread::spawn(
-        engine,
-        ServerConfig {
-            listen: ([127, 0, 0, 1], 0).into(),
-            tokens,
-            tick: Duration::from_millis(50),
-            heartbeat: Duration::from_millis(500),
-            record: None,
-        },
-    )
-    .expect("server")
-}
-
-struct Client {
-    link: LinkHandle,
-    state: LiveState,
-    results: Vec<CommandResult>,
-    next_id: u64,
-}
-
-impl Client {
-    fn connect(city: &City, server: &BackendThread, token: &str) -> Client {
-        let link = spawn_link(LinkConfig {
-            addr: server.addr.to_string(),
-            token: token.to_owned(),
-            record: None,
-        })
-        .expect("link");
-        let mut c = Client {
-            link,
-            state: LiveState::new(city),
-            results: Vec::new(),
-            next_id: 1,
-        };
-        c.pump(10, "a snapshot", |c| c.state.last_seq().is_some());
-        c
-    }
-
-    fn pump(&mut self, secs: u64, what: &str, done: impl Fn(&Client) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while !done(self) {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            match self.link.events.recv_timeout(Duration::from_millis(50)) {
-                Ok(LinkEvent::Message(Message::Snapshot(s))) => {
-                    self.state.apply_snapshot(&s).expect("snapshot")
-                }
-                Ok(LinkEvent::Message(Message::Delta(d))) => {
-                    self.state.apply_delta(&d).expect("delta");
-                }
-                Ok(LinkEvent::Message(Message::CommandResult(r))) => self.results.push(r),
-                _ => {}
-            }
-        }
-    }
-
-    /// Sends a command and waits for its result.
-    fn command(&mut self, kind: CommandKind) -> Result<(), String> {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.link
-            .commands
-            .try_send(LinkCommand::Send(Command { id, kind }))
-            .expect("link accepts");
-        self.pump(5, "the command's result", |c| {
-            c.results.iter().any(|r| r.id == id)
-        });
-        self.results
-            .iter()
-            .find(|r| r.id == id)
-            .map(|r| r.outcome.clone())
-            .unwrap_or(Ok(()))
-    }
-
-    fn case_for(&self, building: BuildingId) -> Option<Case> {
-        self.state
-            .open_cases()
-            .find(|c| c.building == Some(building))
-            .cloned()
-    }
+    common::live::serve(engine, tokens, ([127, 0, 0, 1], 0).into(), 50, None)
 }
 
 fn sensor_where(engine: &Engine, city: &City, inside_yuzhong: bool) -> (SensorId, BuildingId) {
@@ -159,20 +59,8 @@ fn sensor_where(engine: &Engine, city: &City, inside_yuzhong: bool) -> (SensorId
         .expect("a sensor in the wanted district")
 }
 
-fn zero(sensor: SensorId) -> CommandKind {
-    CommandKind::InjectReading(SensorReading {
-        sensor,
-        value: 0.0,
-        time_ms: 0,
-    })
-}
-
 fn db_path(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("citytwin-cases-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let path = dir.join(name);
-    let _ = std::fs::remove_file(&path);
-    path
+    temp_path("cases", name)
 }
 
 #[test]
@@ -183,10 +71,10 @@ fn a_case_runs_the_closed_loop_and_every_step_is_journaled() {
         Engine::open(city.clone(), &db.display().to_string(), Some(scenario(1.0))).expect("engine");
     let (sensor, building) = sensor_where(&engine, &city, true);
     let server = serve(engine);
-    let mut ops = Client::connect(&city, &server, "city-dispatcher");
+    let mut ops = TestClient::connect_ready(&city, server.addr, "city-dispatcher");
 
     assert_eq!(ops.command(zero(sensor)), Ok(()));
-    ops.pump(5, "a registered case", |c| c.case_for(building).is_some());
+    ops.pump_until(5, "a registered case", |c| c.case_for(building).is_some());
     let case = ops.case_for(building).expect("case");
     assert_eq!(case.status, CaseStatus::Registered);
     assert_eq!(
@@ -222,7 +110,7 @@ fn a_case_runs_the_closed_loop_and_every_step_is_journaled() {
             Ok(()),
             "{action:?}"
         );
-        ops.pump(5, "the step", |c| {
+        ops.pump_until(5, "the step", |c| {
             c.case_for(building).is_some_and(|k| k.status == status)
         });
     }
@@ -233,7 +121,7 @@ fn a_case_runs_the_closed_loop_and_every_step_is_journaled() {
         }),
         Ok(())
     );
-    ops.pump(5, "the case closed", |c| c.case_for(building).is_none());
+    ops.pump_until(5, "the case closed", |c| c.case_for(building).is_none());
     // Closing again is refused: it is no longer open.
     assert!(
         ops.command(CommandKind::Case {
@@ -281,9 +169,9 @@ fn viewers_and_out_of_scope_dispatchers_are_refused_and_audited() {
         Engine::open(city.clone(), &db.display().to_string(), Some(scenario(1.0))).expect("engine");
     let (sensor, building) = sensor_where(&engine, &city, false);
     let server = serve(engine);
-    let mut ops = Client::connect(&city, &server, "city-dispatcher");
+    let mut ops = TestClient::connect_ready(&city, server.addr, "city-dispatcher");
     ops.command(zero(sensor)).expect("inject");
-    ops.pump(5, "a case", |c| c.case_for(building).is_some());
+    ops.pump_until(5, "a case", |c| c.case_for(building).is_some());
     let case = ops.case_for(building).expect("case");
     let dispatch = CommandKind::Case {
         case: case.id,
@@ -292,12 +180,12 @@ fn viewers_and_out_of_scope_dispatchers_are_refused_and_audited() {
         },
     };
 
-    let mut viewer = Client::connect(&city, &server, "city-viewer-01");
+    let mut viewer = TestClient::connect_ready(&city, server.addr, "city-viewer-01");
     let reason = viewer
         .command(dispatch.clone())
         .expect_err("viewer refused");
     assert!(reason.contains("dispatcher"), "{reason}");
-    let mut yuzhong = Client::connect(&city, &server, "yuzhong-dispatch");
+    let mut yuzhong = TestClient::connect_ready(&city, server.addr, "yuzhong-dispatch");
     let reason = yuzhong.command(dispatch.clone()).expect_err("out of scope");
     assert!(reason.contains("scope"), "{reason}");
     let reason = ops
@@ -308,7 +196,7 @@ fn viewers_and_out_of_scope_dispatchers_are_refused_and_audited() {
         .expect_err("cannot close a registered case");
     assert!(reason.contains("cannot close"), "{reason}");
     // Nothing changed the case.
-    ops.pump(1, "quiet", |_| true);
+    ops.pump_until(1, "quiet", |_| true);
     assert_eq!(
         ops.case_for(building).map(|c| c.status),
         Some(CaseStatus::Registered)
@@ -349,15 +237,15 @@ fn an_overdue_case_escalates_exactly_once_per_level() {
     .with_dispatch_rules(rules);
     let (sensor, building) = sensor_where(&engine, &city, true);
     let server = serve(engine);
-    let mut ops = Client::connect(&city, &server, "city-dispatcher");
+    let mut ops = TestClient::connect_ready(&city, server.addr, "city-dispatcher");
     ops.command(zero(sensor)).expect("inject");
-    ops.pump(5, "escalated to the district", |c| {
+    ops.pump_until(5, "escalated to the district", |c| {
         c.case_for(building)
             .is_some_and(|k| k.level == CaseLevel::District)
     });
     // Several more ticks (≈ 3 simulated minutes, within the 10-minute grace).
     std::thread::sleep(Duration::from_secs(3));
-    ops.pump(2, "the stream", |_| true);
+    ops.pump_until(2, "the stream", |_| true);
     let case = ops.case_for(building).expect("still open");
     assert_eq!(case.level, CaseLevel::District);
     let escalations = case
@@ -379,43 +267,24 @@ fn an_overdue_case_escalates_exactly_once_per_level() {
     server.stop();
 }
 
-impl Client {
-    /// Applies the stream until it has been quiet for `quiet_ms`.
-    fn settle(&mut self, quiet_ms: u64) {
-        let mut last = Instant::now();
-        while last.elapsed() < Duration::from_millis(quiet_ms) {
-            if let Ok(event) = self.link.events.recv_timeout(Duration::from_millis(20)) {
-                match event {
-                    LinkEvent::Message(Message::Delta(d)) => {
-                        self.state.apply_delta(&d).expect("delta");
-                        last = Instant::now();
-                    }
-                    LinkEvent::Message(Message::CommandResult(r)) => self.results.push(r),
-                    _ => {}
-                }
-            }
-        }
-    }
-
-    fn close_loop(&mut self, case: citytwin::model::CaseId) {
-        for action in [
-            CaseAction::Dispatch {
-                departments: vec!["消防救援支队".into()],
-            },
-            CaseAction::Acknowledge,
-            CaseAction::Submit,
-            CaseAction::Verify { passed: true },
-            CaseAction::Close,
-        ] {
-            assert_eq!(
-                self.command(CommandKind::Case {
-                    case,
-                    action: action.clone()
-                }),
-                Ok(()),
-                "{action:?}"
-            );
-        }
+fn close_loop(ops: &mut TestClient, case: citytwin::model::CaseId) {
+    for action in [
+        CaseAction::Dispatch {
+            departments: vec!["消防救援支队".into()],
+        },
+        CaseAction::Acknowledge,
+        CaseAction::Submit,
+        CaseAction::Verify { passed: true },
+        CaseAction::Close,
+    ] {
+        assert_eq!(
+            ops.command(CommandKind::Case {
+                case,
+                action: action.clone()
+            }),
+            Ok(()),
+            "{action:?}"
+        );
     }
 }
 
@@ -440,7 +309,7 @@ fn kpis_recomputed_from_the_journal_match_the_live_values_at_any_time() {
         engine.sensors().iter().map(|(s, b)| (*s, *b)).collect();
     sensors.sort();
     let server = serve(engine);
-    let mut ops = Client::connect(&city, &server, "city-dispatcher");
+    let mut ops = TestClient::connect_ready(&city, server.addr, "city-dispatcher");
     let mut checkpoints = Vec::new();
 
     for (sensor, _) in &sensors[..4] {
@@ -451,10 +320,10 @@ fn kpis_recomputed_from_the_journal_match_the_live_values_at_any_time() {
         ops.state.last_time_ms().expect("time"),
         ops.state.kpi().clone(),
     ));
-    let case_of = |ops: &Client, i: usize| ops.case_for(sensors[i].1).expect("case").id;
+    let case_of = |ops: &TestClient, i: usize| ops.case_for(sensors[i].1).expect("case").id;
 
     let first = case_of(&ops, 0);
-    ops.close_loop(first);
+    close_loop(&mut ops, first);
     ops.settle(300);
     checkpoints.push((
         ops.state.last_time_ms().expect("time"),
@@ -465,7 +334,7 @@ fn kpis_recomputed_from_the_journal_match_the_live_values_at_any_time() {
     std::thread::sleep(Duration::from_millis(2500));
     ops.settle(300);
     let second = case_of(&ops, 1);
-    ops.close_loop(second);
+    close_loop(&mut ops, second);
     ops.settle(300);
     let (t, live) = (
         ops.state.last_time_ms().expect("time"),

@@ -1,57 +1,33 @@
 //! End to end over loopback: backend server ↔ protocol ↔ the cockpit's link
 //! thread ↔ the state the cockpit applies.
 
+mod common;
+
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use citytwin::backend::engine::Engine;
 use citytwin::backend::scenario::Scenario;
-use citytwin::backend::server::{BackendThread, ServerConfig};
+use citytwin::backend::server::BackendThread;
 use citytwin::backend::tokens::{Grant, Tokens};
-use citytwin::cockpit::link::{
-    LinkCommand, LinkConfig, LinkEvent, LinkHandle, LinkStatus, spawn_link,
-};
-use citytwin::geo::demo::{DemoScene, generate};
-use citytwin::live::LiveState;
+use citytwin::cockpit::link::LinkStatus;
 use citytwin::model::{BuildingId, City, RiskLevel, SensorReading};
-use citytwin::protocol::{Command, CommandKind, CommandResult, Message, Role, Scope};
+use citytwin::protocol::{CommandKind, Role, Scope};
+use common::live::{
+    TestClient, quiet_scenario, serve, small_city as city, temp_path as temp_in, zero,
+};
 
 const DISPATCHER: &str = "dispatcher-token-1";
 const VIEWER: &str = "viewer-token-0002";
 const YUZHONG_DISPATCHER: &str = "yuzhong-dispatcher-3";
 
-fn city() -> Arc<City> {
-    let mut scene = DemoScene::embedded().expect("embedded scene");
-    scene.buildings = 2_000;
-    scene.cell_m = 500.0;
-    Arc::new(generate(&scene))
-}
-
-fn temp_path(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("citytwin-e2e-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join(name);
-    let _ = std::fs::remove_file(&path);
-    path
+fn temp_path(name: &str) -> std::path::PathBuf {
+    temp_in("e2e", name)
 }
 
 /// A quiet scenario: no faults, no routine reports; restore after 1 s.
 fn quiet() -> Scenario {
-    Scenario {
-        seed: 1,
-        time_scale: 1.0,
-        tick_ms: 50,
-        start_time_ms: 1_795_478_400_000,
-        sensors: 300,
-        normal_mpa: (0.3, 0.4),
-        report_share: 0.0,
-        faults_per_hour: 0.0,
-        fault_minutes: (1.0, 2.0),
-        restore_after_s: 1,
-        workflow: None,
-    }
+    quiet_scenario(1.0, 1)
 }
 
 /// A busy scenario: many faults and reports, 20 ticks per second.
@@ -101,91 +77,12 @@ fn start(
     engine: Engine,
     listen: std::net::SocketAddr,
     tick_ms: u64,
-    record: Option<PathBuf>,
+    record: Option<std::path::PathBuf>,
 ) -> BackendThread {
-    BackendThread::spawn(
-        engine,
-        ServerConfig {
-            listen,
-            tokens: tokens(),
-            tick: Duration::from_millis(tick_ms),
-            heartbeat: Duration::from_millis(500),
-            record,
-        },
-    )
-    .expect("server starts")
+    serve(engine, tokens(), listen, tick_ms, record)
 }
 
-/// The cockpit side: a link plus the state it applies, as the ingest system
-/// would, with every applied sequence number kept.
-struct Cockpit {
-    link: LinkHandle,
-    state: LiveState,
-    status: LinkStatus,
-    applied: Vec<u64>,
-    results: Vec<CommandResult>,
-}
-
-impl Cockpit {
-    fn connect(city: &City, addr: std::net::SocketAddr, token: &str) -> Cockpit {
-        let link = spawn_link(LinkConfig {
-            addr: addr.to_string(),
-            token: token.to_owned(),
-            record: None,
-        })
-        .expect("link starts");
-        Cockpit {
-            link,
-            state: LiveState::new(city),
-            status: LinkStatus::Connecting,
-            applied: Vec::new(),
-            results: Vec::new(),
-        }
-    }
-
-    /// Applies what arrives until `done` holds (panics after `secs`).
-    fn pump_until(&mut self, secs: u64, what: &str, done: impl Fn(&Cockpit) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while !done(self) {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; status {:?}",
-                self.status
-            );
-            match self.link.events.recv_timeout(Duration::from_millis(50)) {
-                Ok(LinkEvent::Status(s)) => self.status = s,
-                Ok(LinkEvent::Message(Message::Snapshot(s))) => {
-                    self.state.apply_snapshot(&s).expect("snapshot applies");
-                    self.applied.push(s.seq);
-                }
-                Ok(LinkEvent::Message(Message::Delta(d))) => {
-                    let applied = self.state.apply_delta(&d).expect("delta follows");
-                    assert_eq!(
-                        applied,
-                        citytwin::live::Applied::Applied,
-                        "delta {} applied twice",
-                        d.seq
-                    );
-                    self.applied.push(d.seq);
-                }
-                Ok(LinkEvent::Message(Message::CommandResult(r))) => self.results.push(r),
-                Ok(LinkEvent::Message(_)) => {}
-                Err(_) => {}
-            }
-        }
-    }
-
-    fn command(&self, id: u64, kind: CommandKind) {
-        self.link
-            .commands
-            .try_send(LinkCommand::Send(Command { id, kind }))
-            .expect("link accepts commands");
-    }
-
-    fn connected(&self) -> bool {
-        matches!(self.status, LinkStatus::Connected { .. }) && self.state.last_seq().is_some()
-    }
-}
+type Cockpit = TestClient;
 
 #[test]
 fn zero_pressure_reaches_the_cockpit_and_texts_three_phones_then_restores() {
@@ -210,7 +107,7 @@ fn zero_pressure_reaches_the_cockpit_and_texts_three_phones_then_restores() {
         time_ms: 0,
     };
     let sent = Instant::now();
-    cockpit.command(1, CommandKind::InjectReading(zero));
+    assert_eq!(cockpit.command(CommandKind::InjectReading(zero)), Ok(()));
     cockpit.pump_until(5, "X at 较大", |c| {
         c.state.level(building) == Some(RiskLevel::High) && c.state.is_alarmed(building)
     });
@@ -220,8 +117,6 @@ fn zero_pressure_reaches_the_cockpit_and_texts_three_phones_then_restores() {
         "{:?}",
         sent.elapsed()
     );
-    cockpit.pump_until(5, "command result", |c| !c.results.is_empty());
-    assert_eq!(cockpit.results[0].outcome, Ok(()));
 
     let conn = rusqlite::Connection::open(&db).expect("db opens");
     let mut stmt = conn
@@ -242,12 +137,12 @@ fn zero_pressure_reaches_the_cockpit_and_texts_three_phones_then_restores() {
         ]
     );
 
-    cockpit.command(
-        2,
-        CommandKind::InjectReading(SensorReading {
+    assert_eq!(
+        cockpit.command(CommandKind::InjectReading(SensorReading {
             value: 0.35,
             ..zero
-        }),
+        })),
+        Ok(())
     );
     cockpit.pump_until(10, "X back to base", |c| {
         c.state.level(building) == Some(RiskLevel::Low) && !c.state.is_alarmed(building)
@@ -348,16 +243,7 @@ fn bad_tokens_are_refused_viewers_cannot_command_and_garbage_hurts_nobody() {
         .expect("write");
 
     // The viewer may not inject readings: refused with a reason, and audited.
-    viewer.command(
-        7,
-        CommandKind::InjectReading(SensorReading {
-            sensor,
-            value: 0.0,
-            time_ms: 0,
-        }),
-    );
-    viewer.pump_until(5, "refusal of the command", |c| !c.results.is_empty());
-    let reason = viewer.results[0].outcome.clone().expect_err("refused");
+    let reason = viewer.command(zero(sensor)).expect_err("refused");
     assert!(reason.contains("dispatcher"), "{reason}");
     assert_ne!(
         viewer.state.level(building),
@@ -367,14 +253,7 @@ fn bad_tokens_are_refused_viewers_cannot_command_and_garbage_hurts_nobody() {
     // A dispatcher's reading still reaches the viewer.
     let mut dispatcher = Cockpit::connect(&city, server.addr, DISPATCHER);
     dispatcher.pump_until(10, "dispatcher connected", Cockpit::connected);
-    dispatcher.command(
-        8,
-        CommandKind::InjectReading(SensorReading {
-            sensor,
-            value: 0.0,
-            time_ms: 0,
-        }),
-    );
+    assert_eq!(dispatcher.command(zero(sensor)), Ok(()));
     viewer.pump_until(5, "the viewer sees the alarm", |c| {
         c.state.is_alarmed(building)
     });
@@ -384,19 +263,7 @@ fn bad_tokens_are_refused_viewers_cannot_command_and_garbage_hurts_nobody() {
     let outside = engine_sensor_outside(&city, &db, "500103");
     let mut district = Cockpit::connect(&city, server.addr, YUZHONG_DISPATCHER);
     district.pump_until(10, "district dispatcher connected", Cockpit::connected);
-    district.command(
-        9,
-        CommandKind::InjectReading(SensorReading {
-            sensor: outside,
-            value: 0.0,
-            time_ms: 0,
-        }),
-    );
-    district.pump_until(5, "out-of-scope refusal", |c| !c.results.is_empty());
-    let reason = district.results[0]
-        .outcome
-        .clone()
-        .expect_err("out of scope");
+    let reason = district.command(zero(outside)).expect_err("out of scope");
     assert!(reason.contains("scope"), "{reason}");
 
     let conn = rusqlite::Connection::open(&db).expect("db");

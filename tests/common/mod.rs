@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+pub mod live;
+
 use bevy::math::Vec3;
 use citytwin::geo::mesh::{TileMesh, append_building};
 use citytwin::model::Building;

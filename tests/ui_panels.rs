@@ -262,3 +262,114 @@ fn every_character_the_panels_draw_is_in_the_shipped_fonts() {
     output.textures_delta.clear();
     assert!(!bare.fonts_mut(|fonts| fonts.has_glyph(&font, '消')));
 }
+
+fn open_case_delta(
+    city: &City,
+    seq: u64,
+    building: usize,
+    case_id: u64,
+    opened_ms: i64,
+    deadline_ms: i64,
+) -> citytwin::protocol::Delta {
+    use citytwin::model::{Case, CaseId, Event, EventId, EventKind, EventStatus};
+    let b = &city.buildings[building];
+    let event = Event {
+        id: EventId(case_id),
+        kind: EventKind::FireMainPressureLost,
+        building: Some(b.id),
+        severity: RiskLevel::High,
+        status: EventStatus::Open,
+        time_ms: opened_ms,
+        message: String::new(),
+    };
+    let case = Case::register(CaseId(case_id), &event, b.district, b.street, deadline_ms);
+    citytwin::protocol::Delta {
+        seq,
+        time_ms: opened_ms,
+        changes: vec![
+            citytwin::protocol::Change::Event(event),
+            citytwin::protocol::Change::Case(case),
+        ],
+    }
+}
+
+#[test]
+fn event_hub_lists_overdue_first_and_dispatches_with_one_click() {
+    use citytwin::model::{CaseAction, CaseId};
+    let city = small_city();
+    let mut state = CityState::new(&city);
+    let base = state.to_snapshot(0);
+    state.apply_snapshot(&base).expect("seq 0");
+    let hour = 3_600_000;
+    // Case 1 is due in 4 h; case 2 was due an hour ago (opened 5 h ago).
+    state
+        .apply_delta(&open_case_delta(&city, 1, 3, 1, 10 * hour, 14 * hour))
+        .expect("delta 1");
+    state
+        .apply_delta(&open_case_delta(&city, 2, 4, 2, 5 * hour, 9 * hour))
+        .expect("delta 2");
+    assert_eq!(state.last_time_ms(), Some(5 * hour));
+    // Bring the clock to 10:00 with an empty delta.
+    state
+        .apply_delta(&citytwin::protocol::Delta {
+            seq: 3,
+            time_ms: 10 * hour,
+            changes: vec![],
+        })
+        .expect("delta 3");
+
+    let cx = PanelContext {
+        city: &city,
+        state: &state,
+        lang: Lang::Zh,
+        link: None,
+    };
+    let mut harness = Harness::new();
+    harness.frame(&cx, vec![]);
+    let (_, shown) = harness.frame(&cx, vec![]);
+    let rows: Vec<&(String, egui::Rect)> = shown
+        .iter()
+        .filter(|(t, _)| t.starts_with("消防主管网压力为零"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{shown:?}");
+    let (overdue_code, due_code) = (&city.buildings[4].code, &city.buildings[3].code);
+    assert!(
+        rows[0].0.contains(overdue_code.as_str()) && rows[0].0.contains("超时 1:00"),
+        "{}",
+        rows[0].0
+    );
+    assert!(
+        rows[1].0.contains(due_code.as_str()) && rows[1].0.contains("剩 4:00"),
+        "{}",
+        rows[1].0
+    );
+    assert!(
+        shown
+            .iter()
+            .any(|(t, _)| t.contains("未结 2") && t.contains("超时 1"))
+    );
+
+    // Click the overdue case: it is selected and the camera flies there.
+    let row = rows[0].0.clone();
+    let actions = harness.click(&cx, &shown, &row);
+    let b = city.buildings[4].id;
+    assert!(
+        actions.contains(&UiAction::Select(Some(b)))
+            && actions.contains(&UiAction::FlyToBuilding(b)),
+        "{actions:?}"
+    );
+    let (_, shown) = harness.frame(&cx, vec![]);
+    assert!(shown.iter().any(|(t, _)| t == "· 消防救援支队"));
+    let actions = harness.click(&cx, &shown, "一键调度");
+    let dispatched = actions.iter().find_map(|a| match a {
+        UiAction::Case {
+            case,
+            action: CaseAction::Dispatch { departments },
+        } => Some((*case, departments.clone())),
+        _ => None,
+    });
+    let (case, departments) = dispatched.expect("one click dispatches");
+    assert_eq!(case, CaseId(2));
+    assert_eq!(departments[0], "消防救援支队");
+    assert!(departments[1].contains(&city.buildings[4].parties.safety_responsible.name));
+}

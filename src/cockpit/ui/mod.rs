@@ -4,6 +4,7 @@
 //! messages. Panels never mutate the world.
 
 pub mod building_card;
+pub mod event_hub;
 pub mod legend;
 pub mod link_badge;
 pub mod search;
@@ -14,10 +15,11 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
 use super::camera::FlyTo;
-use super::link::LinkState;
+use super::link::{LinkCommand, LinkInbox, LinkState};
 use super::state::{CityData, CityState, SelectBuilding};
 use crate::geo::world_from_local;
-use crate::model::{BuildingId, City};
+use crate::model::{BuildingId, CaseAction, CaseId, City};
+use crate::protocol::{Command, CommandKind};
 
 /// Interface language: Chinese first, English on toggle.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -69,11 +71,16 @@ pub struct PanelContext<'a> {
 }
 
 /// What a panel asks for.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum UiAction {
     Select(Option<BuildingId>),
     FlyToBuilding(BuildingId),
     SetLang(Lang),
+    /// A workflow step for a case, sent to the backend as a command.
+    Case {
+        case: CaseId,
+        action: CaseAction,
+    },
 }
 
 /// All panels' own state (text typed, results shown).
@@ -82,6 +89,7 @@ pub struct Panels {
     pub top_bar: top_bar::TopBar,
     pub legend: legend::Legend,
     pub card: building_card::BuildingCard,
+    pub hub: event_hub::EventHub,
 }
 
 impl Panels {
@@ -91,11 +99,13 @@ impl Panels {
             top_bar,
             legend,
             card,
+            hub,
         } = self;
         let mut actions = Vec::new();
         top_bar.ui(root, cx, &mut actions);
         legend.ui(root.ctx(), cx);
         card.ui(root.ctx(), cx, &mut actions);
+        hub.ui(root.ctx(), cx, &mut actions);
         actions
     }
 }
@@ -117,6 +127,8 @@ fn panels_ui(
     city: Res<CityData>,
     state: Res<CityState>,
     link: Option<Res<LinkState>>,
+    inbox: Option<Res<LinkInbox>>,
+    mut next_command: Local<u64>,
     mut select: MessageWriter<SelectBuilding>,
     mut fly: MessageWriter<FlyTo>,
 ) -> Result {
@@ -152,6 +164,19 @@ fn panels_ui(
                 }
             }
             UiAction::SetLang(lang) => settings.lang = lang,
+            UiAction::Case { case, action } => {
+                *next_command += 1;
+                let command = Command {
+                    id: *next_command,
+                    kind: CommandKind::Case { case, action },
+                };
+                let sent = inbox
+                    .as_ref()
+                    .is_some_and(|i| i.0.commands.try_send(LinkCommand::Send(command)).is_ok());
+                if !sent {
+                    warn!("case {}: no live link to send the step over", case.0);
+                }
+            }
         }
     }
     *has_pointer = UiHasPointer {

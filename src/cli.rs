@@ -376,7 +376,8 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             lang: args.lang,
             initial_view: Some(view),
             select,
-            screenshot: args.screenshot.map(|p| (p, 20)),
+            // egui needs a few frames for its first pass (the CJK font atlas).
+            screenshot: args.screenshot.map(|p| (p, 45)),
             link,
             backend,
         },

@@ -59,6 +59,31 @@ fn sensor_where(engine: &Engine, city: &City, inside_yuzhong: bool) -> (SensorId
         .expect("a sensor in the wanted district")
 }
 
+/// An engine whose only rule is the fire main's, with short deadlines, on a
+/// quiet scenario where one real second is one simulated minute.
+fn fire_engine(
+    city: &std::sync::Arc<City>,
+    db: &std::path::Path,
+    deadline_min: i64,
+    grace_min: i64,
+) -> Engine {
+    let rules = DispatchRules::parse(
+        &format!(
+            "DispatchRules(escalation_grace_min: {grace_min}, rules: [(event: FireMainPressureLost, \
+             name_zh: \"消防\", departments: [Fixed(\"消防救援支队\")], deadline_min: {deadline_min})])"
+        ),
+        "test rules",
+    )
+    .expect("rules");
+    Engine::open(
+        city.clone(),
+        &db.display().to_string(),
+        Some(scenario(60.0)),
+    )
+    .expect("engine")
+    .with_dispatch_rules(rules)
+}
+
 fn db_path(name: &str) -> std::path::PathBuf {
     temp_path("cases", name)
 }
@@ -221,20 +246,8 @@ fn viewers_and_out_of_scope_dispatchers_are_refused_and_audited() {
 fn an_overdue_case_escalates_exactly_once_per_level() {
     let city = city();
     let db = db_path("escalate.db");
-    let rules = DispatchRules::parse(
-        "DispatchRules(escalation_grace_min: 10, rules: [(event: FireMainPressureLost, name_zh: \"消防\", \
-         departments: [Fixed(\"消防救援支队\")], deadline_min: 1)])",
-        "test rules",
-    )
-    .expect("rules");
     // One real second is one simulated minute.
-    let engine = Engine::open(
-        city.clone(),
-        &db.display().to_string(),
-        Some(scenario(60.0)),
-    )
-    .expect("engine")
-    .with_dispatch_rules(rules);
+    let engine = fire_engine(&city, &db, 1, 10);
     let (sensor, building) = sensor_where(&engine, &city, true);
     let server = serve(engine);
     let mut ops = TestClient::connect_ready(&city, server.addr, "city-dispatcher");
@@ -292,19 +305,8 @@ fn close_loop(ops: &mut TestClient, case: citytwin::model::CaseId) {
 fn kpis_recomputed_from_the_journal_match_the_live_values_at_any_time() {
     let city = city();
     let db = db_path("kpi.db");
-    let rules = DispatchRules::parse(
-        "DispatchRules(escalation_grace_min: 30, rules: [(event: FireMainPressureLost, name_zh: \"消防\", \
-         departments: [Fixed(\"消防救援支队\")], deadline_min: 2)])",
-        "test rules",
-    )
-    .expect("rules");
-    let engine = Engine::open(
-        city.clone(),
-        &db.display().to_string(),
-        Some(scenario(60.0)),
-    )
-    .expect("engine")
-    .with_dispatch_rules(rules);
+    // One real second is one simulated minute.
+    let engine = fire_engine(&city, &db, 2, 30);
     let mut sensors: Vec<(SensorId, BuildingId)> =
         engine.sensors().iter().map(|(s, b)| (*s, *b)).collect();
     sensors.sort();

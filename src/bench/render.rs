@@ -15,6 +15,7 @@ use super::{Common, median_p95};
 use crate::cli::{DataArgs, load_city, parse_size};
 use crate::cockpit::camera::OrbitCamera;
 use crate::cockpit::city::TILE_SIZE_M;
+use crate::cockpit::city::terrain::grid_indices;
 use crate::cockpit::headless::HeadlessCity;
 use crate::cockpit::state::CityState;
 use crate::cockpit::ui::theme;
@@ -153,13 +154,8 @@ fn reference_frame_ms(
             });
         }
     }
-    for row in 0..t.rows - 1 {
-        for col in 0..t.cols - 1 {
-            let i = base + (row * t.cols + col) as u32;
-            let (right, up) = (i + 1, i + t.cols as u32);
-            indices.extend([i, right, up + 1, i, up + 1, up]);
-        }
-    }
+    // The same triangles as the cockpit's terrain mesh.
+    indices.extend(grid_indices(t.cols, t.rows).into_iter().map(|i| base + i));
     let projection = PerspectiveProjection {
         fov: 45f32.to_radians(),
         near: 10.0,

@@ -118,7 +118,6 @@ impl LiveState {
                     self.readings.insert(r.sensor, *r);
                 }
                 Change::Event(e) => {
-                    self.events_seen += 1;
                     if e.status == EventStatus::Open {
                         self.open_events.insert(e.id, e.clone());
                     } else {

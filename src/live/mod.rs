@@ -37,7 +37,6 @@ pub struct LiveState {
     open_events: BTreeMap<EventId, Event>,
     open_cases: BTreeMap<CaseId, Case>,
     kpi: KpiTable,
-    events_seen: u64,
     unknown_ids: u64,
 }
 
@@ -56,7 +55,6 @@ impl LiveState {
             open_events: BTreeMap::new(),
             open_cases: BTreeMap::new(),
             kpi: KpiTable::default(),
-            events_seen: 0,
             unknown_ids: 0,
         }
     }

@@ -78,6 +78,20 @@ fn lerp_rgb(a: Rgb, b: Rgb, t: f32) -> Vec3 {
     a + (b - a) * t.clamp(0.0, 1.0)
 }
 
+/// Two triangles per grid cell over a row-major `cols × rows` vertex grid
+/// (rows run north, −z), wound to face up (+y).
+pub fn grid_indices(cols: usize, rows: usize) -> Vec<u32> {
+    let mut indices = Vec::with_capacity(cols.saturating_sub(1) * rows.saturating_sub(1) * 6);
+    for row in 0..rows.saturating_sub(1) {
+        for col in 0..cols.saturating_sub(1) {
+            let i = (row * cols + col) as u32;
+            let (right, up) = (i + 1, i + cols as u32);
+            indices.extend([i, right, up + 1, i, up + 1, up]);
+        }
+    }
+    indices
+}
+
 /// Terrain grid mesh with baked colours: tint by elevation, lit by slope.
 pub fn terrain_mesh(terrain: &Terrain) -> Mesh {
     let (cols, rows) = (terrain.cols, terrain.rows);
@@ -120,15 +134,7 @@ pub fn terrain_mesh(terrain: &Terrain) -> Mesh {
             colors.push([c.x, c.y, c.z, 1.0]);
         }
     }
-    let mut indices = Vec::with_capacity((cols - 1) * (rows - 1) * 6);
-    for row in 0..rows - 1 {
-        for col in 0..cols - 1 {
-            let i = (row * cols + col) as u32;
-            let (right, up) = (i + 1, i + cols as u32);
-            // Rows run north (−z): this winding faces +y.
-            indices.extend([i, right, up + 1, i, up + 1, up]);
-        }
-    }
+    let indices = grid_indices(cols, rows);
     Mesh::new(
         PrimitiveTopology::TriangleList,
         RenderAssetUsages::RENDER_WORLD,

@@ -373,7 +373,7 @@ fn kpis_recomputed_from_the_journal_match_the_live_values_at_any_time() {
 
 #[test]
 fn a_simulated_day_closes_most_cases_and_live_kpis_equal_the_sql() {
-    use citytwin::backend::scenario::WorkflowSim;
+    use citytwin::backend::scenario::{IncidentSim, WorkflowSim};
     let city = city();
     let db = db_path("day.db");
     let day = Scenario {
@@ -389,14 +389,24 @@ fn a_simulated_day_closes_most_cases_and_live_kpis_equal_the_sql() {
             verify_min: (3.0, 15.0),
             fail_share: 0.1,
         }),
+        incidents: Some(IncidentSim {
+            muck_trucks_per_hour: 3.0,
+            grid_reports_per_hour: 6.0,
+            landslides_per_hour: 0.5,
+            landslide_sites: 10,
+        }),
         ..scenario(60.0)
     };
     let mut engine =
         Engine::open(city.clone(), &db.display().to_string(), Some(day)).expect("engine");
     let mut seqs = Vec::new();
-    for _ in 0..1440 {
+    let mut hourly = Vec::new();
+    for minute in 1..=1440 {
         if let Some(delta) = engine.tick().expect("tick") {
             seqs.push(delta.seq);
+        }
+        if minute % 180 == 0 {
+            hourly.push((engine.now_ms(), engine.live().kpi().clone()));
         }
     }
     // One delta per tick at most, in sequence: nothing published twice or skipped.
@@ -429,6 +439,40 @@ fn a_simulated_day_closes_most_cases_and_live_kpis_equal_the_sql() {
     );
     let now = engine.now_ms();
     assert_eq!(engine.store().kpi_at(now).expect("kpi"), live);
+    // The bucketed journal query equals the live values and a full scan at
+    // every checkpoint, including ones inside a day.
+    for (t, at_t) in &hourly {
+        assert_eq!(&engine.store().kpi_at(*t).expect("kpi"), at_t, "at {t}");
+        assert_eq!(
+            &engine.store().kpi_at_scan(*t).expect("scan"),
+            at_t,
+            "at {t}"
+        );
+    }
+    // Every kind of event came in, and each kind got its own departments.
+    for (kind, department) in [
+        ("FireMainPressureLost", "消防救援支队"),
+        ("MuckTruck", "城管局,住建委"),
+        ("GridReport", "办事处"),
+        ("LandslideWarning", "应急管理局,规划和自然资源局"),
+    ] {
+        let n = engine
+            .store()
+            .query_i64(&format!(
+                "SELECT COUNT(*) FROM cases WHERE kind = '{kind}' AND departments LIKE '%{department}%'"
+            ))
+            .expect("count");
+        assert!(n > 0, "{kind} cases dispatched to {department}");
+    }
+    // A muck-truck, grid or landslide event closes with its case.
+    let stale = engine
+        .store()
+        .query_i64(
+            "SELECT COUNT(*) FROM cases c JOIN events e ON e.id = c.event
+             WHERE c.status = 'Closed' AND e.status = 'open' AND c.kind != 'FireMainPressureLost'",
+        )
+        .expect("count");
+    assert_eq!(stale, 0, "closed cases leave no open event behind");
     // The closure rate straight from SQL.
     let received = engine
         .store()

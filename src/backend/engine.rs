@@ -7,14 +7,14 @@ use std::sync::Arc;
 
 use super::dispatch::DispatchRules;
 use super::rules::{Notification, Rules, RulesConfig};
-use super::scenario::{Scenario, Simulator, sensor_bindings};
+use super::scenario::{Incident, Scenario, Simulator, sensor_bindings};
 use super::store::{KEEP_DELTAS, SNAPSHOT_EVERY, Store, StoreError};
 use super::tokens::Grant;
 use super::window::{DeltaWindow, Resume};
 use crate::live::{ApplyError, LiveState};
 use crate::model::{
-    BuildingId, Case, CaseAction, CaseId, City, DistrictId, EventStatus, SensorId, SensorReading,
-    StreetId,
+    BuildingId, Case, CaseAction, CaseId, City, DistrictId, Event, EventKind, EventStatus,
+    SensorId, SensorReading, StreetId,
 };
 use crate::protocol::{Change, Delta, Role, Snapshot};
 
@@ -156,7 +156,17 @@ impl Engine {
         readings: &[SensorReading],
         now_ms: i64,
     ) -> Result<Option<Delta>, EngineError> {
-        self.handle_with(readings, now_ms, Vec::new())
+        self.handle_with(readings, &[], now_ms, Vec::new())
+    }
+
+    /// Raises incidents (camera detections, grid reports, slope warnings)
+    /// at `now_ms`: each opens an event and registers its case.
+    pub fn raise(
+        &mut self,
+        incidents: &[Incident],
+        now_ms: i64,
+    ) -> Result<Option<Delta>, EngineError> {
+        self.handle_with(&[], incidents, now_ms, Vec::new())
     }
 
     /// One tick's work as one delta: readings through the rules, due
@@ -164,6 +174,7 @@ impl Engine {
     fn handle_with(
         &mut self,
         readings: &[SensorReading],
+        incidents: &[Incident],
         now_ms: i64,
         worked: Vec<(CaseId, CaseAction)>,
     ) -> Result<Option<Delta>, EngineError> {
@@ -175,11 +186,36 @@ impl Engine {
             changes.extend(out.changes);
             notifications.extend(out.notifications);
         }
+        for incident in incidents {
+            changes.push(self.rules.on_incident(incident, self.sim_now_ms));
+        }
         changes.extend(self.rules.on_tick(&self.city, self.sim_now_ms).changes);
         let cases = self.register_cases(&changes);
         changes.extend(cases);
-        changes.extend(self.case_updates(worked));
+        let updates = self.case_updates(worked);
+        changes.extend(self.close_events(&updates));
+        changes.extend(updates);
         self.commit(changes, &notifications)
+    }
+
+    /// A closed case closes its event, except a fire-main alarm: that one
+    /// closes when the pressure is back (the rules decide).
+    fn close_events(&self, cases: &[Change]) -> Vec<Change> {
+        cases
+            .iter()
+            .filter_map(|c| match c {
+                Change::Case(case) if !case.is_open() => self.live.open_event(case.event),
+                _ => None,
+            })
+            .filter(|e| e.kind != EventKind::FireMainPressureLost)
+            .map(|e| {
+                Change::Event(Event {
+                    status: EventStatus::Closed,
+                    time_ms: self.sim_now_ms,
+                    ..e.clone()
+                })
+            })
+            .collect()
     }
 
     /// A case for every newly opened event that the dispatch rules cover.
@@ -270,8 +306,9 @@ impl Engine {
         updated
             .apply(action, &grant.name, None, self.sim_now_ms)
             .map_err(|e| e.to_string())?;
-        self.commit(vec![Change::Case(updated)], &[])
-            .map_err(|e| e.to_string())
+        let mut changes = vec![Change::Case(updated)];
+        changes.splice(0..0, self.close_events(&changes));
+        self.commit(changes, &[]).map_err(|e| e.to_string())
     }
 
     /// Turns changes into the next delta: journaled, applied, windowed.
@@ -312,6 +349,7 @@ impl Engine {
         let dt = sim.scenario().sim_ms_per_tick();
         let now = self.sim_now_ms + dt;
         let readings = sim.step(now, dt);
+        let incidents = sim.incidents(&self.city, dt);
         let (city, dispatch) = (&self.city, &self.dispatch);
         let worked = sim.work_cases(now, self.live.open_cases(), |case| {
             let building = case.building.and_then(|b| city.building(b));
@@ -321,6 +359,6 @@ impl Engine {
                 city.streets.get(usize::from(case.street.0)),
             )
         });
-        self.handle_with(&readings, now, worked)
+        self.handle_with(&readings, &incidents, now, worked)
     }
 }

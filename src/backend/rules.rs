@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use super::scenario::Incident;
 use crate::model::{
     Building, BuildingId, City, Event, EventId, EventKind, EventStatus, Party, RiskLevel, SensorId,
     SensorReading,
@@ -174,6 +175,22 @@ impl Rules {
             }
         }
         out
+    }
+
+    /// Opens the event for an incident the scenario (or an integration)
+    /// raised directly: a camera detection, a grid report, a slope warning.
+    pub fn on_incident(&mut self, incident: &Incident, time_ms: i64) -> Change {
+        let id = EventId(self.next_event);
+        self.next_event += 1;
+        Change::Event(Event {
+            id,
+            kind: incident.kind,
+            building: Some(incident.building),
+            severity: incident.severity,
+            status: EventStatus::Open,
+            time_ms,
+            message: incident.message.clone(),
+        })
     }
 
     /// Clears alarms whose pressure has held for the configured time.

@@ -1,7 +1,9 @@
 //! Scenario files (`scenes/scenario_*.ron`) and the simulator that plays
 //! them: fire-main pressure sensors on the tallest buildings, normal readings
 //! with noise, and faults (pressure 0) that start at random and clear after a
-//! while. Time-scaled and deterministic for a seed.
+//! while; AI-camera muck-truck detections, grid reports and slope warnings;
+//! simulated departments working the cases. Time-scaled and deterministic
+//! for a seed.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -13,7 +15,8 @@ use crate::geo::rng::Rng;
 
 const WHAT: &str = "scenario";
 use crate::model::{
-    BuildingId, Case, CaseAction, CaseId, CaseStatus, City, SensorId, SensorReading,
+    BuildingId, Case, CaseAction, CaseId, CaseStatus, City, EventKind, RiskLevel, SensorId,
+    SensorReading,
 };
 
 pub const EMBEDDED_DEMO_SCENARIO: &str = include_str!("../../scenes/scenario_demo.ron");
@@ -42,7 +45,42 @@ pub struct Scenario {
     /// cases wait for a real operator).
     #[serde(default)]
     pub workflow: Option<WorkflowSim>,
+    /// Events that come without a sensor: AI cameras, grid workers,
+    /// geological monitoring (none: fire mains only).
+    #[serde(default)]
+    pub incidents: Option<IncidentSim>,
 }
+
+/// Rates (per simulated hour) of the events the scenario raises directly.
+#[derive(Clone, Debug, Deserialize)]
+pub struct IncidentSim {
+    /// AI camera detections of illegal muck trucks (渣土车).
+    pub muck_trucks_per_hour: f64,
+    /// Citizen and grid-worker reports (网格上报).
+    pub grid_reports_per_hour: f64,
+    /// Landslide / dangerous-rock warnings (地质灾害预警).
+    pub landslides_per_hour: f64,
+    /// Monitored slopes: the buildings standing highest up the hillsides.
+    pub landslide_sites: usize,
+}
+
+/// An event the scenario raises at a building (not from a sensor reading).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Incident {
+    pub kind: EventKind,
+    pub building: BuildingId,
+    pub severity: RiskLevel,
+    pub message: String,
+}
+
+const GRID_REPORTS: [&str; 6] = [
+    "占道经营 / street stall blocking the road",
+    "垃圾堆放 / rubbish dumped",
+    "井盖缺失 / missing manhole cover",
+    "违章搭建 / illegal structure",
+    "路灯损坏 / street light out",
+    "噪声扰民 / noise complaint",
+];
 
 /// Delays (simulated minutes, min..max) of each step the simulated people take.
 #[derive(Clone, Debug, Deserialize)]
@@ -94,6 +132,18 @@ pub fn sensor_bindings(city: &City, count: usize) -> HashMap<SensorId, BuildingI
         .enumerate()
         .map(|(i, (_, id))| (SensorId(i as u32), id))
         .collect()
+}
+
+/// The `count` buildings standing highest up (ties by id): the monitored
+/// landslide and dangerous-rock sites.
+pub fn slope_sites(city: &City, count: usize) -> Vec<BuildingId> {
+    let mut order: Vec<_> = city
+        .buildings
+        .iter()
+        .map(|b| (b.base_elevation_m, b.id))
+        .collect();
+    order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    order.into_iter().take(count).map(|(_, id)| id).collect()
 }
 
 pub struct Simulator {
@@ -181,6 +231,77 @@ impl Simulator {
         steps
     }
 
+    /// How many events a Poisson process with `per_hour` raises in `dt_ms`.
+    fn arrivals(&mut self, per_hour: f64, dt_ms: i64) -> usize {
+        let mut budget = per_hour * dt_ms as f64 / 3_600_000.0;
+        let mut n = 0;
+        while budget > 0.0 {
+            if f64::from(self.rng.f32()) < budget.min(1.0) {
+                n += 1;
+            }
+            budget -= 1.0;
+        }
+        n
+    }
+
+    /// Camera detections, grid reports and slope warnings raised in the
+    /// tick that ends at `now_ms`, `dt_ms` long.
+    pub fn incidents(&mut self, city: &City, dt_ms: i64) -> Vec<Incident> {
+        let Some(sim) = self.scenario.incidents.clone() else {
+            return Vec::new();
+        };
+        let n = city.buildings.len();
+        let mut out = Vec::new();
+        if n == 0 {
+            return out;
+        }
+        for _ in 0..self.arrivals(sim.muck_trucks_per_hour, dt_ms) {
+            let b = &city.buildings[self.rng.below(n)];
+            out.push(Incident {
+                kind: EventKind::MuckTruck,
+                building: b.id,
+                severity: RiskLevel::Moderate,
+                message: format!("AI 摄像头：{} 附近渣土车未覆盖、抛洒", b.address),
+            });
+        }
+        for _ in 0..self.arrivals(sim.grid_reports_per_hour, dt_ms) {
+            let b = &city.buildings[self.rng.below(n)];
+            let what = GRID_REPORTS[self.rng.below(GRID_REPORTS.len())];
+            out.push(Incident {
+                kind: EventKind::GridReport,
+                building: b.id,
+                severity: RiskLevel::Lower,
+                message: format!("网格员上报：{} {what}", b.address),
+            });
+        }
+        let sites = slope_sites(city, sim.landslide_sites);
+        for _ in 0..self.arrivals(sim.landslides_per_hour, dt_ms) {
+            if sites.is_empty() {
+                break;
+            }
+            let id = sites[self.rng.below(sites.len())];
+            let major = self.rng.f32() < 0.25;
+            let severity = if major {
+                RiskLevel::Major
+            } else {
+                RiskLevel::High
+            };
+            let (zh, mm) = if major {
+                ("红色", 12 + self.rng.below(20))
+            } else {
+                ("橙色", 4 + self.rng.below(8))
+            };
+            let address = city.building(id).map_or("", |b| b.address.as_str());
+            out.push(Incident {
+                kind: EventKind::LandslideWarning,
+                building: id,
+                severity,
+                message: format!("{address} 边坡位移 {mm} mm/24h，{zh}预警"),
+            });
+        }
+        out
+    }
+
     /// Readings for the tick that ends at simulated `now_ms`, `dt_ms` long.
     pub fn step(&mut self, now_ms: i64, dt_ms: i64) -> Vec<SensorReading> {
         let mut readings = Vec::new();
@@ -200,24 +321,19 @@ impl Simulator {
             readings.push(self.normal(sensor, now_ms));
         }
         // New faults: a Poisson process, sampled per tick.
-        let expected = self.scenario.faults_per_hour * dt_ms as f64 / 3_600_000.0;
-        let mut budget = expected;
-        while budget > 0.0 {
-            if f64::from(self.rng.f32()) < budget.min(1.0) {
-                let sensor = SensorId(self.rng.below(self.sensor_count as usize) as u32);
-                if !self.faults.contains_key(&sensor) {
-                    let (lo, hi) = self.scenario.fault_minutes;
-                    let minutes = lo + (hi - lo) * f64::from(self.rng.f32());
-                    self.faults
-                        .insert(sensor, now_ms + (minutes * 60_000.0) as i64);
-                    readings.push(SensorReading {
-                        sensor,
-                        value: 0.0,
-                        time_ms: now_ms,
-                    });
-                }
+        for _ in 0..self.arrivals(self.scenario.faults_per_hour, dt_ms) {
+            let sensor = SensorId(self.rng.below(self.sensor_count as usize) as u32);
+            if !self.faults.contains_key(&sensor) {
+                let (lo, hi) = self.scenario.fault_minutes;
+                let minutes = lo + (hi - lo) * f64::from(self.rng.f32());
+                self.faults
+                    .insert(sensor, now_ms + (minutes * 60_000.0) as i64);
+                readings.push(SensorReading {
+                    sensor,
+                    value: 0.0,
+                    time_ms: now_ms,
+                });
             }
-            budget -= 1.0;
         }
         // Routine reports from healthy sensors.
         let reports = (self.sensor_count as f32 * self.scenario.report_share).round() as usize;

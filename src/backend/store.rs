@@ -10,7 +10,9 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::rules::{Notification, PartyRole};
-use crate::model::{BuildingId, City, DistrictId, EventStatus, Kpi, KpiTable, SensorId, StreetId};
+use crate::model::{
+    BuildingId, Case, CaseStatus, City, DistrictId, EventStatus, Kpi, KpiTable, SensorId, StreetId,
+};
 use crate::protocol::{Change, Delta, FrameDecoder, Message, Snapshot};
 
 /// A full snapshot row every this many deltas bounds restart replay.
@@ -86,8 +88,88 @@ CREATE TABLE IF NOT EXISTS case_steps (
 CREATE INDEX IF NOT EXISTS case_steps_by_case ON case_steps(case_id);
 CREATE INDEX IF NOT EXISTS cases_by_opened ON cases(opened_ms);
 CREATE INDEX IF NOT EXISTS cases_by_closed ON cases(closed_ms);
+-- KPI counters per UTC day and street, kept in the same transaction as the
+-- cases: received on the day a case opens, closed (and on time) on the day
+-- it closes. A KPI at T sums the days before T's and counts T's own day
+-- from `cases` through the two time indexes.
+CREATE TABLE IF NOT EXISTS kpi_daily (
+    day INTEGER NOT NULL, district INTEGER NOT NULL, street INTEGER NOT NULL,
+    received INTEGER NOT NULL DEFAULT 0, closed INTEGER NOT NULL DEFAULT 0,
+    closed_on_time INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, district, street)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS deltas (seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, frame BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS snapshots (seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, frame BLOB NOT NULL);
+";
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Writes a case as it now is, and counts it in the daily KPI buckets the
+/// same way [`KpiTable::count`] counts the stream: received when it has no
+/// steps yet, closed (once) when it closes.
+fn journal_case(tx: &rusqlite::Transaction<'_>, c: &Case) -> rusqlite::Result<()> {
+    let closed_ms = c.closed_ms();
+    tx.prepare_cached(
+        "INSERT INTO cases (id, event, kind, building, district, street, opened_ms,
+            deadline_ms, status, level, departments, closed_ms, due_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+         ON CONFLICT(id) DO UPDATE SET deadline_ms = ?8, status = ?9, level = ?10,
+            departments = ?11, closed_ms = ?12",
+    )?
+    .execute(params![
+        c.id.0 as i64,
+        c.event.0 as i64,
+        format!("{:?}", c.kind),
+        c.building.map(|b| b.0),
+        c.district.0,
+        c.street.0,
+        c.opened_ms,
+        c.deadline_ms,
+        format!("{:?}", c.status),
+        format!("{:?}", c.level),
+        c.departments.join(","),
+        closed_ms,
+        c.due_ms
+    ])?;
+    let mut bump = tx.prepare_cached(
+        "INSERT INTO kpi_daily (day, district, street, received, closed, closed_on_time)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT(day, district, street) DO UPDATE SET received = received + ?4,
+            closed = closed + ?5, closed_on_time = closed_on_time + ?6",
+    )?;
+    if c.steps.is_empty() {
+        bump.execute(params![
+            c.opened_ms.div_euclid(DAY_MS),
+            c.district.0,
+            c.street.0,
+            1,
+            0,
+            0
+        ])?;
+    }
+    if let (CaseStatus::Closed, Some(t)) = (c.status, closed_ms) {
+        bump.execute(params![
+            t.div_euclid(DAY_MS),
+            c.district.0,
+            c.street.0,
+            0,
+            1,
+            i64::from(t <= c.due_ms)
+        ])?;
+    }
+    Ok(())
+}
+
+/// Fills the KPI buckets of a journal written before they existed.
+const BACKFILL_KPI: &str = "
+INSERT INTO kpi_daily (day, district, street, received)
+    SELECT opened_ms / 86400000, district, street, COUNT(*) FROM cases
+    WHERE (SELECT COUNT(*) FROM kpi_daily) = 0 GROUP BY 1, 2, 3;
+INSERT INTO kpi_daily (day, district, street, closed, closed_on_time)
+    SELECT closed_ms / 86400000, district, street, COUNT(*), SUM(closed_ms <= due_ms) FROM cases
+    WHERE closed_ms IS NOT NULL AND (SELECT COALESCE(SUM(closed), 0) FROM kpi_daily) = 0
+    GROUP BY 1, 2, 3
+    ON CONFLICT(day, district, street) DO UPDATE SET closed = excluded.closed,
+        closed_on_time = excluded.closed_on_time;
 ";
 
 fn role_name(role: PartyRole) -> &'static str {
@@ -133,6 +215,7 @@ impl Store {
         }
         .map_err(sql)?;
         conn.execute_batch(SCHEMA).map_err(sql)?;
+        conn.execute_batch(BACKFILL_KPI).map_err(sql)?;
         let mut store = Store {
             conn,
             path: path.to_owned(),
@@ -257,28 +340,7 @@ impl Store {
                         )?;
                     }
                     Change::Case(c) => {
-                        tx.execute(
-                            "INSERT INTO cases (id, event, kind, building, district, street, opened_ms,
-                                deadline_ms, status, level, departments, closed_ms, due_ms)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-                             ON CONFLICT(id) DO UPDATE SET deadline_ms = ?8, status = ?9, level = ?10,
-                                departments = ?11, closed_ms = ?12",
-                            params![
-                                c.id.0 as i64,
-                                c.event.0 as i64,
-                                format!("{:?}", c.kind),
-                                c.building.map(|b| b.0),
-                                c.district.0,
-                                c.street.0,
-                                c.opened_ms,
-                                c.deadline_ms,
-                                format!("{:?}", c.status),
-                                format!("{:?}", c.level),
-                                c.departments.join(","),
-                                c.closed_ms(),
-                                c.due_ms
-                            ],
-                        )?;
+                        journal_case(&tx, c)?;
                         if let Some(step) = c.steps.last() {
                             tx.execute(
                                 "INSERT INTO case_steps (case_id, time_ms, actor, department, action, from_status, to_status)
@@ -434,8 +496,82 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// KPIs as they were at `at_ms`, recomputed from the case journal.
+    /// KPIs as they were at `at_ms`, from the journal: the daily buckets
+    /// before `at_ms`'s day plus that day's cases, counted through the time
+    /// indexes. Equal to [`Store::kpi_at_scan`], in milliseconds at millions
+    /// of cases.
     pub fn kpi_at(&self, at_ms: i64) -> Result<KpiTable, StoreError> {
+        let day = at_ms.div_euclid(DAY_MS);
+        let day_start = day * DAY_MS;
+        let mut table = KpiTable::default();
+        let queries: [(&str, &[i64]); 3] = [
+            (
+                "SELECT district, street, received, closed, closed_on_time
+                 FROM kpi_daily WHERE day < ?1",
+                &[day],
+            ),
+            (
+                "SELECT district, street, COUNT(*), 0, 0 FROM cases
+                 WHERE opened_ms >= ?1 AND opened_ms <= ?2 GROUP BY district, street",
+                &[day_start, at_ms],
+            ),
+            (
+                "SELECT district, street, 0, COUNT(*), SUM(closed_ms <= due_ms) FROM cases
+                 WHERE closed_ms >= ?1 AND closed_ms <= ?2 GROUP BY district, street",
+                &[day_start, at_ms],
+            ),
+        ];
+        for (sql, args) in queries {
+            self.add_kpi_rows(&mut table, sql, args)?;
+        }
+        Ok(table)
+    }
+
+    /// Adds rows of (district, street, received, closed, on time) to `table`.
+    fn add_kpi_rows(
+        &self,
+        table: &mut KpiTable,
+        sql: &str,
+        args: &[i64],
+    ) -> Result<(), StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(args))
+            .map_err(|e| self.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let read = |r: &rusqlite::Row<'_>| -> rusqlite::Result<_> {
+                Ok((
+                    DistrictId(r.get(0)?),
+                    StreetId(r.get(1)?),
+                    Kpi {
+                        received: r.get::<_, i64>(2)? as u64,
+                        closed: r.get::<_, i64>(3)? as u64,
+                        closed_on_time: r.get::<_, Option<i64>>(4)?.unwrap_or(0) as u64,
+                    },
+                ))
+            };
+            let (district, street, k) = read(r).map_err(|e| self.err(e))?;
+            table.add(district, street, k);
+        }
+        Ok(())
+    }
+
+    /// Journals cases as they now are (with their KPI counts) in one
+    /// transaction, without deltas: bulk imports and the KPI benchmark.
+    pub fn journal_cases(&mut self, cases: &[Case]) -> Result<(), StoreError> {
+        let result = (|| -> rusqlite::Result<()> {
+            let tx = self.conn.transaction()?;
+            for c in cases {
+                journal_case(&tx, c)?;
+            }
+            tx.commit()
+        })();
+        result.map_err(|e| self.err(e))
+    }
+
+    /// The same KPIs by scanning every case (the reference the bucketed
+    /// [`Store::kpi_at`] is checked against).
+    pub fn kpi_at_scan(&self, at_ms: i64) -> Result<KpiTable, StoreError> {
         let mut table = KpiTable::default();
         let mut stmt = self
             .conn
@@ -462,15 +598,7 @@ impl Store {
             .map_err(|e| self.err(e))?;
         for row in rows {
             let (district, street, k) = row.map_err(|e| self.err(e))?;
-            for target in [
-                &mut table.city,
-                table.districts.entry(district).or_default(),
-                table.streets.entry(street).or_default(),
-            ] {
-                target.received += k.received;
-                target.closed += k.closed;
-                target.closed_on_time += k.closed_on_time;
-            }
+            table.add(district, street, k);
         }
         Ok(table)
     }

@@ -82,6 +82,7 @@ impl LiveState {
             self.open_cases.insert(c.id, c.clone());
         }
         self.kpi = snapshot.kpi.clone();
+        self.cases_revision += 1;
         self.last_seq = Some(seq);
         self.last_time_ms = Some(snapshot.time_ms);
         self.revision += 1;
@@ -118,6 +119,7 @@ impl LiveState {
                     self.readings.insert(r.sensor, *r);
                 }
                 Change::Event(e) => {
+                    self.cases_revision += 1;
                     if e.status == EventStatus::Open {
                         self.open_events.insert(e.id, e.clone());
                     } else {
@@ -125,6 +127,7 @@ impl LiveState {
                     }
                 }
                 Change::Case(c) => {
+                    self.cases_revision += 1;
                     self.kpi.count(c);
                     if c.is_open() {
                         self.open_cases.insert(c.id, c.clone());
@@ -181,6 +184,16 @@ impl LiveState {
 
     pub fn open_case(&self, id: crate::model::CaseId) -> Option<&crate::model::Case> {
         self.open_cases.get(&id)
+    }
+
+    pub fn open_event(&self, id: crate::model::EventId) -> Option<&crate::model::Event> {
+        self.open_events.get(&id)
+    }
+
+    /// Bumped whenever an event or case opens, changes or closes (what the
+    /// event markers and the hub's ordering follow).
+    pub fn cases_revision(&self) -> u64 {
+        self.cases_revision
     }
 
     pub fn open_event_count(&self) -> usize {

@@ -37,6 +37,7 @@ pub struct LiveState {
     open_events: BTreeMap<EventId, Event>,
     open_cases: BTreeMap<CaseId, Case>,
     kpi: KpiTable,
+    cases_revision: u64,
     unknown_ids: u64,
 }
 
@@ -55,6 +56,7 @@ impl LiveState {
             open_events: BTreeMap::new(),
             open_cases: BTreeMap::new(),
             kpi: KpiTable::default(),
+            cases_revision: 0,
             unknown_ids: 0,
         }
     }

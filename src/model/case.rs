@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{BuildingId, DistrictId, Event, EventId, EventKind, StreetId};
+use super::{BuildingId, DistrictId, Event, EventId, EventKind, RiskLevel, StreetId};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct CaseId(pub u64);
@@ -79,6 +79,8 @@ pub struct Case {
     pub id: CaseId,
     pub event: EventId,
     pub kind: EventKind,
+    /// The event's severity when it opened (the marker's colour).
+    pub severity: RiskLevel,
     pub building: Option<BuildingId>,
     pub district: DistrictId,
     pub street: StreetId,
@@ -118,6 +120,7 @@ impl Case {
             id,
             event: event.id,
             kind: event.kind,
+            severity: event.severity,
             building: event.building,
             district,
             street,
@@ -135,7 +138,13 @@ impl Case {
         self.status != CaseStatus::Closed
     }
 
-    /// Open and past its deadline at `now_ms`.
+    /// Open and past its original due time at `now_ms` (what the operator
+    /// sees flagged; escalation follows [`Case::is_overdue`]).
+    pub fn is_late(&self, now_ms: i64) -> bool {
+        self.is_open() && now_ms > self.due_ms
+    }
+
+    /// Open and past its current deadline at `now_ms` (escalation is due).
     pub fn is_overdue(&self, now_ms: i64) -> bool {
         self.is_open() && now_ms > self.deadline_ms
     }

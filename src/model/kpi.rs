@@ -51,6 +51,15 @@ impl KpiTable {
         f(self.streets.entry(street).or_default());
     }
 
+    /// Adds counts for one street (and its district and the city).
+    pub fn add(&mut self, district: DistrictId, street: StreetId, k: Kpi) {
+        self.each(district, street, |t| {
+            t.received += k.received;
+            t.closed += k.closed;
+            t.closed_on_time += k.closed_on_time;
+        });
+    }
+
     /// Counts one case update from the stream: a case is received when it
     /// is registered (it has no steps yet) and closed when it closes (once).
     pub fn count(&mut self, case: &Case) {

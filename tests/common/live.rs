@@ -48,6 +48,7 @@ pub fn quiet_scenario(time_scale: f64, restore_after_s: i64) -> Scenario {
         fault_minutes: (1.0, 2.0),
         restore_after_s,
         workflow: None,
+        incidents: None,
     }
 }
 

@@ -1,6 +1,7 @@
 // Buildings: merged tile meshes whose vertices carry a building id; colour
 // comes from one storage buffer of per-building state (risk level + flags),
-// so recolouring never touches a mesh. Lambert + distance fog.
+// so recolouring never touches a mesh. Lambert + distance fog; buildings
+// outside the drilled-into district or street are dimmed.
 #import bevy_pbr::mesh_functions::get_world_from_local
 #import bevy_pbr::mesh_view_bindings::{view, globals}
 #import bevy_pbr::view_transformations::position_world_to_clip
@@ -15,10 +16,15 @@ struct BuildingParams {
     sun: vec4<f32>,
     // x: fog density per metre; y: alarm pulse rate (rad/s).
     fog: vec4<f32>,
+    // The drilled-into area: x 0 = whole city, 1 = district y, 2 = street z.
+    // Buildings outside it are dimmed so the area stands out.
+    focus: vec4<u32>,
 }
 
 @group(#{MATERIAL_BIND_GROUP}) @binding(0) var<uniform> params: BuildingParams;
 @group(#{MATERIAL_BIND_GROUP}) @binding(1) var<storage, read> states: array<u32>;
+// Per building: district index (bits 0..15) and street index (bits 16..31).
+@group(#{MATERIAL_BIND_GROUP}) @binding(2) var<storage, read> areas: array<u32>;
 
 // State word layout (see cockpit/city/buildings.rs): bits 0..2 level,
 // bit 3 selected, bit 4 alarm.
@@ -38,6 +44,20 @@ struct VertexOutput {
     @location(0) world_position: vec3<f32>,
     @location(1) normal: vec3<f32>,
     @location(2) @interpolate(flat) state: u32,
+    @location(3) @interpolate(flat) inside: u32,
+}
+
+// 1 when a building with this area word lies in the focused area.
+fn in_focus(area: u32) -> u32 {
+    let district = area & 0xffffu;
+    let street = area >> 16u;
+    if params.focus.x == 1u && district != params.focus.y {
+        return 0u;
+    }
+    if params.focus.x == 2u && street != params.focus.z {
+        return 0u;
+    }
+    return 1u;
 }
 
 @vertex
@@ -49,6 +69,7 @@ fn vertex(in: Vertex) -> VertexOutput {
     out.clip_position = position_world_to_clip(world.xyz);
     out.normal = normalize((world_from_local * vec4<f32>(in.normal, 0.0)).xyz);
     out.state = states[in.building_id];
+    out.inside = in_focus(areas[in.building_id]);
     return out;
 }
 
@@ -65,6 +86,11 @@ fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
     if (in.state & ALARM_BIT) != 0u {
         let pulse = 0.5 + 0.5 * sin(globals.time * params.fog.y);
         color = mix(color, params.alarm_color.rgb, 0.6 * pulse);
+    }
+    if in.inside == 0u {
+        // Outside the drilled-into area: dark and desaturated.
+        let grey = dot(color, vec3<f32>(0.3, 0.5, 0.2));
+        color = mix(vec3<f32>(grey), color, 0.2) * 0.1;
     }
     let distance = length(in.world_position - view.world_position);
     let fog = 1.0 - exp(-pow(distance * params.fog.x, 2.0));

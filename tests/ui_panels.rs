@@ -2,17 +2,47 @@
 //! show equals the state, and clicks/searches produce the right actions.
 
 use bevy_egui::egui;
+use citytwin::cockpit::drill::Drill;
+use citytwin::cockpit::hub_view::HubView;
 use citytwin::cockpit::state::CityState;
 use citytwin::cockpit::ui::legend::Legend;
 use citytwin::cockpit::ui::{Lang, PanelContext, Panels, UiAction, theme};
 use citytwin::geo::demo::{DemoScene, generate};
-use citytwin::model::{BuildingId, City, LevelCounts, RiskLevel};
+use std::sync::Arc;
+
+use citytwin::backend::engine::Engine;
+use citytwin::backend::scenario::Incident;
+use citytwin::backend::tokens::Grant;
+use citytwin::cockpit::ui::kpi_panel::KpiPanel;
+use citytwin::cockpit::ui::wall_scale;
+use citytwin::model::{
+    Area, Building, BuildingId, CaseAction, CaseStatus, City, EventKind, LevelCounts, RiskLevel,
+};
+use citytwin::protocol::{Role, Scope};
 
 fn small_city() -> City {
     let mut scene = DemoScene::embedded().expect("embedded scene");
     scene.buildings = 2_000;
     scene.cell_m = 400.0;
     generate(&scene)
+}
+
+/// What the panels read, with the whole city in view and no map labels.
+fn panel<'a>(
+    city: &'a City,
+    state: &'a CityState,
+    lang: Lang,
+    view: &'a HubView,
+) -> PanelContext<'a> {
+    PanelContext {
+        city,
+        state,
+        lang,
+        link: None,
+        drill: Drill::default(),
+        view,
+        labels: &[],
+    }
 }
 
 /// Every text drawn in a frame, with its screen rectangle.
@@ -105,12 +135,8 @@ fn legend_shows_the_state_counts() {
     for i in 0..200 {
         state.set_level(BuildingId(i), RiskLevel::ALL[(i % 5) as usize]);
     }
-    let cx = PanelContext {
-        city: &city,
-        state: &state,
-        lang: Lang::Zh,
-        link: None,
-    };
+    let view = HubView::default();
+    let cx = panel(&city, &state, Lang::Zh, &view);
     let rows = Legend::rows(&cx);
     let from_scratch = LevelCounts::from_levels(state.levels().iter().copied());
     for row in &rows {
@@ -139,12 +165,8 @@ fn building_card_shows_code_parties_and_phones() {
     let mut state = CityState::new(&city);
     let b = &city.buildings[7];
     state.select(Some(b.id));
-    let cx = PanelContext {
-        city: &city,
-        state: &state,
-        lang: Lang::Zh,
-        link: None,
-    };
+    let view = HubView::default();
+    let cx = panel(&city, &state, Lang::Zh, &view);
     let mut harness = Harness::new();
     harness.frame(&cx, vec![]);
     let (_, shown) = harness.frame(&cx, vec![]);
@@ -168,12 +190,8 @@ fn building_card_shows_code_parties_and_phones() {
 fn language_toggle_switches_to_english() {
     let city = small_city();
     let state = CityState::new(&city);
-    let cx = PanelContext {
-        city: &city,
-        state: &state,
-        lang: Lang::Zh,
-        link: None,
-    };
+    let view = HubView::default();
+    let cx = panel(&city, &state, Lang::Zh, &view);
     let mut harness = Harness::new();
     harness.frame(&cx, vec![]);
     let (_, shown) = harness.frame(&cx, vec![]);
@@ -197,12 +215,8 @@ fn searching_a_code_selects_and_flies_to_it() {
     let city = small_city();
     let state = CityState::new(&city);
     let target = &city.buildings[123];
-    let cx = PanelContext {
-        city: &city,
-        state: &state,
-        lang: Lang::Zh,
-        link: None,
-    };
+    let view = HubView::default();
+    let cx = panel(&city, &state, Lang::Zh, &view);
     let mut harness = Harness::new();
     harness.frame(&cx, vec![]);
     // Type the code into the search box, then press the find button.
@@ -232,12 +246,8 @@ fn every_character_the_panels_draw_is_in_the_shipped_fonts() {
     let mut harness = Harness::new();
     let mut shown = Vec::new();
     for lang in [Lang::Zh, Lang::En] {
-        let cx = PanelContext {
-            city: &city,
-            state: &state,
-            lang,
-            link: None,
-        };
+        let view = HubView::default();
+        let cx = panel(&city, &state, lang, &view);
         harness.frame(&cx, vec![]);
         shown.extend(harness.frame(&cx, vec![]).1);
     }
@@ -263,113 +273,374 @@ fn every_character_the_panels_draw_is_in_the_shipped_fonts() {
     assert!(!bare.fonts_mut(|fonts| fonts.has_glyph(&font, '消')));
 }
 
-fn open_case_delta(
-    city: &City,
-    seq: u64,
-    building: usize,
-    case_id: u64,
-    opened_ms: i64,
-    deadline_ms: i64,
-) -> citytwin::protocol::Delta {
-    use citytwin::model::{Case, CaseId, Event, EventId, EventKind, EventStatus};
-    let b = &city.buildings[building];
-    let event = Event {
-        id: EventId(case_id),
-        kind: EventKind::FireMainPressureLost,
-        building: Some(b.id),
-        severity: RiskLevel::High,
-        status: EventStatus::Open,
-        time_ms: opened_ms,
-        message: String::new(),
-    };
-    let case = Case::register(CaseId(case_id), &event, b.district, b.street, deadline_ms);
-    citytwin::protocol::Delta {
-        seq,
-        time_ms: opened_ms,
-        changes: vec![
-            citytwin::protocol::Change::Event(event),
-            citytwin::protocol::Change::Case(case),
-        ],
+/// The cockpit side of the panels as the bevy systems run it: the state
+/// from the backend's stream, the drill, the hub view; actions applied the
+/// way the systems apply them.
+struct Cockpit {
+    state: CityState,
+    drill: Drill,
+    view: HubView,
+}
+
+impl Cockpit {
+    fn new(city: &City, engine: &Engine) -> Cockpit {
+        let mut state = CityState::new(city);
+        state.apply_snapshot(&engine.snapshot()).expect("snapshot");
+        let mut cockpit = Cockpit {
+            state,
+            drill: Drill::default(),
+            view: HubView::default(),
+        };
+        cockpit.view.refresh(&cockpit.state, cockpit.drill.at);
+        cockpit
+    }
+
+    fn cx<'a>(&'a self, city: &'a City) -> PanelContext<'a> {
+        PanelContext {
+            drill: self.drill,
+            ..panel(city, &self.state, Lang::Zh, &self.view)
+        }
+    }
+
+    /// Applies what the panels asked for; case steps go to the backend
+    /// (as the dispatcher `grant`) and its delta comes back.
+    fn apply(&mut self, actions: &[UiAction], engine: &mut Engine, grant: &Grant) {
+        for action in actions {
+            match action {
+                UiAction::Filter(f) => self.view.filter = *f,
+                UiAction::SelectCase(id) => self.view.selected = *id,
+                UiAction::DrillTo(area) => {
+                    self.drill.go(*area);
+                }
+                UiAction::Case { case, action } => {
+                    let delta = engine
+                        .case_action(grant, *case, action.clone())
+                        .expect("the backend accepts the step")
+                        .expect("a delta");
+                    self.state.apply_delta(&delta).expect("applies");
+                }
+                _ => {}
+            }
+        }
+        self.view.refresh(&self.state, self.drill.at);
+    }
+
+    fn follow(&mut self, delta: Option<citytwin::protocol::Delta>) {
+        if let Some(d) = delta {
+            self.state.apply_delta(&d).expect("applies");
+        }
+        self.view.refresh(&self.state, self.drill.at);
     }
 }
 
-#[test]
-fn event_hub_lists_overdue_first_and_dispatches_with_one_click() {
-    use citytwin::model::{CaseAction, CaseId};
-    let city = small_city();
-    let mut state = CityState::new(&city);
-    let base = state.to_snapshot(0);
-    state.apply_snapshot(&base).expect("seq 0");
-    let hour = 3_600_000;
-    // Case 1 is due in 4 h; case 2 was due an hour ago (opened 5 h ago).
-    state
-        .apply_delta(&open_case_delta(&city, 1, 3, 1, 10 * hour, 14 * hour))
-        .expect("delta 1");
-    state
-        .apply_delta(&open_case_delta(&city, 2, 4, 2, 5 * hour, 9 * hour))
-        .expect("delta 2");
-    assert_eq!(state.last_time_ms(), Some(5 * hour));
-    // Bring the clock to 10:00 with an empty delta.
-    state
-        .apply_delta(&citytwin::protocol::Delta {
-            seq: 3,
-            time_ms: 10 * hour,
-            changes: vec![],
-        })
-        .expect("delta 3");
+fn incident(kind: EventKind, building: &Building, severity: RiskLevel) -> Incident {
+    Incident {
+        kind,
+        building: building.id,
+        severity,
+        message: format!("{kind:?} at {}", building.code),
+    }
+}
 
-    let cx = PanelContext {
-        city: &city,
-        state: &state,
-        lang: Lang::Zh,
-        link: None,
-    };
-    let mut harness = Harness::new();
-    harness.frame(&cx, vec![]);
-    let (_, shown) = harness.frame(&cx, vec![]);
-    let rows: Vec<&(String, egui::Rect)> = shown
+/// Two districts with a building each, far apart in the list.
+fn two_districts(city: &City) -> (&Building, &Building) {
+    let a = &city.buildings[10];
+    let b = city
+        .buildings
         .iter()
-        .filter(|(t, _)| t.starts_with("消防主管网压力为零"))
+        .find(|b| b.district != a.district)
+        .expect("a second district");
+    (a, b)
+}
+
+#[test]
+fn the_hub_filters_by_district_and_type_dispatches_edited_departments_and_shows_the_timeline() {
+    let city = Arc::new(small_city());
+    let mut engine = Engine::open(city.clone(), ":memory:", None).expect("engine");
+    let grant = Grant {
+        name: "市指挥中心".into(),
+        role: Role::Dispatcher,
+        scope: Scope::City,
+    };
+    let (a, b) = two_districts(&city);
+    let t0 = 1_795_478_400_000; // 2026-11-24 08:00 CST
+    let mut cockpit = Cockpit::new(&city, &engine);
+    cockpit.follow(
+        engine
+            .raise(
+                &[
+                    incident(EventKind::MuckTruck, a, RiskLevel::Moderate),
+                    incident(EventKind::GridReport, a, RiskLevel::Lower),
+                    incident(EventKind::LandslideWarning, b, RiskLevel::Major),
+                ],
+                t0,
+            )
+            .expect("raise"),
+    );
+    let mut harness = Harness::new();
+    harness.frame(&cockpit.cx(&city), vec![]);
+    let (_, shown) = harness.frame(&cockpit.cx(&city), vec![]);
+    assert!(
+        shown.iter().any(|(t, _)| t == "未结 3   显示 3   超时 0"),
+        "{shown:?}"
+    );
+    // The newest first (equal times: by id), each with its countdown.
+    let rows: Vec<&String> = shown
+        .iter()
+        .map(|(t, _)| t)
+        .filter(|t| t.starts_with("08:00 "))
         .collect();
-    assert_eq!(rows.len(), 2, "{shown:?}");
-    let (overdue_code, due_code) = (&city.buildings[4].code, &city.buildings[3].code);
+    assert_eq!(rows.len(), 3, "{rows:?}");
     assert!(
-        rows[0].0.contains(overdue_code.as_str()) && rows[0].0.contains("超时 1:00"),
-        "{}",
-        rows[0].0
+        rows.iter()
+            .any(|r| r.contains("地灾") && r.contains("剩 1:00"))
+    );
+
+    // Drill into the first district from the KPI table.
+    let district = &city.districts[usize::from(a.district.0)].name_zh;
+    let actions = harness.click(&cockpit.cx(&city), &shown, district);
+    assert!(actions.contains(&UiAction::DrillTo(Area::District(a.district))));
+    cockpit.apply(&actions, &mut engine, &grant);
+    let (_, shown) = harness.frame(&cockpit.cx(&city), vec![]);
+    assert!(
+        shown.iter().any(|(t, _)| t == "未结 2   显示 2   超时 0"),
+        "only the district's cases: {shown:?}"
     );
     assert!(
-        rows[1].0.contains(due_code.as_str()) && rows[1].0.contains("剩 4:00"),
-        "{}",
-        rows[1].0
+        !shown
+            .iter()
+            .any(|(t, _)| t.starts_with("08:00 ") && t.contains("地灾"))
     );
+    // The breadcrumb shows where we are.
+    assert!(shown.iter().any(|(t, _)| t == district));
+
+    // Type filter: only muck trucks.
+    let actions = harness.click(&cockpit.cx(&city), &shown, "渣土车 1");
+    cockpit.apply(&actions, &mut engine, &grant);
+    let (_, shown) = harness.frame(&cockpit.cx(&city), vec![]);
+    let row = shown
+        .iter()
+        .find(|(t, _)| t.starts_with("08:00 渣土车"))
+        .map(|(t, _)| t.clone())
+        .expect("the muck-truck row");
+    assert!(!shown.iter().any(|(t, _)| t.starts_with("08:00 网格")));
+
+    // Select it: the building is selected and flown to (through SelectCase).
+    let actions = harness.click(&cockpit.cx(&city), &shown, &row);
+    let case = cockpit
+        .state
+        .open_cases()
+        .find(|c| c.kind == EventKind::MuckTruck)
+        .expect("case")
+        .id;
+    assert!(
+        actions.contains(&UiAction::SelectCase(Some(case))),
+        "{actions:?}"
+    );
+    cockpit.apply(&actions, &mut engine, &grant);
+
+    // The form suggests 城管局 + 住建委; untick 住建委, add 交巡警支队.
+    let (_, shown) = harness.frame(&cockpit.cx(&city), vec![]);
+    assert!(shown.iter().any(|(t, _)| t == "城管局"));
+    let actions = harness.click(&cockpit.cx(&city), &shown, "住建委");
+    assert!(actions.is_empty());
+    harness.panels.hub.form.extra = "交巡警支队".into();
+    let (_, shown) = harness.frame(&cockpit.cx(&city), vec![]);
+    harness.click(&cockpit.cx(&city), &shown, "+");
+    let (_, shown) = harness.frame(&cockpit.cx(&city), vec![]);
+    let actions = harness.click(&cockpit.cx(&city), &shown, "一键调度");
+    assert!(
+        actions.contains(&UiAction::Case {
+            case,
+            action: CaseAction::Dispatch {
+                departments: vec!["城管局".into(), "交巡警支队".into()]
+            }
+        }),
+        "{actions:?}"
+    );
+    cockpit.apply(&actions, &mut engine, &grant);
+
+    // The backend's delta came back: the case is dispatched, with its timeline.
+    let (_, shown) = harness.frame(&cockpit.cx(&city), vec![]);
     assert!(
         shown
             .iter()
-            .any(|(t, _)| t.contains("未结 2") && t.contains("超时 1"))
+            .any(|(t, _)| t.starts_with("08:00 渣土车") && t.contains("已派遣")),
+        "{shown:?}"
+    );
+    assert!(shown.iter().any(|(t, _)| t == "派遣 → 城管局、交巡警支队"));
+    assert!(shown.iter().any(|(t, _)| t == "市指挥中心"));
+    assert!(
+        shown.iter().any(|(t, _)| t == "签收"),
+        "the next step is offered"
     );
 
-    // Click the overdue case: it is selected and the camera flies there.
-    let row = rows[0].0.clone();
-    let actions = harness.click(&cx, &shown, &row);
-    let b = city.buildings[4].id;
+    // Three hours on, past its 2 h deadline: overdue, escalated, flagged.
+    cockpit.follow(engine.handle(&[], t0 + 3 * 3_600_000).expect("tick"));
+    let (_, shown) = harness.frame(&cockpit.cx(&city), vec![]);
     assert!(
-        actions.contains(&UiAction::Select(Some(b)))
-            && actions.contains(&UiAction::FlyToBuilding(b)),
-        "{actions:?}"
+        shown
+            .iter()
+            .any(|(t, _)| t.starts_with("08:00 渣土车") && t.contains("超时") && t.ends_with('⬆')),
+        "{shown:?}"
     );
-    let (_, shown) = harness.frame(&cx, vec![]);
-    assert!(shown.iter().any(|(t, _)| t == "· 消防救援支队"));
-    let actions = harness.click(&cx, &shown, "一键调度");
-    let dispatched = actions.iter().find_map(|a| match a {
-        UiAction::Case {
-            case,
-            action: CaseAction::Dispatch { departments },
-        } => Some((*case, departments.clone())),
-        _ => None,
-    });
-    let (case, departments) = dispatched.expect("one click dispatches");
-    assert_eq!(case, CaseId(2));
-    assert_eq!(departments[0], "消防救援支队");
-    assert!(departments[1].contains(&city.buildings[4].parties.safety_responsible.name));
+    assert!(shown.iter().any(|(t, _)| t == "超时升级至 区级"));
+    assert!(shown.iter().any(|(t, _)| t == "已升级 区级"));
+
+    // Return it: back to registered, the form offers dispatch again.
+    let actions = harness.click(&cockpit.cx(&city), &shown, "退回");
+    cockpit.apply(&actions, &mut engine, &grant);
+    let case_now = cockpit.state.open_case(case).expect("still open");
+    assert_eq!(case_now.status, CaseStatus::Registered);
+}
+
+#[test]
+fn the_kpi_panel_equals_the_live_kpis_and_drills_down_and_back_up() {
+    let city = Arc::new(small_city());
+    let mut engine = Engine::open(city.clone(), ":memory:", None).expect("engine");
+    let (a, b) = two_districts(&city);
+    let t0 = 1_795_478_400_000;
+    let mut cockpit = Cockpit::new(&city, &engine);
+    let grant = Grant {
+        name: "市指挥中心".into(),
+        role: Role::Dispatcher,
+        scope: Scope::City,
+    };
+    cockpit.follow(
+        engine
+            .raise(
+                &[
+                    incident(EventKind::GridReport, a, RiskLevel::Lower),
+                    incident(EventKind::GridReport, a, RiskLevel::Lower),
+                    incident(EventKind::MuckTruck, b, RiskLevel::Moderate),
+                ],
+                t0,
+            )
+            .expect("raise"),
+    );
+    // Close one of district a's cases through the whole loop.
+    let first = cockpit
+        .state
+        .open_cases()
+        .find(|c| c.district == a.district)
+        .expect("case")
+        .id;
+    for action in [
+        CaseAction::Dispatch {
+            departments: vec!["街道".into()],
+        },
+        CaseAction::Acknowledge,
+        CaseAction::Submit,
+        CaseAction::Verify { passed: true },
+        CaseAction::Close,
+    ] {
+        let d = engine.case_action(&grant, first, action).expect("step");
+        cockpit.follow(d);
+    }
+    let kpi = cockpit.state.kpi().clone();
+    assert_eq!((kpi.city.received, kpi.city.closed), (3, 1));
+    let cx = cockpit.cx(&city);
+    let rows = KpiPanel::rows(&cx, Area::City);
+    assert_eq!(rows.len(), city.districts.len());
+    assert_eq!(rows[0].area, Area::District(a.district), "busiest first");
+    assert_eq!((rows[0].kpi.received, rows[0].kpi.closed), (2, 1));
+    assert_eq!(rows[0].kpi, kpi.districts[&a.district]);
+
+    let mut harness = Harness::new();
+    harness.frame(&cockpit.cx(&city), vec![]);
+    let (_, shown) = harness.frame(&cockpit.cx(&city), vec![]);
+    for text in ["3", "1", "33.3%", "100.0%", "50.0%"] {
+        assert!(shown.iter().any(|(t, _)| t == text), "{text} shown");
+    }
+    let district = city.districts[usize::from(a.district.0)].name_zh.clone();
+    let actions = harness.click(&cockpit.cx(&city), &shown, &district);
+    cockpit.apply(&actions, &mut engine, &grant);
+    assert_eq!(cockpit.drill.at, Area::District(a.district));
+    // At district level the table lists its streets; a street drills further.
+    let (_, shown) = harness.frame(&cockpit.cx(&city), vec![]);
+    let street = &city.streets[usize::from(a.street.0)].name_zh;
+    let actions = harness.click(&cockpit.cx(&city), &shown, street);
+    cockpit.apply(&actions, &mut engine, &grant);
+    assert_eq!(cockpit.drill.at, Area::Street(a.district, a.street));
+    // The breadcrumb goes back up to the city.
+    let (_, shown) = harness.frame(&cockpit.cx(&city), vec![]);
+    let actions = harness.click(&cockpit.cx(&city), &shown, &city.name_zh);
+    cockpit.apply(&actions, &mut engine, &grant);
+    assert_eq!(cockpit.drill.at, Area::City);
+
+    // A district-scoped cockpit cannot climb above its district.
+    cockpit.drill = Drill {
+        at: Area::District(b.district),
+        floor: Area::District(b.district),
+    };
+    cockpit.view.refresh(&cockpit.state, cockpit.drill.at);
+    let (_, shown) = harness.frame(&cockpit.cx(&city), vec![]);
+    let actions = harness.click(&cockpit.cx(&city), &shown, &city.name_zh);
+    assert!(actions.is_empty(), "the city is not a link: {actions:?}");
+    assert!(shown.iter().any(|(t, _)| t == "未结 1   显示 1   超时 0"));
+}
+
+#[test]
+fn the_wall_layout_scales_to_7680x2160_without_overlapping_panels() {
+    let city = small_city();
+    let mut state = CityState::new(&city);
+    state.select(Some(city.buildings[5].id));
+    let view = HubView::default();
+    let cx = panel(&city, &state, Lang::Zh, &view);
+    let mut heights = Vec::new();
+    for (w, h) in [(1920.0, 1080.0), (3840.0, 2160.0), (7680.0, 2160.0)] {
+        let scale = wall_scale(1.0, Some(h));
+        let ctx = egui::Context::default();
+        theme::apply(&ctx, scale);
+        let mut panels = Panels::default();
+        let mut text_h = 0.0;
+        for _ in 0..3 {
+            // Integrations hand egui the screen in points: pixels / zoom.
+            let input = egui::RawInput {
+                screen_rect: Some(egui::Rect::from_min_size(
+                    egui::Pos2::ZERO,
+                    egui::vec2(w, h) / scale,
+                )),
+                ..Default::default()
+            };
+            let mut output = ctx.run_ui(input, |ui| {
+                panels.ui(ui, &cx);
+            });
+            // Title height in physical pixels (points × zoom).
+            text_h = texts(&output)
+                .iter()
+                .find(|(t, _)| t == "火灾风险等级")
+                .map_or(0.0, |(_, r)| r.height() * ctx.zoom_factor());
+            output.textures_delta.clear();
+        }
+        heights.push(text_h);
+        let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(w, h) / scale);
+        let rects: Vec<(&str, egui::Rect)> = ["event_hub", "kpi_panel", "legend", "building_card"]
+            .into_iter()
+            .map(|id| {
+                let rect = ctx
+                    .memory(|m| m.area_rect(egui::Id::new(id)))
+                    .unwrap_or_else(|| panic!("{id} shown at {w}×{h}"));
+                (id, rect)
+            })
+            .collect();
+        for (id, r) in &rects {
+            assert!(
+                screen.contains_rect(*r),
+                "{id} {r:?} inside {screen:?} at {w}×{h}"
+            );
+        }
+        for (i, (id_a, ra)) in rects.iter().enumerate() {
+            for (id_b, rb) in &rects[i + 1..] {
+                assert!(
+                    !ra.intersects(*rb),
+                    "{id_a} {ra:?} overlaps {id_b} {rb:?} at {w}×{h}"
+                );
+            }
+        }
+    }
+    // Legible from a distance: text grows with the wall's height.
+    assert!(heights[0] >= 14.0, "{heights:?}");
+    assert!(heights[1] >= 1.9 * heights[0], "{heights:?}");
+    assert!(heights[2] >= 1.9 * heights[0], "{heights:?}");
 }

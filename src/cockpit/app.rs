@@ -51,6 +51,8 @@ impl Plugin for CityViewPlugin {
         .insert_resource(CityState::new(&self.city))
         .insert_resource(CityData(self.city.clone()));
         super::state::plugin(app);
+        super::drill::plugin(app);
+        super::hub_view::plugin(app);
         super::city::plugin(app);
         super::camera::plugin(app);
     }

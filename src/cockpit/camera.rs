@@ -76,6 +76,15 @@ pub struct FlyTo {
     pub distance_m: Option<f32>,
 }
 
+/// A close view of a building (its base, a few heights away).
+pub fn fly_to_building(city: &crate::model::City, id: crate::model::BuildingId) -> Option<FlyTo> {
+    let b = city.building(id)?;
+    Some(FlyTo {
+        focus: Vec3::from(world_from_local(b.centre_m(), b.base_elevation_m)),
+        distance_m: Some((b.height_m * 4.0).max(600.0)),
+    })
+}
+
 #[derive(Component, Debug, Clone, Copy)]
 struct FlyAnimation {
     from: OrbitCamera,

@@ -19,6 +19,7 @@ use bevy::winit::WinitPlugin;
 use super::app::{CityViewPlugin, city_camera};
 use super::camera::OrbitCamera;
 use super::city::CityTiles;
+use super::city::markers::{MarkerLayer, pick_marker};
 use super::picking::pick_at_viewport;
 use super::state::CityState;
 use crate::model::{BuildingId, City};
@@ -186,6 +187,13 @@ impl HeadlessCity {
     pub fn project(&self, world: Vec3) -> Option<Vec2> {
         let (camera, transform) = self.camera_parts()?;
         camera.world_to_viewport(transform, world).ok()
+    }
+
+    /// The event marker whose head is within `radius_px` of a pixel.
+    pub fn pick_marker(&self, px: Vec2, radius_px: f32) -> Option<crate::model::CaseId> {
+        let (camera, transform) = self.camera_parts()?;
+        let layer = self.app.world().get_resource::<MarkerLayer>()?;
+        pick_marker(layer, camera, transform, px, radius_px)
     }
 
     /// The building under a pixel of the last rendered frame.

@@ -3,7 +3,9 @@
 pub mod app;
 pub mod camera;
 pub mod city;
+pub mod drill;
 pub mod headless;
+pub mod hub_view;
 pub mod link;
 pub mod picking;
 pub mod state;

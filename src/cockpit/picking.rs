@@ -5,6 +5,8 @@ use bevy::prelude::*;
 use bevy::window::PrimaryWindow;
 
 use super::city::CityTiles;
+use super::city::markers::{MarkerLayer, pick_marker};
+use super::hub_view::SelectCase;
 use super::state::SelectBuilding;
 use crate::geo::mesh::TileMesh;
 use crate::model::BuildingId;
@@ -86,16 +88,22 @@ pub fn pick_at_viewport(
     pick(tiles, ray).map(|(id, _)| id)
 }
 
-/// Left click (not a drag, not on a panel) selects the building under the
-/// cursor, or clears the selection on empty ground.
+/// How near (px) a click must land to an event marker's head to pick it.
+const MARKER_PICK_PX: f32 = 16.0;
+
+/// Left click (not a drag, not on a panel) selects the event marker under
+/// the cursor, else the building, or clears the selection on empty ground.
+#[allow(clippy::too_many_arguments)]
 pub fn click_to_select(
     buttons: Res<ButtonInput<MouseButton>>,
     window: Single<&Window, With<PrimaryWindow>>,
     cameras: Query<(&Camera, &GlobalTransform), With<super::camera::OrbitCamera>>,
     tiles: Option<Res<CityTiles>>,
+    markers: Option<Res<MarkerLayer>>,
     ui_has_pointer: Option<Res<super::ui::UiHasPointer>>,
     mut pressed_at: Local<Option<Vec2>>,
     mut select: MessageWriter<SelectBuilding>,
+    mut select_case: MessageWriter<SelectCase>,
 ) {
     let cursor = window.cursor_position();
     if buttons.just_pressed(MouseButton::Left) {
@@ -113,6 +121,13 @@ pub fn click_to_select(
     let Ok((camera, transform)) = cameras.single() else {
         return;
     };
+    if let Some(case) = markers
+        .as_ref()
+        .and_then(|m| pick_marker(m, camera, transform, end, MARKER_PICK_PX))
+    {
+        select_case.write(SelectCase(Some(case)));
+        return;
+    }
     select.write(SelectBuilding(pick_at_viewport(
         &tiles.0, camera, transform, end,
     )));

@@ -16,6 +16,6 @@ pub use case::{Case, CaseAction, CaseId, CaseLevel, CaseStatus, CaseStep, Workfl
 pub use city::{City, CityBounds, LevelCounts, Terrain};
 pub use event::{Event, EventId, EventKind, EventStatus};
 pub use kpi::{Kpi, KpiTable};
-pub use region::{District, DistrictId, Street, StreetId};
+pub use region::{Area, District, DistrictId, Street, StreetId};
 pub use risk::RiskLevel;
 pub use sensor::{Sensor, SensorId, SensorKind, SensorReading};

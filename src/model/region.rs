@@ -30,3 +30,75 @@ pub struct Street {
     pub name_zh: String,
     pub centre_m: [f32; 2],
 }
+
+/// A level of the hierarchy to look at: the whole city, one district or one
+/// street (what the cockpit drills into and filters by).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Area {
+    #[default]
+    City,
+    District(DistrictId),
+    Street(DistrictId, StreetId),
+}
+
+impl Area {
+    /// Whether something in `district` / `street` lies inside this area.
+    pub fn contains(self, district: DistrictId, street: StreetId) -> bool {
+        match self {
+            Area::City => true,
+            Area::District(d) => d == district,
+            Area::Street(d, s) => d == district && s == street,
+        }
+    }
+
+    /// Whether `other` is this area or inside it.
+    pub fn covers(self, other: Area) -> bool {
+        match (self, other) {
+            (Area::City, _) => true,
+            (Area::District(a), Area::District(b) | Area::Street(b, _)) => a == b,
+            (Area::District(_), Area::City) => false,
+            (Area::Street(..), _) => self == other,
+        }
+    }
+
+    /// The area one level up (the city has none).
+    pub fn parent(self) -> Option<Area> {
+        match self {
+            Area::City => None,
+            Area::District(_) => Some(Area::City),
+            Area::Street(d, _) => Some(Area::District(d)),
+        }
+    }
+
+    /// From the top down to this area: the breadcrumb.
+    pub fn path(self) -> Vec<Area> {
+        let mut path = vec![self];
+        while let Some(up) = path.last().and_then(|a| a.parent()) {
+            path.push(up);
+        }
+        path.reverse();
+        path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn areas_nest_city_district_street() {
+        let (d, s) = (DistrictId(2), StreetId(17));
+        let street = Area::Street(d, s);
+        assert_eq!(street.path(), vec![Area::City, Area::District(d), street]);
+        assert!(Area::City.covers(street));
+        assert!(Area::District(d).covers(street));
+        assert!(!Area::District(DistrictId(3)).covers(street));
+        assert!(
+            !street.covers(Area::District(d)),
+            "a street does not cover its district"
+        );
+        assert!(!Area::District(d).covers(Area::City));
+        assert!(Area::District(d).covers(Area::District(d)));
+        assert!(street.contains(d, s) && !street.contains(d, StreetId(18)));
+    }
+}

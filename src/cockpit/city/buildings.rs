@@ -13,10 +13,11 @@ use bevy::render::render_resource::{
 use bevy::render::storage::ShaderBuffer;
 use bevy::shader::ShaderRef;
 
+use crate::cockpit::drill::Drill;
 use crate::cockpit::state::CityState;
 use crate::cockpit::ui::theme;
 use crate::geo::mesh::TileMesh;
-use crate::model::RiskLevel;
+use crate::model::{Area, City, RiskLevel};
 
 pub const BUILDINGS_SHADER: Handle<Shader> = uuid_handle!("5b0c3f0e-3a51-4d7c-9d36-6c1f0e6c2a01");
 
@@ -35,6 +36,30 @@ pub struct BuildingParams {
     pub fog_color: Vec4,
     pub sun: Vec4,
     pub fog: Vec4,
+    /// x: 0 whole city, 1 district `y`, 2 street `z` (see [`focus_words`]).
+    pub focus: UVec4,
+}
+
+/// The focus uniform for an area.
+pub fn focus_words(area: Area) -> UVec4 {
+    match area {
+        Area::City => UVec4::ZERO,
+        Area::District(d) => UVec4::new(1, u32::from(d.0), 0, 0),
+        Area::Street(d, s) => UVec4::new(2, u32::from(d.0), u32::from(s.0), 0),
+    }
+}
+
+/// Per building: district index | street index << 16 (static).
+pub fn area_words(city: &City) -> Vec<u8> {
+    let mut out = Vec::with_capacity(city.buildings.len().max(1) * 4);
+    for b in &city.buildings {
+        let word = u32::from(b.district.0) | (u32::from(b.street.0) << 16);
+        out.extend_from_slice(&word.to_le_bytes());
+    }
+    if out.is_empty() {
+        out.extend_from_slice(&0u32.to_le_bytes());
+    }
+    out
 }
 
 impl BuildingParams {
@@ -46,6 +71,7 @@ impl BuildingParams {
             fog_color: theme::BACKGROUND.linear(),
             sun: theme::sun_direction().extend(0.38),
             fog: Vec4::new(theme::FOG_DENSITY_PER_M, ALARM_PULSE_RAD_PER_S, 0.0, 0.0),
+            focus: UVec4::ZERO,
         }
     }
 }
@@ -56,6 +82,8 @@ pub struct BuildingMaterial {
     pub params: BuildingParams,
     #[storage(1, read_only)]
     pub states: Handle<ShaderBuffer>,
+    #[storage(2, read_only)]
+    pub areas: Handle<ShaderBuffer>,
 }
 
 impl Material for BuildingMaterial {
@@ -95,6 +123,7 @@ impl Material for BuildingMaterial {
 #[derive(Resource)]
 pub struct BuildingStateBuffer {
     pub handle: Handle<ShaderBuffer>,
+    pub material: Handle<BuildingMaterial>,
     pub synced_revision: u64,
     scratch: Vec<u8>,
 }
@@ -124,6 +153,7 @@ pub fn tile_aabb(tile: &TileMesh) -> Aabb {
 pub(super) fn spawn_building_tiles(
     commands: &mut Commands,
     tiles: &[TileMesh],
+    city: &City,
     state: &CityState,
     meshes: &mut Assets<Mesh>,
     buffers: &mut Assets<ShaderBuffer>,
@@ -136,9 +166,14 @@ pub(super) fn spawn_building_tiles(
         bytes.extend_from_slice(&0u32.to_le_bytes());
     }
     let states = buffers.add(ShaderBuffer::new(&bytes, RenderAssetUsages::default()));
+    let areas = buffers.add(ShaderBuffer::new(
+        &area_words(city),
+        RenderAssetUsages::default(),
+    ));
     let material = materials.add(BuildingMaterial {
         params: BuildingParams::from_theme(),
         states: states.clone(),
+        areas,
     });
     for (index, tile) in tiles.iter().enumerate() {
         commands.spawn((
@@ -152,6 +187,7 @@ pub(super) fn spawn_building_tiles(
     }
     commands.insert_resource(BuildingStateBuffer {
         handle: states,
+        material,
         synced_revision: state.revision(),
         scratch: bytes,
     });
@@ -178,4 +214,24 @@ pub fn sync_state_buffer(
         }
     }
     buffer.synced_revision = state.revision();
+}
+
+/// Dims the buildings outside the drilled-into area.
+pub fn sync_focus(
+    drill: Option<Res<Drill>>,
+    buffer: Option<Res<BuildingStateBuffer>>,
+    mut materials: ResMut<Assets<BuildingMaterial>>,
+) {
+    let (Some(drill), Some(buffer)) = (drill, buffer) else {
+        return;
+    };
+    let words = focus_words(drill.at);
+    let Some(material) = materials.get(&buffer.material) else {
+        return;
+    };
+    if material.params.focus != words
+        && let Some(mut material) = materials.get_mut(&buffer.material)
+    {
+        material.params.focus = words;
+    }
 }

@@ -2,6 +2,7 @@
 //! buffer in step with [`CityState`](crate::cockpit::state::CityState).
 
 pub mod buildings;
+pub mod markers;
 pub mod terrain;
 
 use bevy::prelude::*;
@@ -29,6 +30,11 @@ pub(super) fn plugin(app: &mut App) {
             include_str!("../../../shaders/terrain.wgsl"),
             "shaders/terrain.wgsl",
         ),
+        (
+            &markers::MARKERS_SHADER,
+            include_str!("../../../shaders/markers.wgsl"),
+            "shaders/markers.wgsl",
+        ),
     ] {
         if let Err(e) = shaders.insert(handle.id(), Shader::from_wgsl(source, path)) {
             error!("cannot register {path}: {e}");
@@ -37,9 +43,18 @@ pub(super) fn plugin(app: &mut App) {
     app.add_plugins((
         MaterialPlugin::<BuildingMaterial>::default(),
         MaterialPlugin::<GroundMaterial>::default(),
+        MaterialPlugin::<markers::MarkerMaterial>::default(),
     ))
     .add_systems(Startup, spawn_city)
-    .add_systems(Update, sync_state_buffer.in_set(AppSystems::SyncScene));
+    .add_systems(
+        Update,
+        (
+            sync_state_buffer,
+            buildings::sync_focus,
+            markers::sync_markers,
+        )
+            .in_set(AppSystems::SyncScene),
+    );
 }
 
 /// CPU copies of the tile meshes, for picking.
@@ -55,6 +70,7 @@ fn spawn_city(
     mut buffers: ResMut<Assets<ShaderBuffer>>,
     mut building_materials: ResMut<Assets<BuildingMaterial>>,
     mut ground_materials: ResMut<Assets<GroundMaterial>>,
+    mut marker_materials: ResMut<Assets<markers::MarkerMaterial>>,
 ) {
     let started = std::time::Instant::now();
     let (tiles, errors) = build_tiles(&city.buildings, TILE_SIZE_M);
@@ -67,6 +83,7 @@ fn spawn_city(
     buildings::spawn_building_tiles(
         &mut commands,
         &tiles,
+        &city,
         &state,
         &mut meshes,
         &mut buffers,
@@ -86,6 +103,12 @@ fn spawn_city(
             Transform::IDENTITY,
         ));
     }
+    markers::spawn_markers(
+        &mut commands,
+        &mut meshes,
+        &mut buffers,
+        &mut marker_materials,
+    );
     let triangles: usize = tiles.iter().map(TileMesh::triangle_count).sum();
     info!(
         "city meshed: {} buildings in {} tiles, {} triangles, {:.0} ms",

@@ -5,8 +5,10 @@
 
 pub mod building_card;
 pub mod event_hub;
+pub mod kpi_panel;
 pub mod legend;
 pub mod link_badge;
+pub mod map_labels;
 pub mod search;
 pub mod theme;
 pub mod top_bar;
@@ -14,11 +16,12 @@ pub mod top_bar;
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
-use super::camera::FlyTo;
+use super::camera::{FlyTo, OrbitCamera, fly_to_building};
+use super::drill::{AreaIndex, Drill, DrillTo};
+use super::hub_view::{CaseFilter, HubView, SelectCase, SetFilter};
 use super::link::{LinkCommand, LinkInbox, LinkState};
 use super::state::{CityData, CityState, SelectBuilding};
-use crate::geo::world_from_local;
-use crate::model::{BuildingId, CaseAction, CaseId, City};
+use crate::model::{Area, BuildingId, CaseAction, CaseId, City};
 use crate::protocol::{Command, CommandKind};
 
 /// Interface language: Chinese first, English on toggle.
@@ -68,6 +71,12 @@ pub struct PanelContext<'a> {
     pub lang: Lang,
     /// The live link, when the cockpit has one.
     pub link: Option<&'a LinkState>,
+    /// The drilled-into area and the token's floor.
+    pub drill: Drill,
+    /// The hub's rows, counts, filter and selected case.
+    pub view: &'a HubView,
+    /// Area names to show on the map, at these screen positions (points).
+    pub labels: &'a [(Area, egui::Pos2)],
 }
 
 /// What a panel asks for.
@@ -81,6 +90,10 @@ pub enum UiAction {
         case: CaseId,
         action: CaseAction,
     },
+    SelectCase(Option<CaseId>),
+    /// Drill to an area (map label, KPI table, breadcrumb).
+    DrillTo(Area),
+    Filter(CaseFilter),
 }
 
 /// All panels' own state (text typed, results shown).
@@ -90,6 +103,8 @@ pub struct Panels {
     pub legend: legend::Legend,
     pub card: building_card::BuildingCard,
     pub hub: event_hub::EventHub,
+    pub kpi: kpi_panel::KpiPanel,
+    pub labels: map_labels::MapLabels,
 }
 
 impl Panels {
@@ -100,14 +115,57 @@ impl Panels {
             legend,
             card,
             hub,
+            kpi,
+            labels,
         } = self;
         let mut actions = Vec::new();
         top_bar.ui(root, cx, &mut actions);
+        labels.ui(root.ctx(), cx, &mut actions);
         legend.ui(root.ctx(), cx);
         card.ui(root.ctx(), cx, &mut actions);
         hub.ui(root.ctx(), cx, &mut actions);
+        kpi.ui(root.ctx(), cx, &mut actions);
         actions
     }
+}
+
+/// Where panels send their requests.
+#[derive(bevy::ecs::system::SystemParam)]
+pub struct PanelMessages<'w> {
+    select: MessageWriter<'w, SelectBuilding>,
+    fly: MessageWriter<'w, FlyTo>,
+    select_case: MessageWriter<'w, SelectCase>,
+    drill: MessageWriter<'w, DrillTo>,
+    filter: MessageWriter<'w, SetFilter>,
+}
+
+/// The UI scale for a window `height_px` tall: panels are laid out for a
+/// 1080-line screen and grow with the wall (2160 lines → 2×), times the
+/// user's own factor.
+pub fn wall_scale(user_scale: f32, height_px: Option<f32>) -> f32 {
+    let wall = height_px.map_or(1.0, |h| (h / 1080.0).clamp(0.75, 4.0));
+    (user_scale * wall).clamp(0.5, 6.0)
+}
+
+/// Screen positions (egui points) of the area names to show at `at`.
+pub fn map_label_positions(
+    city: &City,
+    index: &AreaIndex,
+    at: Area,
+    camera: &Camera,
+    transform: &GlobalTransform,
+    zoom: f32,
+) -> Vec<(Area, egui::Pos2)> {
+    map_labels::labelled_areas(city, at)
+        .into_iter()
+        .filter_map(|area| {
+            let e = index.extent(area)?;
+            let ground = city.terrain.height_at(e.centre_m);
+            let world = Vec3::from(crate::geo::world_from_local(e.centre_m, ground + 60.0));
+            let px = camera.world_to_viewport(transform, world).ok()?;
+            Some((area, egui::pos2(px.x / zoom, px.y / zoom)))
+        })
+        .collect()
 }
 
 pub fn plugin(app: &mut App) {
@@ -123,20 +181,39 @@ fn panels_ui(
     mut panels: ResMut<Panels>,
     mut settings: ResMut<UiSettings>,
     mut has_pointer: ResMut<UiHasPointer>,
-    mut styled: Local<bool>,
+    mut styled: Local<Option<f32>>,
     city: Res<CityData>,
     state: Res<CityState>,
     link: Option<Res<LinkState>>,
     inbox: Option<Res<LinkInbox>>,
+    view: Res<HubView>,
+    drill: Res<Drill>,
+    index: Option<Res<AreaIndex>>,
+    cameras: Query<(&Camera, &GlobalTransform), With<OrbitCamera>>,
+    windows: Query<&Window, With<bevy::window::PrimaryWindow>>,
     mut next_command: Local<u64>,
-    mut select: MessageWriter<SelectBuilding>,
-    mut fly: MessageWriter<FlyTo>,
+    mut out: PanelMessages,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
-    if !*styled {
-        theme::apply(ctx, settings.ui_scale);
-        *styled = true;
+    let scale = wall_scale(
+        settings.ui_scale,
+        windows.single().ok().map(|w| w.resolution.height()),
+    );
+    if *styled != Some(scale) {
+        theme::apply(ctx, scale);
+        *styled = Some(scale);
     }
+    let labels = match (cameras.single(), index) {
+        (Ok((camera, transform)), Some(index)) => map_label_positions(
+            &city,
+            &index,
+            drill.at,
+            camera,
+            transform,
+            ctx.zoom_factor(),
+        ),
+        _ => Vec::new(),
+    };
     let mut root = egui::Ui::new(
         ctx.clone(),
         "cockpit".into(),
@@ -149,19 +226,28 @@ fn panels_ui(
         state: &state,
         lang: settings.lang,
         link: link.as_deref(),
+        drill: *drill,
+        view: &view,
+        labels: &labels,
     };
     for action in panels.ui(&mut root, &cx) {
         match action {
             UiAction::Select(id) => {
-                select.write(SelectBuilding(id));
+                out.select.write(SelectBuilding(id));
             }
             UiAction::FlyToBuilding(id) => {
-                if let Some(b) = city.building(id) {
-                    fly.write(FlyTo {
-                        focus: Vec3::from(world_from_local(b.centre_m(), b.base_elevation_m)),
-                        distance_m: Some((b.height_m * 4.0).max(600.0)),
-                    });
+                if let Some(to) = fly_to_building(&city, id) {
+                    out.fly.write(to);
                 }
+            }
+            UiAction::SelectCase(id) => {
+                out.select_case.write(SelectCase(id));
+            }
+            UiAction::DrillTo(area) => {
+                out.drill.write(DrillTo(area));
+            }
+            UiAction::Filter(filter) => {
+                out.filter.write(SetFilter(filter));
             }
             UiAction::SetLang(lang) => settings.lang = lang,
             UiAction::Case { case, action } => {

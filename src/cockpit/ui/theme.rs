@@ -49,6 +49,8 @@ pub const TERRAIN_HIGH: Rgb = Rgb(66, 72, 64);
 
 pub const PANEL_FILL: Rgb = Rgb(10, 22, 42);
 pub const PANEL_STROKE: Rgb = Rgb(38, 92, 150);
+/// Background of the area names on the map.
+pub const LABEL_FILL: Rgb = Rgb(12, 30, 58);
 pub const TEXT: Rgb = Rgb(214, 230, 245);
 pub const TEXT_DIM: Rgb = Rgb(130, 156, 184);
 pub const ACCENT: Rgb = Rgb(64, 196, 255);

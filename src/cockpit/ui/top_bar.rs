@@ -1,9 +1,11 @@
-//! The top bar: title, the one-box search (一键查) and the language toggle.
+//! The top bar: title, the breadcrumb (city › district › street), the
+//! one-box search (一键查), the link badge and the language toggle.
 
 use bevy_egui::egui;
 
 use super::search::SearchBox;
 use super::{Lang, PanelContext, UiAction, theme};
+use crate::cockpit::drill::area_name;
 
 #[derive(Default)]
 pub struct TopBar {
@@ -25,10 +27,7 @@ impl TopBar {
                         .color(theme::ACCENT.egui())
                         .strong(),
                     );
-                    ui.label(
-                        egui::RichText::new(cx.lang.pick(&cx.city.name_zh, &cx.city.name_en))
-                            .color(theme::TEXT_DIM.egui()),
-                    );
+                    breadcrumb(ui, cx, actions);
                     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                         let (label, other) = match cx.lang {
                             Lang::Zh => ("EN", Lang::En),
@@ -48,5 +47,27 @@ impl TopBar {
                     });
                 });
             });
+    }
+}
+
+/// 重庆市 › 渝中区 › 解放碑街道: each level above the current one goes back
+/// up (not above the token's floor).
+fn breadcrumb(ui: &mut egui::Ui, cx: &PanelContext<'_>, actions: &mut Vec<UiAction>) {
+    let path = cx.drill.at.path();
+    for (i, area) in path.iter().enumerate() {
+        if i > 0 {
+            ui.label(egui::RichText::new("›").color(theme::TEXT_DIM.egui()));
+        }
+        let name = area_name(cx.city, *area, cx.lang);
+        let last = i + 1 == path.len();
+        if last {
+            ui.label(egui::RichText::new(name).color(theme::TEXT.egui()).strong());
+        } else if cx.drill.floor.covers(*area) {
+            if ui.link(name).clicked() {
+                actions.push(UiAction::DrillTo(*area));
+            }
+        } else {
+            ui.label(egui::RichText::new(name).color(theme::TEXT_DIM.egui()));
+        }
     }
 }

@@ -1,0 +1,245 @@
+//! The KPI panel (城市体检表): received, closed, closure rate and on-time
+//! rate for the drilled-into area, a table of its districts (or streets)
+//! that drills down on click, and a trend chart: cases received per
+//! interval (bars) and the closure rate (line), sampled from the live KPIs.
+
+use std::collections::VecDeque;
+
+use bevy_egui::egui;
+
+use super::{Lang, PanelContext, UiAction, theme};
+use crate::model::{Area, Kpi, KpiTable};
+
+/// Stream time between two trend samples.
+pub const SAMPLE_EVERY_MS: i64 = 10 * 60_000;
+/// Samples kept: a day at one per 10 minutes.
+pub const SAMPLES_KEPT: usize = 144;
+
+/// One line of the table as shown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KpiRow {
+    pub area: Area,
+    pub name: String,
+    pub kpi: Kpi,
+}
+
+#[derive(Default)]
+pub struct KpiPanel {
+    /// (stream time, KPIs then), oldest first.
+    pub history: VecDeque<(i64, KpiTable)>,
+}
+
+/// The KPIs of one area in a table.
+pub fn kpi_of(table: &KpiTable, area: Area) -> Kpi {
+    match area {
+        Area::City => table.city,
+        Area::District(d) => table.districts.get(&d).copied().unwrap_or_default(),
+        Area::Street(_, s) => table.streets.get(&s).copied().unwrap_or_default(),
+    }
+}
+
+fn percent(x: f64) -> String {
+    format!("{:.1}%", 100.0 * x)
+}
+
+impl KpiPanel {
+    /// The areas one level below `area` with their KPIs (districts of the
+    /// city, streets of a district; a street has none), busiest first.
+    pub fn rows(cx: &PanelContext<'_>, area: Area) -> Vec<KpiRow> {
+        let table = cx.state.kpi();
+        let mut rows: Vec<KpiRow> = match area {
+            Area::City => cx
+                .city
+                .districts
+                .iter()
+                .map(|d| KpiRow {
+                    area: Area::District(d.id),
+                    name: cx.lang.pick(&d.name_zh, &d.name_en).to_owned(),
+                    kpi: kpi_of(table, Area::District(d.id)),
+                })
+                .collect(),
+            Area::District(id) => cx
+                .city
+                .streets
+                .iter()
+                .filter(|s| s.district == id)
+                .map(|s| KpiRow {
+                    area: Area::Street(id, s.id),
+                    name: s.name_zh.clone(),
+                    kpi: kpi_of(table, Area::Street(id, s.id)),
+                })
+                .collect(),
+            Area::Street(..) => Vec::new(),
+        };
+        rows.sort_by(|a, b| {
+            b.kpi
+                .received
+                .cmp(&a.kpi.received)
+                .then(a.name.cmp(&b.name))
+        });
+        rows
+    }
+
+    /// Takes a sample when the stream has moved on by [`SAMPLE_EVERY_MS`].
+    pub fn sample(&mut self, cx: &PanelContext<'_>) {
+        let Some(now) = cx.state.last_time_ms() else {
+            return;
+        };
+        let due = self
+            .history
+            .back()
+            .is_none_or(|(t, _)| now >= t + SAMPLE_EVERY_MS || now < *t);
+        if due {
+            if self.history.back().is_some_and(|(t, _)| now < *t) {
+                // The stream went back (a replay or a new backend): start over.
+                self.history.clear();
+            }
+            self.history.push_back((now, cx.state.kpi().clone()));
+            while self.history.len() > SAMPLES_KEPT {
+                self.history.pop_front();
+            }
+        }
+    }
+
+    pub fn ui(&mut self, ctx: &egui::Context, cx: &PanelContext<'_>, actions: &mut Vec<UiAction>) {
+        self.sample(cx);
+        let lang = cx.lang;
+        let area = cx.drill.at;
+        let kpi = kpi_of(cx.state.kpi(), area);
+        egui::Window::new(lang.pick("城市体检表 · 案件指标", "City check-up · case KPIs"))
+            .id(egui::Id::new("kpi_panel"))
+            .anchor(egui::Align2::RIGHT_BOTTOM, [-12.0, -12.0])
+            .default_width(440.0)
+            .resizable(false)
+            .collapsible(true)
+            .show(ctx, |ui| {
+                ui.label(
+                    egui::RichText::new(crate::cockpit::drill::area_name(cx.city, area, lang))
+                        .color(theme::ACCENT.egui())
+                        .strong(),
+                );
+                ui.horizontal(|ui| {
+                    for (label, value) in [
+                        (lang.pick("受理", "Received"), kpi.received.to_string()),
+                        (lang.pick("办结", "Closed"), kpi.closed.to_string()),
+                        (lang.pick("办结率", "Closure"), percent(kpi.closure_rate())),
+                        (lang.pick("按时率", "On time"), percent(kpi.on_time_rate())),
+                    ] {
+                        ui.vertical(|ui| {
+                            ui.label(egui::RichText::new(label).color(theme::TEXT_DIM.egui()));
+                            ui.label(egui::RichText::new(value).size(22.0).strong());
+                        });
+                        ui.add_space(10.0);
+                    }
+                });
+                self.trend(ui, area, lang);
+                let rows = Self::rows(cx, area);
+                if rows.is_empty() {
+                    return;
+                }
+                ui.separator();
+                let row_h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+                egui::ScrollArea::vertical()
+                    .id_salt("kpi_rows")
+                    .max_height(row_h * 9.5)
+                    .show(ui, |ui| {
+                        egui::Grid::new("kpi_table")
+                            .num_columns(5)
+                            .striped(true)
+                            .spacing([14.0, 2.0])
+                            .show(ui, |ui| {
+                                for h in [
+                                    lang.pick("区域", "Area"),
+                                    lang.pick("受理", "Received"),
+                                    lang.pick("办结", "Closed"),
+                                    lang.pick("办结率", "Closure"),
+                                    lang.pick("按时率", "On time"),
+                                ] {
+                                    ui.label(egui::RichText::new(h).color(theme::TEXT_DIM.egui()));
+                                }
+                                ui.end_row();
+                                for row in rows {
+                                    if ui
+                                        .link(&row.name)
+                                        .on_hover_text(lang.pick("进入", "Drill down"))
+                                        .clicked()
+                                    {
+                                        actions.push(UiAction::DrillTo(row.area));
+                                    }
+                                    ui.label(row.kpi.received.to_string());
+                                    ui.label(row.kpi.closed.to_string());
+                                    ui.label(percent(row.kpi.closure_rate()));
+                                    ui.label(percent(row.kpi.on_time_rate()));
+                                    ui.end_row();
+                                }
+                            });
+                    });
+            });
+    }
+
+    /// Bars: cases received per sample interval; line: closure rate.
+    fn trend(&self, ui: &mut egui::Ui, area: Area, lang: Lang) {
+        let (rect, _) = ui.allocate_exact_size(
+            egui::vec2(ui.available_width().max(380.0), 84.0),
+            egui::Sense::hover(),
+        );
+        let painter = ui.painter_at(rect);
+        painter.rect_stroke(
+            rect,
+            2.0,
+            egui::Stroke::new(1.0, theme::PANEL_STROKE.egui()),
+            egui::StrokeKind::Inside,
+        );
+        let points: Vec<Kpi> = self.history.iter().map(|(_, t)| kpi_of(t, area)).collect();
+        if points.len() < 2 {
+            painter.text(
+                rect.center(),
+                egui::Align2::CENTER_CENTER,
+                lang.pick("趋势采样中…", "Sampling the trend…"),
+                egui::FontId::proportional(13.0),
+                theme::TEXT_DIM.egui(),
+            );
+            return;
+        }
+        let received: Vec<u64> = points
+            .windows(2)
+            .map(|w| w[1].received.saturating_sub(w[0].received))
+            .collect();
+        let most = received.iter().copied().max().unwrap_or(0).max(1) as f32;
+        let slot = rect.width() / SAMPLES_KEPT as f32;
+        let x0 = rect.right() - slot * received.len() as f32;
+        for (i, n) in received.iter().enumerate() {
+            let h = (rect.height() - 6.0) * (*n as f32 / most);
+            let x = x0 + slot * i as f32;
+            painter.rect_filled(
+                egui::Rect::from_min_max(
+                    egui::pos2(x + 0.5, rect.bottom() - h),
+                    egui::pos2(x + slot.max(1.5) - 0.5, rect.bottom()),
+                ),
+                0.0,
+                theme::PANEL_STROKE.egui(),
+            );
+        }
+        let line: Vec<egui::Pos2> = points[1..]
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                egui::pos2(
+                    x0 + slot * (i as f32 + 0.5),
+                    rect.bottom() - 3.0 - (rect.height() - 6.0) * k.closure_rate() as f32,
+                )
+            })
+            .collect();
+        painter.add(egui::Shape::line(
+            line,
+            egui::Stroke::new(2.0, theme::ACCENT.egui()),
+        ));
+        painter.text(
+            rect.left_top() + egui::vec2(4.0, 2.0),
+            egui::Align2::LEFT_TOP,
+            lang.pick("办结率 ─  受理量 ▮", "closure ─  received ▮"),
+            egui::FontId::proportional(12.0),
+            theme::TEXT_DIM.egui(),
+        );
+    }
+}

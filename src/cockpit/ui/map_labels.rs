@@ -1,0 +1,56 @@
+//! Area names on the map: the districts at city level, a district's streets
+//! once drilled in. Clicking a name drills into it.
+
+use bevy_egui::egui;
+
+use super::{PanelContext, UiAction, theme};
+use crate::cockpit::drill::area_name;
+use crate::model::Area;
+
+#[derive(Default)]
+pub struct MapLabels;
+
+impl MapLabels {
+    pub fn ui(&mut self, ctx: &egui::Context, cx: &PanelContext<'_>, actions: &mut Vec<UiAction>) {
+        for (area, pos) in cx.labels {
+            let name = area_name(cx.city, *area, cx.lang);
+            let id = egui::Id::new(("map_label", *area));
+            egui::Area::new(id)
+                .fixed_pos(*pos)
+                .pivot(egui::Align2::CENTER_CENTER)
+                .order(egui::Order::Background)
+                .show(ctx, |ui| {
+                    let text = egui::RichText::new(name).color(theme::TEXT.egui()).strong();
+                    let button = egui::Button::new(text)
+                        .fill(theme::LABEL_FILL.egui())
+                        .stroke(egui::Stroke::new(1.0, theme::PANEL_STROKE.egui()));
+                    if ui
+                        .add(button)
+                        .on_hover_text(cx.lang.pick("点击进入", "Click to drill down"))
+                        .clicked()
+                    {
+                        actions.push(UiAction::DrillTo(*area));
+                    }
+                });
+        }
+    }
+}
+
+/// The areas labelled on the map at `at`: districts of the city, streets of
+/// a district, nothing inside a street.
+pub fn labelled_areas(cx_city: &crate::model::City, at: Area) -> Vec<Area> {
+    match at {
+        Area::City => cx_city
+            .districts
+            .iter()
+            .map(|d| Area::District(d.id))
+            .collect(),
+        Area::District(id) => cx_city
+            .streets
+            .iter()
+            .filter(|s| s.district == id)
+            .map(|s| Area::Street(id, s.id))
+            .collect(),
+        Area::Street(..) => Vec::new(),
+    }
+}

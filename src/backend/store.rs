@@ -618,6 +618,69 @@ mod tests {
     use crate::live::LiveState;
 
     #[test]
+    fn kpi_buckets_are_backfilled_for_a_journal_written_without_them() {
+        use crate::model::{CaseAction, CaseId, Event, EventId, EventKind, RiskLevel};
+        let mut scene = DemoScene::embedded().expect("scene");
+        scene.buildings = 50;
+        scene.cell_m = 1000.0;
+        let city = generate(&scene);
+        let path =
+            std::env::temp_dir().join(format!("citytwin-backfill-{}.db", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let path = path.display().to_string();
+        let day = 86_400_000;
+        let cases: Vec<Case> = (0..40u64)
+            .flat_map(|i| {
+                let b = &city.buildings[i as usize % 50];
+                let opened = 1_795_478_400_000 + i as i64 * day / 7;
+                let event = Event {
+                    id: EventId(i),
+                    kind: EventKind::GridReport,
+                    building: Some(b.id),
+                    severity: RiskLevel::Lower,
+                    status: crate::model::EventStatus::Open,
+                    time_ms: opened,
+                    message: String::new(),
+                };
+                let open = Case::register(CaseId(i), &event, b.district, b.street, opened + day);
+                let mut closed = open.clone();
+                let t = opened + (i as i64 % 5) * day / 2;
+                for action in [
+                    CaseAction::Dispatch {
+                        departments: vec!["x".into()],
+                    },
+                    CaseAction::Acknowledge,
+                    CaseAction::Submit,
+                    CaseAction::Verify { passed: true },
+                    CaseAction::Close,
+                ] {
+                    closed.apply(action, "t", None, t).expect("step");
+                }
+                if i % 3 == 0 {
+                    vec![open]
+                } else {
+                    vec![open, closed]
+                }
+            })
+            .collect();
+        {
+            let mut store = Store::open(&path, &city, &HashMap::new()).expect("store");
+            store.journal_cases(&cases).expect("journal");
+            store
+                .conn
+                .execute("DELETE FROM kpi_daily", [])
+                .expect("forget the buckets");
+        }
+        let store = Store::open(&path, &city, &HashMap::new()).expect("reopen");
+        for t in [0, 3, 6, 9].map(|d| 1_795_478_400_000 + d * day + day / 3) {
+            let scan = store.kpi_at_scan(t).expect("scan");
+            assert!(scan.city.received > 0);
+            assert_eq!(store.kpi_at(t).expect("buckets"), scan, "at {t}");
+        }
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
     fn the_journal_keeps_a_window_behind_the_newest_snapshot() {
         let mut scene = DemoScene::embedded().expect("scene");
         scene.buildings = 50;

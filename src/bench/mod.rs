@@ -1,6 +1,8 @@
 //! `citytwin bench …`: modes that print performance figures (never asserted
 //! in tests).
 
+mod hub;
+mod kpi;
 mod reference;
 mod render;
 mod stream;
@@ -15,6 +17,8 @@ pub enum BenchCommand {
     Ingest(Common),
     /// Encode, decode and apply a 40k-building snapshot.
     Snapshot(Common),
+    /// KPIs from a journal of millions of cases; cost of 10k open events.
+    Kpi(kpi::KpiBenchArgs),
 }
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -22,6 +26,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Render(args) => render::run(&args),
         BenchCommand::Ingest(common) => stream::ingest(&common),
         BenchCommand::Snapshot(common) => stream::snapshot(&common),
+        BenchCommand::Kpi(args) => kpi::run(&args),
     }
 }
 

@@ -233,6 +233,45 @@ mod tests {
     }
 
     #[test]
+    fn a_district_token_starts_the_cockpit_in_its_district_and_flies_there() {
+        use crate::cockpit::link::LinkState;
+        use crate::protocol::Role;
+        let mut scene = DemoScene::embedded().expect("scene");
+        scene.buildings = 500;
+        let city = std::sync::Arc::new(generate(&scene));
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins)
+            .configure_sets(Update, AppSystems::Ingest)
+            .insert_resource(CityData(city.clone()))
+            .init_resource::<LinkState>()
+            .add_message::<FlyTo>();
+        plugin(&mut app);
+        app.update();
+        assert_eq!(app.world().resource::<Drill>().at, Area::City);
+        app.world_mut().resource_mut::<LinkState>().status = LinkStatus::Connected {
+            session: 1,
+            role: Role::Dispatcher,
+            scope: Scope::District("500103".into()),
+        };
+        app.update();
+        let yuzhong = city
+            .districts
+            .iter()
+            .find(|d| d.code == "500103")
+            .expect("渝中区")
+            .id;
+        let drill = *app.world().resource::<Drill>();
+        assert_eq!(drill.at, Area::District(yuzhong));
+        assert_eq!(drill.floor, Area::District(yuzhong));
+        let flights = app.world().resource::<Messages<FlyTo>>();
+        assert_eq!(flights.len(), 1, "the camera flies to the district");
+        // And stays: a request for the city is refused.
+        app.world_mut().write_message(DrillTo(Area::City));
+        app.update();
+        assert_eq!(app.world().resource::<Drill>().at, Area::District(yuzhong));
+    }
+
+    #[test]
     fn scopes_name_areas_and_extents_hold_their_buildings() {
         let mut scene = DemoScene::embedded().expect("scene");
         scene.buildings = 2_000;

@@ -16,6 +16,7 @@ use crate::backend::server::{BackendThread, Server, ServerConfig};
 use crate::backend::tokens::{Grant, Tokens};
 use crate::cockpit::app::{RunOptions, default_view, run_window};
 use crate::cockpit::camera::OrbitCamera;
+use crate::cockpit::drill::area_of_scope;
 use crate::cockpit::link::{LinkConfig, spawn_link};
 use crate::cockpit::ui::Lang;
 use crate::geo::assemble::{city_from_dem, city_from_import};
@@ -109,12 +110,17 @@ pub struct RunArgs {
     /// Interface language.
     #[arg(long, value_enum, default_value_t = Lang::Zh)]
     pub lang: Lang,
-    /// Scale of all panels (e.g. 2 for a 4K wall).
+    /// Extra scale of all panels, on top of the automatic wall scale
+    /// (window height / 1080: 2× on a 3840×2160 or 7680×2160 wall).
     #[arg(long, default_value_t = 1.0)]
     pub ui_scale: f32,
     /// Select the building with this fire code at start.
     #[arg(long, value_name = "CODE")]
     pub select: Option<String>,
+    /// Start drilled into a district (its code, e.g. 500103) or a street
+    /// (500103/解放碑街道).
+    #[arg(long, value_name = "DISTRICT[/STREET]")]
+    pub area: Option<String>,
     /// Save a screenshot of the window to FILE.png after a few frames and exit.
     #[arg(long, value_name = "FILE.png")]
     pub screenshot: Option<PathBuf>,
@@ -349,6 +355,22 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let area = match &args.area {
+        Some(text) => {
+            let scope = match text.split_once('/') {
+                Some((district, street)) => Scope::Street {
+                    district: district.to_owned(),
+                    street: street.to_owned(),
+                },
+                None => Scope::District(text.clone()),
+            };
+            Some(
+                area_of_scope(&city, &scope)
+                    .with_context(|| format!("--area {text}: no such district or street"))?,
+            )
+        }
+        None => None,
+    };
     let city = Arc::new(city);
     let (link, backend) = if args.offline {
         (None, None)
@@ -376,6 +398,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             lang: args.lang,
             initial_view: Some(view),
             select,
+            area,
             // egui needs a few frames for its first pass (the CJK font atlas).
             screenshot: args.screenshot.map(|p| (p, 45)),
             link,

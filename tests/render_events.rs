@@ -11,15 +11,21 @@ use std::time::Duration;
 use bevy::math::{UVec2, Vec3};
 use bevy::time::TimeUpdateStrategy;
 use citytwin::cockpit::camera::OrbitCamera;
+use citytwin::cockpit::city::area_grid;
 use citytwin::cockpit::city::markers::{HEAD_Y_M, SIZE_DISTANCE_M};
-use citytwin::cockpit::drill::Drill;
+use citytwin::cockpit::drill::{AreaIndex, Drill};
 use citytwin::cockpit::headless::HeadlessCity;
 use citytwin::cockpit::hub_view::HubView;
 use citytwin::geo::demo::{DemoScene, generate};
 use citytwin::model::{
-    Area, Case, CaseId, City, Event, EventId, EventKind, EventStatus, RiskLevel,
+    Area, Building, Case, CaseId, City, Event, EventId, EventKind, EventStatus, RiskLevel,
 };
 use common::{is_green, is_red, output_path, patch_rgb, roof_point};
+
+/// The boundary colour (theme::ACCENT, a light blue), possibly dimmed.
+fn is_accent(c: [u8; 3]) -> bool {
+    c[2] > 110 && c[1] > 70 && c[0] < c[2] / 2 + 20 && c[2] > c[1]
+}
 
 fn city() -> Arc<City> {
     let mut scene = DemoScene::embedded().expect("embedded scene");
@@ -143,17 +149,22 @@ fn an_open_case_has_a_pulsing_marker_in_its_severity_colour_that_picks_the_case(
 }
 
 #[test]
-fn drilling_into_a_district_dims_the_buildings_outside_it() {
+fn drilling_into_a_district_outlines_it_and_dims_the_buildings_outside() {
     let city = city();
-    // Two tall neighbours on either side of a district boundary.
+    // Two tall neighbours on either side of a district boundary, each on
+    // ground the area grid gives to its own district.
+    let grid = area_grid(&city);
+    let own = |b: &&Building| grid.at(b.centre_m()) & 0xffff == u32::from(b.district.0);
     let (a, b) = city
         .buildings
         .iter()
         .filter(|b| b.height_m > 40.0)
+        .filter(own)
         .flat_map(|a| {
             city.buildings
                 .iter()
                 .filter(move |b| b.district != a.district && b.height_m > 40.0)
+                .filter(own)
                 .map(move |b| {
                     let (ca, cb) = (a.centre_m(), b.centre_m());
                     (a, b, (ca[0] - cb[0]).hypot(ca[1] - cb[1]))
@@ -170,9 +181,10 @@ fn drilling_into_a_district_dims_the_buildings_outside_it() {
         heading_deg: 0.0,
     };
     let mut headless = HeadlessCity::new(city.clone(), view, UVec2::new(200, 150), false);
-    for id in [a.id, b.id] {
-        headless.state_mut().set_level(id, RiskLevel::Low);
-    }
+    // All green: no 较低-blue building can pass for a boundary line.
+    headless
+        .state_mut()
+        .set_levels(city.buildings.iter().map(|b| (b.id, RiskLevel::Low)));
     let sample = |headless: &mut HeadlessCity| {
         let image = headless.capture().expect("frame");
         let [pa, pb] = [ra, rb].map(|p| headless.project(p).expect("in view"));
@@ -182,17 +194,57 @@ fn drilling_into_a_district_dims_the_buildings_outside_it() {
             image,
         )
     };
-    let (a0, b0, _) = sample(&mut headless);
+    // Boundary-coloured pixels in the view (the grid puts a district
+    // border between the two, and the drilled-into district's outline).
+    let accent_pixels = |image: &image::RgbaImage| {
+        image
+            .pixels()
+            .filter(|p| is_accent([p.0[0], p.0[1], p.0[2]]))
+            .count()
+    };
+    let (a0, b0, image) = sample(&mut headless);
+    image.save(output_path("drill_city.png")).expect("save");
     assert!(is_green(a0) && is_green(b0), "{a0:?} {b0:?}");
+    assert!(
+        accent_pixels(&image) > 0,
+        "district boundaries at city level"
+    );
     headless.app().world_mut().resource_mut::<Drill>().at = Area::District(a.district);
     let (a1, b1, image) = sample(&mut headless);
     image.save(output_path("drill.png")).expect("save");
     let sum = |c: [u8; 3]| c.iter().map(|v| u32::from(*v)).sum::<u32>();
-    assert_eq!(a1, a0, "inside the district: unchanged");
+    // Inside: its own colour, not dimmed (the patch's ground edge may take
+    // the area's tint).
+    assert!(
+        is_green(a1) && sum(a1) + 20 >= sum(a0),
+        "inside the district: still its own colour: {a0:?} → {a1:?}"
+    );
     assert!(
         sum(b1) * 2 < sum(b0),
         "outside: dimmed to under half: {b0:?} → {b1:?}"
     );
+    assert!(
+        accent_pixels(&image) > 0,
+        "the drilled-into district is outlined"
+    );
+    // Drilled into the district farthest away: no outline in this view.
+    let index = AreaIndex::new(&city);
+    let here = a.centre_m();
+    let other = city
+        .districts
+        .iter()
+        .map(|d| d.id)
+        .max_by(|x, y| {
+            let d = |id| {
+                let e = index.extent(Area::District(id)).expect("extent");
+                (e.centre_m[0] - here[0]).hypot(e.centre_m[1] - here[1])
+            };
+            d(*x).total_cmp(&d(*y))
+        })
+        .expect("a third district");
+    headless.app().world_mut().resource_mut::<Drill>().at = Area::District(other);
+    let (_, _, image) = sample(&mut headless);
+    assert_eq!(accent_pixels(&image), 0);
     headless.app().world_mut().resource_mut::<Drill>().at = Area::City;
     let (a2, b2, _) = sample(&mut headless);
     assert_eq!((a2, b2), (a0, b0), "back at city level");

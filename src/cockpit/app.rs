@@ -9,13 +9,14 @@ use bevy::winit::WinitSettings;
 use bevy_egui::EguiPlugin;
 
 use super::camera::{OrbitCamera, orbit_controls};
+use super::drill::DrillTo;
 use super::link::{LinkHandle, LinkInbox};
 use super::picking::click_to_select;
 use super::state::{CityData, CityState};
 use super::ui::{self, Lang, UiSettings, theme};
 use crate::backend::server::BackendThread;
 use crate::cockpit::state::SelectBuilding;
-use crate::model::{BuildingId, City};
+use crate::model::{Area, BuildingId, City};
 
 /// The order of work in a frame.
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
@@ -85,6 +86,8 @@ pub struct RunOptions {
     pub initial_view: Option<OrbitCamera>,
     /// Building selected (and flown to) at start.
     pub select: Option<BuildingId>,
+    /// Area drilled into at start.
+    pub area: Option<Area>,
     /// Save a screenshot of the window after this many frames, then exit.
     pub screenshot: Option<(std::path::PathBuf, u32)>,
     /// The live link (None: the static city).
@@ -136,6 +139,11 @@ pub fn run_window(city: Arc<City>, options: RunOptions) -> AppExit {
     if let Some(id) = options.select {
         app.add_systems(Startup, move |mut select: MessageWriter<SelectBuilding>| {
             select.write(SelectBuilding(Some(id)));
+        });
+    }
+    if let Some(area) = options.area {
+        app.add_systems(Startup, move |mut drill: MessageWriter<DrillTo>| {
+            drill.write(DrillTo(area));
         });
     }
     if let Some((path, frames)) = options.screenshot {

@@ -1,6 +1,7 @@
 //! Geography: WGS84/GCJ-02 → local metres, footprints → meshes, terrain
 //! sampling, GeoJSON/GeoTIFF import and the demo-city generator.
 
+pub mod area_grid;
 pub mod assemble;
 pub mod dem;
 pub mod demo;

@@ -10,6 +10,7 @@ use bevy::render::storage::ShaderBuffer;
 
 use super::app::AppSystems;
 use super::state::{CityData, CityState};
+use crate::geo::area_grid::AreaGrid;
 use crate::geo::mesh::{TileMesh, build_tiles};
 use buildings::{BUILDINGS_SHADER, BuildingMaterial, sync_state_buffer};
 use terrain::{GroundMaterial, TERRAIN_SHADER, terrain_mesh, water_mesh};
@@ -57,6 +58,28 @@ pub(super) fn plugin(app: &mut App) {
     );
 }
 
+/// Cell size and reach of the area grid the ground is tinted from: fine
+/// enough for a boundary line, reaching 400 m beyond the outermost buildings.
+const AREA_CELL_M: f32 = 80.0;
+const AREA_REACH_CELLS: u32 = 5;
+/// Radius (cells) of the majority vote that smooths district borders.
+const AREA_VOTE_CELLS: u32 = 6;
+
+/// The grid of areas the ground shows (boundaries, drill highlight).
+pub fn area_grid(city: &crate::model::City) -> AreaGrid {
+    AreaGrid::build(
+        &city.bounds,
+        &city.buildings,
+        AREA_CELL_M,
+        AREA_REACH_CELLS,
+        AREA_VOTE_CELLS,
+    )
+}
+
+/// The terrain's and water's materials (they follow the drill focus).
+#[derive(Resource, Default)]
+pub struct GroundMaterials(pub Vec<Handle<GroundMaterial>>);
+
 /// CPU copies of the tile meshes, for picking.
 #[derive(Resource, Default)]
 pub struct CityTiles(pub Vec<TileMesh>);
@@ -89,20 +112,30 @@ fn spawn_city(
         &mut buffers,
         &mut building_materials,
     );
+    let grid = area_grid(&city);
+    let areas = buffers.add(ShaderBuffer::new(
+        &grid.to_bytes(),
+        bevy::asset::RenderAssetUsages::default(),
+    ));
+    let land = ground_materials.add(GroundMaterial::from_theme(0.0, &grid, areas.clone()));
     commands.spawn((
         Name::new("terrain"),
         Mesh3d(meshes.add(terrain_mesh(&city.terrain))),
-        MeshMaterial3d(ground_materials.add(GroundMaterial::from_theme(0.0))),
+        MeshMaterial3d(land.clone()),
         Transform::IDENTITY,
     ));
+    let mut ground = vec![land];
     if let Some(level) = city.terrain.water_level_m {
+        let water = ground_materials.add(GroundMaterial::from_theme(0.6, &grid, areas));
         commands.spawn((
             Name::new("water"),
             Mesh3d(meshes.add(water_mesh(&city.terrain, level))),
-            MeshMaterial3d(ground_materials.add(GroundMaterial::from_theme(0.6))),
+            MeshMaterial3d(water.clone()),
             Transform::IDENTITY,
         ));
+        ground.push(water);
     }
+    commands.insert_resource(GroundMaterials(ground));
     markers::spawn_markers(
         &mut commands,
         &mut meshes,

@@ -7,12 +7,33 @@ use super::{PanelContext, UiAction, theme};
 use crate::cockpit::drill::area_name;
 use crate::model::Area;
 
+/// Least distance (points) between two labels' centres, per axis.
+const LABEL_GAP: egui::Vec2 = egui::vec2(90.0, 26.0);
+
 #[derive(Default)]
 pub struct MapLabels;
 
 impl MapLabels {
-    pub fn ui(&mut self, ctx: &egui::Context, cx: &PanelContext<'_>, actions: &mut Vec<UiAction>) {
-        for (area, pos) in cx.labels {
+    /// Draws the labels whose position lies inside `map` (with a margin).
+    pub fn ui(
+        &mut self,
+        ctx: &egui::Context,
+        cx: &PanelContext<'_>,
+        map: egui::Rect,
+        actions: &mut Vec<UiAction>,
+    ) {
+        let inside = map.shrink2(egui::vec2(40.0, 16.0));
+        // Greedy declutter: a label too close to one already placed waits
+        // until the camera comes nearer.
+        let mut placed: Vec<egui::Pos2> = Vec::new();
+        for (area, pos) in cx.labels.iter().filter(|(_, p)| inside.contains(*p)) {
+            if placed
+                .iter()
+                .any(|q| (q.x - pos.x).abs() < LABEL_GAP.x && (q.y - pos.y).abs() < LABEL_GAP.y)
+            {
+                continue;
+            }
+            placed.push(*pos);
             let name = area_name(cx.city, *area, cx.lang);
             let id = egui::Id::new(("map_label", *area));
             egui::Area::new(id)
@@ -20,6 +41,7 @@ impl MapLabels {
                 .pivot(egui::Align2::CENTER_CENTER)
                 .order(egui::Order::Background)
                 .show(ctx, |ui| {
+                    ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Extend);
                     let text = egui::RichText::new(name).color(theme::TEXT.egui()).strong();
                     let button = egui::Button::new(text)
                         .fill(theme::LABEL_FILL.egui())

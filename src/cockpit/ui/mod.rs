@@ -120,7 +120,9 @@ impl Panels {
         } = self;
         let mut actions = Vec::new();
         top_bar.ui(root, cx, &mut actions);
-        labels.ui(root.ctx(), cx, &mut actions);
+        // The map is what the top bar leaves; labels stay inside it.
+        let map = root.available_rect_before_wrap();
+        labels.ui(root.ctx(), cx, map, &mut actions);
         legend.ui(root.ctx(), cx);
         card.ui(root.ctx(), cx, &mut actions);
         hub.ui(root.ctx(), cx, &mut actions);

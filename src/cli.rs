@@ -124,6 +124,10 @@ pub struct RunArgs {
     /// Save a screenshot of the window to FILE.png after a few frames and exit.
     #[arg(long, value_name = "FILE.png")]
     pub screenshot: Option<PathBuf>,
+    /// Frames to wait before the screenshot (the stream and the trend chart
+    /// fill up meanwhile).
+    #[arg(long, value_name = "N", default_value_t = 45, requires = "screenshot")]
+    pub screenshot_frames: u32,
     /// Connect to a running backend instead of starting one in the cockpit.
     #[arg(long, value_name = "HOST:PORT")]
     pub connect: Option<String>,
@@ -400,7 +404,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             select,
             area,
             // egui needs a few frames for its first pass (the CJK font atlas).
-            screenshot: args.screenshot.map(|p| (p, 45)),
+            screenshot: args.screenshot.map(|p| (p, args.screenshot_frames.max(45))),
             link,
             backend,
         },

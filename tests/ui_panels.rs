@@ -240,18 +240,57 @@ fn searching_a_code_selects_and_flies_to_it() {
 
 #[test]
 fn every_character_the_panels_draw_is_in_the_shipped_fonts() {
-    let city = small_city();
-    let mut state = CityState::new(&city);
-    state.select(Some(city.buildings[11].id));
+    // Everything on screen at once: a selected building, cases of every
+    // kind (one dispatched, then escalated), a drilled-into district, the
+    // trend chart with samples, both languages.
+    let city = Arc::new(small_city());
+    let mut engine = Engine::open(city.clone(), ":memory:", None).expect("engine");
+    let grant = city_dispatcher();
+    let (a, b) = two_districts(&city);
+    let t0 = 1_795_478_400_000;
+    let mut cockpit = Cockpit::new(&city, &engine);
+    raise_three(&mut engine, &mut cockpit, a, b, t0);
+    let case = cockpit.state.open_cases().next().expect("case").id;
+    cockpit.apply(
+        &[
+            UiAction::SelectCase(Some(case)),
+            UiAction::Case {
+                case,
+                action: CaseAction::Dispatch {
+                    departments: vec!["城管局".into()],
+                },
+            },
+        ],
+        &mut engine,
+        &grant,
+    );
+    cockpit.state.select(Some(a.id));
     let mut harness = Harness::new();
     let mut shown = Vec::new();
-    for lang in [Lang::Zh, Lang::En] {
-        let view = HubView::default();
-        let cx = panel(&city, &state, lang, &view);
-        harness.frame(&cx, vec![]);
-        shown.extend(harness.frame(&cx, vec![]).1);
+    for (i, lang) in [Lang::Zh, Lang::En].into_iter().enumerate() {
+        // Time moves on between the frames: the trend gets its samples.
+        cockpit.follow(
+            engine
+                .handle(&[], t0 + (i as i64 + 1) * 3 * 3_600_000)
+                .expect("tick"),
+        );
+        for at in [Area::City, Area::District(a.district)] {
+            cockpit.drill.at = at;
+            cockpit.view.refresh(&cockpit.state, at);
+            let cx = PanelContext {
+                lang,
+                ..cockpit.cx(&city)
+            };
+            harness.frame(&cx, vec![]);
+            shown.extend(harness.frame(&cx, vec![]).1);
+        }
     }
     assert!(shown.iter().any(|(t, _)| t.contains("消防安全责任人")));
+    assert!(shown.iter().any(|(t, _)| t == "超时升级至 区级"));
+    assert!(
+        shown.iter().any(|(t, _)| t == "received"),
+        "the trend's legend"
+    );
     let font = egui::FontId::proportional(14.0);
     let missing: String = harness.ctx.fonts_mut(|fonts| {
         shown
@@ -342,6 +381,31 @@ fn incident(kind: EventKind, building: &Building, severity: RiskLevel) -> Incide
     }
 }
 
+fn city_dispatcher() -> Grant {
+    Grant {
+        name: "市指挥中心".into(),
+        role: Role::Dispatcher,
+        scope: Scope::City,
+    }
+}
+
+/// A muck truck and a grid report at `a`, a landslide warning at `b`, all
+/// at `t0`; the cockpit follows the backend's delta.
+fn raise_three(engine: &mut Engine, cockpit: &mut Cockpit, a: &Building, b: &Building, t0: i64) {
+    cockpit.follow(
+        engine
+            .raise(
+                &[
+                    incident(EventKind::MuckTruck, a, RiskLevel::Moderate),
+                    incident(EventKind::GridReport, a, RiskLevel::Lower),
+                    incident(EventKind::LandslideWarning, b, RiskLevel::Major),
+                ],
+                t0,
+            )
+            .expect("raise"),
+    );
+}
+
 /// Two districts with a building each, far apart in the list.
 fn two_districts(city: &City) -> (&Building, &Building) {
     let a = &city.buildings[10];
@@ -357,26 +421,11 @@ fn two_districts(city: &City) -> (&Building, &Building) {
 fn the_hub_filters_by_district_and_type_dispatches_edited_departments_and_shows_the_timeline() {
     let city = Arc::new(small_city());
     let mut engine = Engine::open(city.clone(), ":memory:", None).expect("engine");
-    let grant = Grant {
-        name: "市指挥中心".into(),
-        role: Role::Dispatcher,
-        scope: Scope::City,
-    };
+    let grant = city_dispatcher();
     let (a, b) = two_districts(&city);
     let t0 = 1_795_478_400_000; // 2026-11-24 08:00 CST
     let mut cockpit = Cockpit::new(&city, &engine);
-    cockpit.follow(
-        engine
-            .raise(
-                &[
-                    incident(EventKind::MuckTruck, a, RiskLevel::Moderate),
-                    incident(EventKind::GridReport, a, RiskLevel::Lower),
-                    incident(EventKind::LandslideWarning, b, RiskLevel::Major),
-                ],
-                t0,
-            )
-            .expect("raise"),
-    );
+    raise_three(&mut engine, &mut cockpit, a, b, t0);
     let mut harness = Harness::new();
     harness.frame(&cockpit.cx(&city), vec![]);
     let (_, shown) = harness.frame(&cockpit.cx(&city), vec![]);
@@ -481,7 +530,7 @@ fn the_hub_filters_by_district_and_type_dispatches_edited_departments_and_shows_
     assert!(
         shown
             .iter()
-            .any(|(t, _)| t.starts_with("08:00 渣土车") && t.contains("超时") && t.ends_with('⬆')),
+            .any(|(t, _)| t.starts_with("08:00 渣土车") && t.contains("超时") && t.ends_with('↑')),
         "{shown:?}"
     );
     assert!(shown.iter().any(|(t, _)| t == "超时升级至 区级"));
@@ -501,11 +550,7 @@ fn the_kpi_panel_equals_the_live_kpis_and_drills_down_and_back_up() {
     let (a, b) = two_districts(&city);
     let t0 = 1_795_478_400_000;
     let mut cockpit = Cockpit::new(&city, &engine);
-    let grant = Grant {
-        name: "市指挥中心".into(),
-        role: Role::Dispatcher,
-        scope: Scope::City,
-    };
+    let grant = city_dispatcher();
     cockpit.follow(
         engine
             .raise(
@@ -562,7 +607,20 @@ fn the_kpi_panel_equals_the_live_kpis_and_drills_down_and_back_up() {
     let actions = harness.click(&cockpit.cx(&city), &shown, street);
     cockpit.apply(&actions, &mut engine, &grant);
     assert_eq!(cockpit.drill.at, Area::Street(a.district, a.street));
-    // The breadcrumb goes back up to the city.
+    // The breadcrumb goes back up to the city; the building card offers
+    // its street directly.
+    cockpit.drill.at = Area::District(a.district);
+    cockpit.state.select(Some(a.id));
+    // A new window takes one frame to size itself.
+    harness.frame(&cockpit.cx(&city), vec![]);
+    let (_, shown) = harness.frame(&cockpit.cx(&city), vec![]);
+    let actions = harness.click(&cockpit.cx(&city), &shown, "进入所在街道");
+    assert_eq!(
+        actions,
+        vec![UiAction::DrillTo(Area::Street(a.district, a.street))]
+    );
+    cockpit.apply(&actions, &mut engine, &grant);
+    cockpit.state.select(None);
     let (_, shown) = harness.frame(&cockpit.cx(&city), vec![]);
     let actions = harness.click(&cockpit.cx(&city), &shown, &city.name_zh);
     cockpit.apply(&actions, &mut engine, &grant);

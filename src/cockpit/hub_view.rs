@@ -17,7 +17,12 @@ pub(super) fn plugin(app: &mut App) {
         .add_message::<SetFilter>()
         .add_message::<SelectCase>()
         .add_systems(Update, select_case.in_set(AppSystems::Ingest))
-        .add_systems(Update, refresh_hub_view.in_set(AppSystems::Derive));
+        .add_systems(
+            Update,
+            (refresh_hub_view, follow_building_selection)
+                .chain()
+                .in_set(AppSystems::Derive),
+        );
 }
 
 /// Event kinds a case can have, in the hub's order.
@@ -181,6 +186,38 @@ fn select_case(
     }
 }
 
+/// A building selected on the map (or by search) that has an open case
+/// selects that case in the hub, as clicking its marker would.
+fn follow_building_selection(
+    mut view: ResMut<HubView>,
+    state: Res<CityState>,
+    mut seen: Local<(Option<crate::model::BuildingId>, u64)>,
+) {
+    let key = (state.selected(), state.cases_revision());
+    if *seen == key {
+        return;
+    }
+    *seen = key;
+    let Some(building) = state.selected() else {
+        return;
+    };
+    let current = view
+        .selected
+        .and_then(|id| state.open_case(id))
+        .and_then(|c| c.building);
+    if current == Some(building) {
+        return;
+    }
+    // The newest open case at that building.
+    if let Some(case) = state
+        .open_cases()
+        .filter(|c| c.building == Some(building))
+        .max_by_key(|c| c.opened_ms)
+    {
+        view.selected = Some(case.id);
+    }
+}
+
 fn refresh_hub_view(
     mut view: ResMut<HubView>,
     mut set: MessageReader<SetFilter>,
@@ -219,6 +256,40 @@ mod tests {
             StreetId(d * 10),
             due_min * 60_000,
         )
+    }
+
+    #[test]
+    fn selecting_a_building_with_an_open_case_selects_the_case() {
+        let mut scene = DemoScene::embedded().expect("scene");
+        scene.buildings = 100;
+        let city = generate(&scene);
+        let mut state = CityState::new(&city);
+        let mut snapshot = state.to_snapshot(0);
+        let mut open = case(5, EventKind::MuckTruck, 0, 0, 100);
+        open.building = Some(city.buildings[7].id);
+        snapshot.open_cases = vec![open];
+        state.apply_snapshot(&snapshot).expect("snapshot");
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins)
+            .insert_resource(state)
+            .init_resource::<HubView>()
+            .add_systems(Update, follow_building_selection);
+        app.update();
+        assert_eq!(app.world().resource::<HubView>().selected, None);
+        app.world_mut()
+            .resource_mut::<CityState>()
+            .select(Some(city.buildings[8].id));
+        app.update();
+        assert_eq!(
+            app.world().resource::<HubView>().selected,
+            None,
+            "no case there"
+        );
+        app.world_mut()
+            .resource_mut::<CityState>()
+            .select(Some(city.buildings[7].id));
+        app.update();
+        assert_eq!(app.world().resource::<HubView>().selected, Some(CaseId(5)));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use bevy_egui::egui;
 
 use super::{PanelContext, UiAction, theme};
-use crate::model::{Building, Party};
+use crate::model::{Area, Building, Party};
 
 #[derive(Default)]
 pub struct BuildingCard;
@@ -109,6 +109,15 @@ impl BuildingCard {
                 ui.horizontal(|ui| {
                     if ui.button(cx.lang.pick("定位", "Fly to")).clicked() {
                         actions.push(UiAction::FlyToBuilding(building.id));
+                    }
+                    let street = Area::Street(building.district, building.street);
+                    if cx.drill.at != street
+                        && cx.drill.floor.covers(street)
+                        && ui
+                            .button(cx.lang.pick("进入所在街道", "Its street"))
+                            .clicked()
+                    {
+                        actions.push(UiAction::DrillTo(street));
                     }
                     if ui.button(cx.lang.pick("关闭", "Close")).clicked() {
                         actions.push(UiAction::Select(None));

@@ -194,6 +194,7 @@ impl EventHub {
             .id(egui::Id::new("event_hub"))
             .anchor(egui::Align2::LEFT_TOP, [12.0, 64.0])
             .default_width(420.0)
+            .max_width(440.0)
             .max_height((screen.height() - 300.0).max(200.0))
             .resizable(false)
             .collapsible(true)
@@ -326,7 +327,7 @@ impl EventHub {
             let flag = if case.level == CaseLevel::Street {
                 ""
             } else {
-                "⬆"
+                " ↑"
             };
             let text = egui::RichText::new(format!(
                 "{} {}  {}  {}  {}{flag}",
@@ -482,24 +483,26 @@ impl EventHub {
         ui.label(
             egui::RichText::new(lang.pick("案件时间线", "Timeline")).color(theme::TEXT_DIM.egui()),
         );
-        egui::Grid::new("case_timeline")
-            .num_columns(3)
-            .spacing([10.0, 2.0])
-            .show(ui, |ui| {
-                ui.label(clock(case.opened_ms));
-                ui.label(lang.pick("系统", "system"));
-                ui.label(lang.pick("登记", "Registered"));
-                ui.end_row();
-                for step in &case.steps {
-                    ui.label(clock(step.time_ms));
-                    let who = match &step.department {
-                        Some(d) => format!("{} · {d}", step.actor),
-                        None => step.actor.clone(),
-                    };
-                    ui.label(egui::RichText::new(who).color(theme::TEXT_DIM.egui()));
-                    ui.label(step_name(&step.action, lang));
-                    ui.end_row();
-                }
+        // One wrapped line per step: time, who, what.
+        let line = |ui: &mut egui::Ui, time_ms: i64, who: String, what: String| {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(egui::RichText::new(clock(time_ms)).monospace());
+                ui.label(egui::RichText::new(who).color(theme::TEXT_DIM.egui()));
+                ui.label(what);
             });
+        };
+        line(
+            ui,
+            case.opened_ms,
+            lang.pick("系统", "system").to_owned(),
+            lang.pick("登记", "Registered").to_owned(),
+        );
+        for step in &case.steps {
+            let who = match &step.department {
+                Some(d) => format!("{} · {d}", step.actor),
+                None => step.actor.clone(),
+            };
+            line(ui, step.time_ms, who, step_name(&step.action, lang));
+        }
     }
 }

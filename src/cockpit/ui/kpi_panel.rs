@@ -234,11 +234,33 @@ impl KpiPanel {
             line,
             egui::Stroke::new(2.0, theme::ACCENT.egui()),
         ));
+        // Legend: a line swatch for the rate, a bar swatch for the count.
+        let font = egui::FontId::proportional(12.0);
+        let mut x = rect.left() + 6.0;
+        let y = rect.top() + 9.0;
+        painter.line_segment(
+            [egui::pos2(x, y), egui::pos2(x + 12.0, y)],
+            egui::Stroke::new(2.0, theme::ACCENT.egui()),
+        );
+        x += 16.0;
+        let text = painter.text(
+            egui::pos2(x, y),
+            egui::Align2::LEFT_CENTER,
+            lang.pick("办结率", "closure rate"),
+            font.clone(),
+            theme::TEXT_DIM.egui(),
+        );
+        x = text.right() + 12.0;
+        painter.rect_filled(
+            egui::Rect::from_min_size(egui::pos2(x, y - 5.0), egui::vec2(6.0, 10.0)),
+            0.0,
+            theme::PANEL_STROKE.egui(),
+        );
         painter.text(
-            rect.left_top() + egui::vec2(4.0, 2.0),
-            egui::Align2::LEFT_TOP,
-            lang.pick("办结率 ─  受理量 ▮", "closure ─  received ▮"),
-            egui::FontId::proportional(12.0),
+            egui::pos2(x + 10.0, y),
+            egui::Align2::LEFT_CENTER,
+            lang.pick("受理量", "received"),
+            font,
             theme::TEXT_DIM.egui(),
         );
     }

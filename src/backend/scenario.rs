@@ -154,6 +154,8 @@ pub struct Simulator {
     faults: HashMap<SensorId, i64>,
     /// When each open case's next simulated step is due.
     next_step: HashMap<CaseId, i64>,
+    /// The monitored slopes (found once, on the first tick that needs them).
+    slopes: Option<Vec<BuildingId>>,
 }
 
 impl Simulator {
@@ -164,6 +166,7 @@ impl Simulator {
             scenario,
             faults: HashMap::new(),
             next_step: HashMap::new(),
+            slopes: None,
         }
     }
 
@@ -274,7 +277,10 @@ impl Simulator {
                 message: format!("网格员上报：{} {what}", b.address),
             });
         }
-        let sites = slope_sites(city, sim.landslide_sites);
+        let sites = self
+            .slopes
+            .get_or_insert_with(|| slope_sites(city, sim.landslide_sites))
+            .clone();
         for _ in 0..self.arrivals(sim.landslides_per_hour, dt_ms) {
             if sites.is_empty() {
                 break;

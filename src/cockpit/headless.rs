@@ -152,8 +152,24 @@ impl HeadlessCity {
         }
     }
 
-    /// Renders a frame and returns it as RGBA8 (sRGB).
+    /// Renders a frame and returns it as RGBA8 (sRGB). The view clears to
+    /// an opaque colour, so a frame with transparent pixels was copied
+    /// before the camera drew into the target (seen now and then on
+    /// lavapipe with several apps in one process): it is rendered again.
     pub fn capture(&mut self) -> Result<image::RgbaImage, HeadlessError> {
+        const ATTEMPTS: u32 = 4;
+        let mut last = None;
+        for _ in 0..ATTEMPTS {
+            let image = self.capture_once()?;
+            if image.pixels().all(|p| p.0[3] == 255) {
+                return Ok(image);
+            }
+            last = Some(image);
+        }
+        last.ok_or(HeadlessError::NoCapture { frames: 0 })
+    }
+
+    fn capture_once(&mut self) -> Result<image::RgbaImage, HeadlessError> {
         let slot: Arc<Mutex<Option<Image>>> = Arc::default();
         let sink = slot.clone();
         self.app

@@ -501,6 +501,19 @@ impl Store {
     /// indexes. Equal to [`Store::kpi_at_scan`], in milliseconds at millions
     /// of cases.
     pub fn kpi_at(&self, at_ms: i64) -> Result<KpiTable, StoreError> {
+        // A journal from before the buckets, opened read-only (a report),
+        // could not be backfilled: count it the slow way.
+        let buckets = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'kpi_daily'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(|e| self.err(e))?;
+        if buckets == 0 {
+            return self.kpi_at_scan(at_ms);
+        }
         let day = at_ms.div_euclid(DAY_MS);
         let day_start = day * DAY_MS;
         let mut table = KpiTable::default();
@@ -671,8 +684,25 @@ mod tests {
                 .execute("DELETE FROM kpi_daily", [])
                 .expect("forget the buckets");
         }
+        let times = [0, 3, 6, 9].map(|d| 1_795_478_400_000 + d * day + day / 3);
+        {
+            // Without the table at all, a read-only report still counts.
+            let store = Store::open(&path, &city, &HashMap::new()).expect("store");
+            store
+                .conn
+                .execute("DROP TABLE kpi_daily", [])
+                .expect("drop");
+        }
+        let read_only = Store::open_read_only(&path).expect("read-only");
+        for t in times {
+            assert_eq!(
+                read_only.kpi_at(t).expect("kpi"),
+                read_only.kpi_at_scan(t).expect("scan")
+            );
+        }
+        drop(read_only);
         let store = Store::open(&path, &city, &HashMap::new()).expect("reopen");
-        for t in [0, 3, 6, 9].map(|d| 1_795_478_400_000 + d * day + day / 3) {
+        for t in times {
             let scan = store.kpi_at_scan(t).expect("scan");
             assert!(scan.city.received > 0);
             assert_eq!(store.kpi_at(t).expect("buckets"), scan, "at {t}");

@@ -111,7 +111,6 @@ pub struct FacetCounts {
 #[derive(Resource, Debug, Clone, Default)]
 pub struct HubView {
     pub filter: CaseFilter,
-    pub area: Area,
     pub rows: Vec<CaseId>,
     pub counts: FacetCounts,
     /// The case the operator is working on.
@@ -131,7 +130,6 @@ impl HubView {
             return false;
         }
         self.built_for = Some(key);
-        self.area = area;
         let mut counts = FacetCounts::default();
         let mut rows: Vec<(bool, i64, CaseId)> = Vec::new();
         for case in state.open_cases() {

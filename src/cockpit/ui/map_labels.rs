@@ -60,14 +60,14 @@ impl MapLabels {
 
 /// The areas labelled on the map at `at`: districts of the city, streets of
 /// a district, nothing inside a street.
-pub fn labelled_areas(cx_city: &crate::model::City, at: Area) -> Vec<Area> {
+pub fn labelled_areas(city: &crate::model::City, at: Area) -> Vec<Area> {
     match at {
-        Area::City => cx_city
+        Area::City => city
             .districts
             .iter()
             .map(|d| Area::District(d.id))
             .collect(),
-        Area::District(id) => cx_city
+        Area::District(id) => city
             .streets
             .iter()
             .filter(|s| s.district == id)

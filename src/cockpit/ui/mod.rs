@@ -1,7 +1,9 @@
-//! The cockpit's panels (egui): top bar with search and language toggle,
-//! risk legend with live counts, building card. Panels read a narrow
+//! The cockpit's panels (egui): top bar with breadcrumb, search and
+//! language toggle, area names on the map, risk legend with live counts,
+//! building card, event hub, KPI panel. Panels read a narrow
 //! [`PanelContext`] and return [`UiAction`]s; systems turn those into
-//! messages. Panels never mutate the world.
+//! messages. Panels never mutate the world. The UI scale follows the
+//! window's height (a wall of 2160 lines gets 2×).
 
 pub mod building_card;
 pub mod event_hub;

@@ -23,10 +23,17 @@ struct GroundParams {
 }
 
 @group(#{MATERIAL_BIND_GROUP}) @binding(0) var<uniform> params: GroundParams;
-// Per cell: district | street << 16, or 0xffffffff for no area.
+// Per cell: district (bits 0..13) | near a district border (bit 14) | near
+// any area change (bit 15) | street << 16, or 0xffffffff for no area (see
+// geo/area_grid.rs).
 @group(#{MATERIAL_BIND_GROUP}) @binding(1) var<storage, read> areas: array<u32>;
 
 const NO_AREA: u32 = 0xffffffffu;
+const NEAR_EDGE: u32 = 0x8000u;
+const NEAR_DISTRICT_EDGE: u32 = 0x4000u;
+const DISTRICT_MASK: u32 = 0x3fffu;
+// Cells around a flagged one that the flag covers (EDGE_REACH).
+const EDGE_REACH: f32 = 2.0;
 
 // The area word under a world position.
 fn area_at(world: vec3<f32>) -> u32 {
@@ -43,7 +50,7 @@ fn in_focus(area: u32) -> bool {
         return false;
     }
     if params.focus.x == 1u {
-        return (area & 0xffffu) == params.focus.y;
+        return (area & DISTRICT_MASK) == params.focus.y;
     }
     return (area >> 16u) == params.focus.z;
 }
@@ -55,23 +62,36 @@ fn outline(color: vec3<f32>, world: vec3<f32>, distance: f32) -> vec3<f32> {
     if here == NO_AREA {
         return color;
     }
-    // A line a few pixels wide at any zoom, never thinner than a fifth of a cell.
-    let w = max(params.grid.z * 0.2, distance * 0.0025);
+    let inside = in_focus(here);
+    let accent = params.accent.rgb;
+    // At city level only district borders are drawn.
+    var edge_flag = NEAR_EDGE;
+    if params.focus.x == 0u {
+        edge_flag = NEAR_DISTRICT_EDGE;
+    }
+    if (here & edge_flag) == 0u {
+        // No boundary within reach: skip the neighbour lookups.
+        if inside {
+            return mix(color, accent, 0.12);
+        }
+        return color;
+    }
+    // A line a few pixels wide at any zoom, never thinner than a fifth of a
+    // cell, never wider than the edge flag reaches.
+    let w = min(max(params.grid.z * 0.2, distance * 0.0025), params.grid.z * (EDGE_REACH - 0.1));
     let offsets = array<vec3<f32>, 4>(
         vec3<f32>(w, 0.0, 0.0), vec3<f32>(-w, 0.0, 0.0),
         vec3<f32>(0.0, 0.0, w), vec3<f32>(0.0, 0.0, -w));
-    let inside = in_focus(here);
     var district_edge = false;
     var street_edge = false;
     var focus_edge = false;
     for (var i = 0u; i < 4u; i = i + 1u) {
         let there = area_at(world + offsets[i]);
         // Between two districts (the edge of the built-up land is no border).
-        district_edge = district_edge || (there != NO_AREA && (there & 0xffffu) != (here & 0xffffu));
+        district_edge = district_edge || (there != NO_AREA && (there & DISTRICT_MASK) != (here & DISTRICT_MASK));
         street_edge = street_edge || (there != NO_AREA && (there >> 16u) != (here >> 16u));
         focus_edge = focus_edge || in_focus(there) != inside;
     }
-    let accent = params.accent.rgb;
     if params.focus.x == 0u {
         if district_edge {
             return mix(color, accent, 0.3);

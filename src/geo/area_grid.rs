@@ -10,6 +10,16 @@ use crate::model::{Building, CityBounds};
 
 /// A cell that belongs to no area (too far from any building).
 pub const NO_AREA: u32 = u32::MAX;
+/// In the GPU words only: some cell within [`EDGE_REACH`] has another area
+/// word, so a boundary line may pass here (the shader samples neighbours
+/// only for these cells).
+pub const NEAR_EDGE: u32 = 1 << 15;
+/// In the GPU words only: some cell within [`EDGE_REACH`] lies in another
+/// district (the city-level borders; far rarer than street edges).
+pub const NEAR_DISTRICT_EDGE: u32 = 1 << 14;
+/// How far (cells) [`NEAR_EDGE`] looks; the shader's line half-width stays
+/// below this.
+pub const EDGE_REACH: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AreaGrid {
@@ -157,9 +167,49 @@ impl AreaGrid {
         self.index_at(p).map_or(NO_AREA, |i| self.cells[i])
     }
 
-    /// Little-endian bytes of the cells (a storage buffer; never empty).
+    /// The cells as the GPU reads them: each word with [`NEAR_EDGE`] set
+    /// where a different word lies within [`EDGE_REACH`] cells.
+    pub fn gpu_words(&self) -> Vec<u32> {
+        let (cols, rows) = (self.cols as i64, self.rows as i64);
+        let reach = i64::from(EDGE_REACH);
+        let mut out = self.cells.clone();
+        for r in 0..rows {
+            for c in 0..cols {
+                let here = self.cells[(r * cols + c) as usize];
+                if here == NO_AREA {
+                    continue;
+                }
+                let mut flags = 0;
+                for dr in -reach..=reach {
+                    for dc in -reach..=reach {
+                        let (nr, nc) = (r + dr, c + dc);
+                        let there = if nr < 0 || nc < 0 || nr >= rows || nc >= cols {
+                            NO_AREA
+                        } else {
+                            self.cells[(nr * cols + nc) as usize]
+                        };
+                        if there != here {
+                            flags |= NEAR_EDGE;
+                        }
+                        if there != NO_AREA && (there & 0xffff) != (here & 0xffff) {
+                            flags |= NEAR_DISTRICT_EDGE;
+                        }
+                    }
+                }
+                out[(r * cols + c) as usize] |= flags;
+            }
+        }
+        out
+    }
+
+    /// Little-endian bytes of [`AreaGrid::gpu_words`] (a storage buffer;
+    /// never empty).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out: Vec<u8> = self.cells.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let mut out: Vec<u8> = self
+            .gpu_words()
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
         if out.is_empty() {
             out.extend_from_slice(&NO_AREA.to_le_bytes());
         }
@@ -219,5 +269,37 @@ mod tests {
             assert_eq!(grid.at(far), NO_AREA);
         }
         assert_eq!(grid.at([f32::MAX, 0.0]), NO_AREA);
+        // The GPU words flag exactly the cells near a change of area.
+        let words = grid.gpu_words();
+        let count = |flag: u32| {
+            words
+                .iter()
+                .filter(|w| **w != NO_AREA && *w & flag != 0)
+                .count()
+        };
+        let areas = words.iter().filter(|w| **w != NO_AREA).count();
+        let (near, near_district) = (count(NEAR_EDGE), count(NEAR_DISTRICT_EDGE));
+        assert!(near > 0 && near < areas, "{near} of {areas}");
+        assert!(
+            near_district > 0 && near_district < near,
+            "{near_district} near a district border, {near} near any"
+        );
+        for r in 1..grid.rows - 1 {
+            for c in 1..grid.cols - 1 {
+                let i = (r * grid.cols + c) as usize;
+                let (a, b) = (grid.cells[i], grid.cells[i + 1]);
+                if a != NO_AREA && a != b {
+                    assert_ne!(words[i] & NEAR_EDGE, 0, "cell {c},{r} borders another area");
+                    assert_eq!(
+                        words[i] & !(NEAR_EDGE | NEAR_DISTRICT_EDGE),
+                        a,
+                        "the area itself is kept"
+                    );
+                    if a & 0xffff != b & 0xffff && b != NO_AREA {
+                        assert_ne!(words[i] & NEAR_DISTRICT_EDGE, 0);
+                    }
+                }
+            }
+        }
     }
 }

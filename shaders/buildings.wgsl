@@ -69,7 +69,11 @@ fn vertex(in: Vertex) -> VertexOutput {
     out.clip_position = position_world_to_clip(world.xyz);
     out.normal = normalize((world_from_local * vec4<f32>(in.normal, 0.0)).xyz);
     out.state = states[in.building_id];
-    out.inside = in_focus(areas[in.building_id]);
+    // At city level every building is in focus: skip the lookup.
+    out.inside = 1u;
+    if params.focus.x != 0u {
+        out.inside = in_focus(areas[in.building_id]);
+    }
     return out;
 }
 

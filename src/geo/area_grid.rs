@@ -1,25 +1,18 @@
 //! A raster of which district and street each patch of ground belongs to:
 //! every cell takes the street of the nearest building (within a reach), by
 //! a multi-source breadth-first fill, and the district most buildings around
-//! it belong to. The terrain shader reads it to tint the
-//! drilled-into area and draw its boundary; nothing else needs polygons.
+//! it belong to. Its boundaries (cell edges between areas) become the lines
+//! the cockpit draws on the ground; nothing else needs polygons.
 
 use std::collections::VecDeque;
 
 use crate::model::{Building, CityBounds};
 
+/// A straight piece of boundary, local metres (from, to).
+pub type Segment = ([f32; 2], [f32; 2]);
+
 /// A cell that belongs to no area (too far from any building).
 pub const NO_AREA: u32 = u32::MAX;
-/// In the GPU words only: some cell within [`EDGE_REACH`] has another area
-/// word, so a boundary line may pass here (the shader samples neighbours
-/// only for these cells).
-pub const NEAR_EDGE: u32 = 1 << 15;
-/// In the GPU words only: some cell within [`EDGE_REACH`] lies in another
-/// district (the city-level borders; far rarer than street edges).
-pub const NEAR_DISTRICT_EDGE: u32 = 1 << 14;
-/// How far (cells) [`NEAR_EDGE`] looks; the shader's line half-width stays
-/// below this.
-pub const EDGE_REACH: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AreaGrid {
@@ -167,51 +160,36 @@ impl AreaGrid {
         self.index_at(p).map_or(NO_AREA, |i| self.cells[i])
     }
 
-    /// The cells as the GPU reads them: each word with [`NEAR_EDGE`] set
-    /// where a different word lies within [`EDGE_REACH`] cells.
-    pub fn gpu_words(&self) -> Vec<u32> {
-        let (cols, rows) = (self.cols as i64, self.rows as i64);
-        let reach = i64::from(EDGE_REACH);
-        let mut out = self.cells.clone();
-        for r in 0..rows {
-            for c in 0..cols {
-                let here = self.cells[(r * cols + c) as usize];
-                if here == NO_AREA {
-                    continue;
-                }
-                let mut flags = 0;
-                for dr in -reach..=reach {
-                    for dc in -reach..=reach {
-                        let (nr, nc) = (r + dr, c + dc);
-                        let there = if nr < 0 || nc < 0 || nr >= rows || nc >= cols {
-                            NO_AREA
-                        } else {
-                            self.cells[(nr * cols + nc) as usize]
-                        };
-                        if there != here {
-                            flags |= NEAR_EDGE;
-                        }
-                        if there != NO_AREA && (there & 0xffff) != (here & 0xffff) {
-                            flags |= NEAR_DISTRICT_EDGE;
-                        }
-                    }
-                }
-                out[(r * cols + c) as usize] |= flags;
-            }
+    /// The cell word at column `c`, row `r` ([`NO_AREA`] off the grid).
+    fn cell(&self, c: i64, r: i64) -> u32 {
+        if c < 0 || r < 0 || c >= i64::from(self.cols) || r >= i64::from(self.rows) {
+            return NO_AREA;
         }
-        out
+        self.cells[(r * i64::from(self.cols) + c) as usize]
     }
 
-    /// Little-endian bytes of [`AreaGrid::gpu_words`] (a storage buffer;
-    /// never empty).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out: Vec<u8> = self
-            .gpu_words()
-            .iter()
-            .flat_map(|w| w.to_le_bytes())
-            .collect();
-        if out.is_empty() {
-            out.extend_from_slice(&NO_AREA.to_le_bytes());
+    /// The cell edges (local metres, from → to) between neighbouring cells
+    /// whose words `differ(a, b)` says are on two sides of a boundary.
+    pub fn boundary(&self, differ: impl Fn(u32, u32) -> bool) -> Vec<Segment> {
+        let (cols, rows) = (i64::from(self.cols), i64::from(self.rows));
+        let at = |c: i64, r: i64| {
+            [
+                self.origin_m[0] + c as f32 * self.cell_m,
+                self.origin_m[1] + r as f32 * self.cell_m,
+            ]
+        };
+        let mut out = Vec::new();
+        for r in -1..rows {
+            for c in -1..cols {
+                let here = self.cell(c, r);
+                // The edge to the east neighbour, then to the north one.
+                if r >= 0 && differ(here, self.cell(c + 1, r)) {
+                    out.push((at(c + 1, r), at(c + 1, r + 1)));
+                }
+                if c >= 0 && differ(here, self.cell(c, r + 1)) {
+                    out.push((at(c, r + 1), at(c + 1, r + 1)));
+                }
+            }
         }
         out
     }
@@ -269,37 +247,46 @@ mod tests {
             assert_eq!(grid.at(far), NO_AREA);
         }
         assert_eq!(grid.at([f32::MAX, 0.0]), NO_AREA);
-        // The GPU words flag exactly the cells near a change of area.
-        let words = grid.gpu_words();
-        let count = |flag: u32| {
-            words
-                .iter()
-                .filter(|w| **w != NO_AREA && *w & flag != 0)
-                .count()
-        };
-        let areas = words.iter().filter(|w| **w != NO_AREA).count();
-        let (near, near_district) = (count(NEAR_EDGE), count(NEAR_DISTRICT_EDGE));
-        assert!(near > 0 && near < areas, "{near} of {areas}");
-        assert!(
-            near_district > 0 && near_district < near,
-            "{near_district} near a district border, {near} near any"
-        );
-        for r in 1..grid.rows - 1 {
-            for c in 1..grid.cols - 1 {
-                let i = (r * grid.cols + c) as usize;
-                let (a, b) = (grid.cells[i], grid.cells[i + 1]);
-                if a != NO_AREA && a != b {
-                    assert_ne!(words[i] & NEAR_EDGE, 0, "cell {c},{r} borders another area");
-                    assert_eq!(
-                        words[i] & !(NEAR_EDGE | NEAR_DISTRICT_EDGE),
-                        a,
-                        "the area itself is kept"
-                    );
-                    if a & 0xffff != b & 0xffff && b != NO_AREA {
-                        assert_ne!(words[i] & NEAR_DISTRICT_EDGE, 0);
+        // Boundaries: every district border is a cell edge between two
+        // districts; there are fewer of them than street borders.
+        let district = |a: u32, b: u32| a != NO_AREA && b != NO_AREA && a & 0xffff != b & 0xffff;
+        let street = |a: u32, b: u32| a != NO_AREA && b != NO_AREA && a >> 16 != b >> 16;
+        let (d, st) = (grid.boundary(district), grid.boundary(street));
+        assert_eq!(
+            d.len(),
+            district_edges + {
+                // The horizontal-pair count above covered east neighbours only.
+                let mut n = 0;
+                for r in 1..grid.rows {
+                    for c in 0..grid.cols {
+                        let (a, b) = (
+                            grid.cells[((r - 1) * grid.cols + c) as usize],
+                            grid.cells[(r * grid.cols + c) as usize],
+                        );
+                        n += usize::from(district(a, b));
                     }
                 }
+                n
+            }
+        );
+        assert!(d.len() < st.len());
+        for (p, q) in &d {
+            let len = (q[0] - p[0]).hypot(q[1] - p[1]);
+            assert!(
+                (len - grid.cell_m).abs() < 1e-3,
+                "a cell edge: {p:?} → {q:?}"
+            );
+        }
+        // A boundary around the built-up land closes: every corner is
+        // shared by an even number of edge ends.
+        let outline = grid.boundary(|a, b| (a == NO_AREA) != (b == NO_AREA));
+        let mut ends = std::collections::HashMap::new();
+        for (p, q) in &outline {
+            for e in [p, q] {
+                *ends.entry((e[0].to_bits(), e[1].to_bits())).or_insert(0) += 1;
             }
         }
+        assert!(!outline.is_empty());
+        assert!(ends.values().all(|n| n % 2 == 0), "a closed outline");
     }
 }

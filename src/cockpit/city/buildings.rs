@@ -216,28 +216,16 @@ pub fn sync_state_buffer(
     buffer.synced_revision = state.revision();
 }
 
-/// Dims the buildings outside the drilled-into area and outlines it on
-/// the ground.
+/// Dims the buildings outside the drilled-into area.
 pub fn sync_focus(
     drill: Option<Res<Drill>>,
     buffer: Option<Res<BuildingStateBuffer>>,
-    ground: Option<Res<super::GroundMaterials>>,
     mut materials: ResMut<Assets<BuildingMaterial>>,
-    mut ground_materials: ResMut<Assets<super::terrain::GroundMaterial>>,
 ) {
     let (Some(drill), Some(buffer)) = (drill, buffer) else {
         return;
     };
     let words = focus_words(drill.at);
-    for handle in ground.iter().flat_map(|g| g.0.iter()) {
-        if ground_materials
-            .get(handle)
-            .is_some_and(|m| m.params.focus != words)
-            && let Some(mut m) = ground_materials.get_mut(handle)
-        {
-            m.params.focus = words;
-        }
-    }
     let Some(material) = materials.get(&buffer.material) else {
         return;
     };

@@ -1,6 +1,7 @@
 //! The 3D city: terrain, water and building tiles, and keeping the GPU state
 //! buffer in step with [`CityState`](crate::cockpit::state::CityState).
 
+pub mod boundaries;
 pub mod buildings;
 pub mod markers;
 pub mod terrain;
@@ -36,6 +37,11 @@ pub(super) fn plugin(app: &mut App) {
             include_str!("../../../shaders/markers.wgsl"),
             "shaders/markers.wgsl",
         ),
+        (
+            &boundaries::LINES_SHADER,
+            include_str!("../../../shaders/lines.wgsl"),
+            "shaders/lines.wgsl",
+        ),
     ] {
         if let Err(e) = shaders.insert(handle.id(), Shader::from_wgsl(source, path)) {
             error!("cannot register {path}: {e}");
@@ -45,6 +51,7 @@ pub(super) fn plugin(app: &mut App) {
         MaterialPlugin::<BuildingMaterial>::default(),
         MaterialPlugin::<GroundMaterial>::default(),
         MaterialPlugin::<markers::MarkerMaterial>::default(),
+        MaterialPlugin::<boundaries::LineMaterial>::default(),
     ))
     .add_systems(Startup, spawn_city)
     .add_systems(
@@ -53,19 +60,20 @@ pub(super) fn plugin(app: &mut App) {
             sync_state_buffer,
             buildings::sync_focus,
             markers::sync_markers,
+            boundaries::sync_boundaries,
         )
             .in_set(AppSystems::SyncScene),
     );
 }
 
-/// Cell size and reach of the area grid the ground is tinted from: fine
+/// Cell size and reach of the area grid the boundaries are drawn from: fine
 /// enough for a boundary line, reaching 400 m beyond the outermost buildings.
 const AREA_CELL_M: f32 = 80.0;
 const AREA_REACH_CELLS: u32 = 5;
 /// Radius (cells) of the majority vote that smooths district borders.
 const AREA_VOTE_CELLS: u32 = 6;
 
-/// The grid of areas the ground shows (boundaries, drill highlight).
+/// The grid of areas whose boundaries the ground shows.
 pub fn area_grid(city: &crate::model::City) -> AreaGrid {
     AreaGrid::build(
         &city.bounds,
@@ -75,10 +83,6 @@ pub fn area_grid(city: &crate::model::City) -> AreaGrid {
         AREA_VOTE_CELLS,
     )
 }
-
-/// The terrain's and water's materials (they follow the drill focus).
-#[derive(Resource, Default)]
-pub struct GroundMaterials(pub Vec<Handle<GroundMaterial>>);
 
 /// CPU copies of the tile meshes, for picking.
 #[derive(Resource, Default)]
@@ -94,6 +98,7 @@ fn spawn_city(
     mut building_materials: ResMut<Assets<BuildingMaterial>>,
     mut ground_materials: ResMut<Assets<GroundMaterial>>,
     mut marker_materials: ResMut<Assets<markers::MarkerMaterial>>,
+    mut line_materials: ResMut<Assets<boundaries::LineMaterial>>,
 ) {
     let started = std::time::Instant::now();
     let (tiles, errors) = build_tiles(&city.buildings, TILE_SIZE_M);
@@ -112,30 +117,27 @@ fn spawn_city(
         &mut buffers,
         &mut building_materials,
     );
-    let grid = area_grid(&city);
-    let areas = buffers.add(ShaderBuffer::new(
-        &grid.to_bytes(),
-        bevy::asset::RenderAssetUsages::default(),
-    ));
-    let land = ground_materials.add(GroundMaterial::from_theme(0.0, &grid, areas.clone()));
     commands.spawn((
         Name::new("terrain"),
         Mesh3d(meshes.add(terrain_mesh(&city.terrain))),
-        MeshMaterial3d(land.clone()),
+        MeshMaterial3d(ground_materials.add(GroundMaterial::from_theme(0.0))),
         Transform::IDENTITY,
     ));
-    let mut ground = vec![land];
     if let Some(level) = city.terrain.water_level_m {
-        let water = ground_materials.add(GroundMaterial::from_theme(0.6, &grid, areas));
         commands.spawn((
             Name::new("water"),
             Mesh3d(meshes.add(water_mesh(&city.terrain, level))),
-            MeshMaterial3d(water.clone()),
+            MeshMaterial3d(ground_materials.add(GroundMaterial::from_theme(0.6))),
             Transform::IDENTITY,
         ));
-        ground.push(water);
     }
-    commands.insert_resource(GroundMaterials(ground));
+    boundaries::spawn_boundaries(
+        &mut commands,
+        &city,
+        area_grid(&city),
+        &mut meshes,
+        &mut line_materials,
+    );
     markers::spawn_markers(
         &mut commands,
         &mut meshes,

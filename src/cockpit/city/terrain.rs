@@ -7,11 +7,9 @@ use bevy::prelude::*;
 use bevy::render::render_resource::{
     AsBindGroup, RenderPipelineDescriptor, ShaderType, SpecializedMeshPipelineError,
 };
-use bevy::render::storage::ShaderBuffer;
 use bevy::shader::ShaderRef;
 
 use crate::cockpit::ui::theme::{self, Rgb};
-use crate::geo::area_grid::AreaGrid;
 use crate::geo::world_from_local;
 use crate::model::Terrain;
 
@@ -22,40 +20,23 @@ pub struct GroundParams {
     pub fog_color: Vec4,
     pub sun: Vec4,
     pub fog: Vec4,
-    /// Boundary and tint colour of the areas.
-    pub accent: Vec4,
-    /// The area grid: local origin (east, north), cell size (m).
-    pub grid: Vec4,
-    /// The area grid's columns and rows.
-    pub grid_size: UVec4,
-    /// The drilled-into area (see `buildings::focus_words`).
-    pub focus: UVec4,
 }
 
 #[derive(Asset, TypePath, AsBindGroup, Debug, Clone)]
 pub struct GroundMaterial {
     #[uniform(0)]
     pub params: GroundParams,
-    /// The area grid's cells (see [`AreaGrid`]).
-    #[storage(1, read_only)]
-    pub areas: Handle<ShaderBuffer>,
 }
 
 impl GroundMaterial {
-    /// `glint`: specular strength (0 for land, >0 for water); `areas` holds
-    /// the cells of `grid`.
-    pub fn from_theme(glint: f32, grid: &AreaGrid, areas: Handle<ShaderBuffer>) -> GroundMaterial {
+    /// `glint`: specular strength (0 for land, >0 for water).
+    pub fn from_theme(glint: f32) -> GroundMaterial {
         GroundMaterial {
             params: GroundParams {
                 fog_color: theme::BACKGROUND.linear(),
                 sun: theme::sun_direction().extend(glint),
                 fog: Vec4::new(theme::FOG_DENSITY_PER_M, 0.0, 0.0, 0.0),
-                accent: theme::ACCENT.linear(),
-                grid: Vec4::new(grid.origin_m[0], grid.origin_m[1], grid.cell_m, 0.0),
-                grid_size: UVec4::new(grid.cols, grid.rows, 0, 0),
-                focus: UVec4::ZERO,
             },
-            areas,
         }
     }
 }

@@ -51,6 +51,11 @@ pub const PANEL_FILL: Rgb = Rgb(10, 22, 42);
 pub const PANEL_STROKE: Rgb = Rgb(38, 92, 150);
 /// Background of the area names on the map.
 pub const LABEL_FILL: Rgb = Rgb(12, 30, 58);
+/// Boundary lines on the ground: between districts (city level), around
+/// the drilled-into area, and between its streets.
+pub const BORDER_DISTRICT: Rgb = Rgb(44, 140, 190);
+pub const BORDER_FOCUS: Rgb = Rgb(90, 215, 255);
+pub const BORDER_STREET: Rgb = Rgb(34, 92, 130);
 pub const TEXT: Rgb = Rgb(214, 230, 245);
 pub const TEXT_DIM: Rgb = Rgb(130, 156, 184);
 pub const ACCENT: Rgb = Rgb(64, 196, 255);

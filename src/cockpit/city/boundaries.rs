@@ -5,13 +5,9 @@
 //! ground's shader does no per-pixel work for them.
 
 use bevy::asset::{RenderAssetUsages, uuid_handle};
-use bevy::mesh::{Indices, MeshVertexBufferLayoutRef, PrimitiveTopology};
-use bevy::pbr::{MaterialPipeline, MaterialPipelineKey};
+use bevy::mesh::{Indices, PrimitiveTopology};
 use bevy::prelude::*;
-use bevy::render::render_resource::{
-    AsBindGroup, RenderPipelineDescriptor, ShaderType, SpecializedMeshPipelineError,
-};
-use bevy::shader::ShaderRef;
+use bevy::render::render_resource::{AsBindGroup, ShaderType};
 
 use crate::cockpit::drill::Drill;
 use crate::cockpit::state::CityData;
@@ -60,38 +56,15 @@ impl LineMaterial {
     }
 }
 
-impl Material for LineMaterial {
-    fn vertex_shader() -> ShaderRef {
-        LINES_SHADER.into()
-    }
-
-    fn fragment_shader() -> ShaderRef {
-        LINES_SHADER.into()
-    }
-
-    fn enable_prepass() -> bool {
-        false
-    }
-
-    fn enable_shadows() -> bool {
-        false
-    }
-
-    fn specialize(
-        _pipeline: &MaterialPipeline,
-        descriptor: &mut RenderPipelineDescriptor,
-        layout: &MeshVertexBufferLayoutRef,
-        _key: MaterialPipelineKey<Self>,
-    ) -> Result<(), SpecializedMeshPipelineError> {
-        let vertex_layout = layout.0.get_layout(&[
-            Mesh::ATTRIBUTE_POSITION.at_shader_location(0),
-            Mesh::ATTRIBUTE_NORMAL.at_shader_location(1),
-            Mesh::ATTRIBUTE_COLOR.at_shader_location(2),
-        ])?;
-        descriptor.vertex.buffers = vec![vertex_layout];
-        Ok(())
-    }
-}
+lean_material!(
+    LineMaterial,
+    LINES_SHADER,
+    [
+        Mesh::ATTRIBUTE_POSITION,
+        Mesh::ATTRIBUTE_NORMAL,
+        Mesh::ATTRIBUTE_COLOR
+    ]
+);
 
 /// Ribbons for `segments` (local metres) in `colour`, draped over the
 /// terrain; `None` when there is nothing to draw.

@@ -4,14 +4,10 @@
 
 use bevy::asset::{RenderAssetUsages, uuid_handle};
 use bevy::camera::primitives::Aabb;
-use bevy::mesh::{Indices, MeshVertexAttribute, MeshVertexBufferLayoutRef, PrimitiveTopology};
-use bevy::pbr::{MaterialPipeline, MaterialPipelineKey};
+use bevy::mesh::{Indices, MeshVertexAttribute, PrimitiveTopology};
 use bevy::prelude::*;
-use bevy::render::render_resource::{
-    AsBindGroup, RenderPipelineDescriptor, ShaderType, SpecializedMeshPipelineError, VertexFormat,
-};
+use bevy::render::render_resource::{AsBindGroup, ShaderType, VertexFormat};
 use bevy::render::storage::ShaderBuffer;
-use bevy::shader::ShaderRef;
 
 use crate::cockpit::drill::Drill;
 use crate::cockpit::state::CityState;
@@ -86,38 +82,15 @@ pub struct BuildingMaterial {
     pub areas: Handle<ShaderBuffer>,
 }
 
-impl Material for BuildingMaterial {
-    fn vertex_shader() -> ShaderRef {
-        BUILDINGS_SHADER.into()
-    }
-
-    fn fragment_shader() -> ShaderRef {
-        BUILDINGS_SHADER.into()
-    }
-
-    fn enable_prepass() -> bool {
-        false
-    }
-
-    fn enable_shadows() -> bool {
-        false
-    }
-
-    fn specialize(
-        _pipeline: &MaterialPipeline,
-        descriptor: &mut RenderPipelineDescriptor,
-        layout: &MeshVertexBufferLayoutRef,
-        _key: MaterialPipelineKey<Self>,
-    ) -> Result<(), SpecializedMeshPipelineError> {
-        let vertex_layout = layout.0.get_layout(&[
-            Mesh::ATTRIBUTE_POSITION.at_shader_location(0),
-            Mesh::ATTRIBUTE_NORMAL.at_shader_location(1),
-            ATTRIBUTE_BUILDING_ID.at_shader_location(2),
-        ])?;
-        descriptor.vertex.buffers = vec![vertex_layout];
-        Ok(())
-    }
-}
+lean_material!(
+    BuildingMaterial,
+    BUILDINGS_SHADER,
+    [
+        Mesh::ATTRIBUTE_POSITION,
+        Mesh::ATTRIBUTE_NORMAL,
+        ATTRIBUTE_BUILDING_ID
+    ]
+);
 
 /// The state buffer and the revision of [`CityState`] it holds.
 #[derive(Resource)]

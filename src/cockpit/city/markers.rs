@@ -6,14 +6,10 @@
 
 use bevy::asset::{RenderAssetUsages, uuid_handle};
 use bevy::camera::visibility::NoFrustumCulling;
-use bevy::mesh::{MeshVertexAttribute, MeshVertexBufferLayoutRef, PrimitiveTopology};
-use bevy::pbr::{MaterialPipeline, MaterialPipelineKey};
+use bevy::mesh::{MeshVertexAttribute, PrimitiveTopology};
 use bevy::prelude::*;
-use bevy::render::render_resource::{
-    AsBindGroup, RenderPipelineDescriptor, ShaderType, SpecializedMeshPipelineError, VertexFormat,
-};
+use bevy::render::render_resource::{AsBindGroup, ShaderType, VertexFormat};
 use bevy::render::storage::ShaderBuffer;
-use bevy::shader::ShaderRef;
 
 use crate::cockpit::hub_view::HubView;
 use crate::cockpit::state::{CityData, CityState};
@@ -74,38 +70,15 @@ pub struct MarkerMaterial {
     pub markers: Handle<ShaderBuffer>,
 }
 
-impl Material for MarkerMaterial {
-    fn vertex_shader() -> ShaderRef {
-        MARKERS_SHADER.into()
-    }
-
-    fn fragment_shader() -> ShaderRef {
-        MARKERS_SHADER.into()
-    }
-
-    fn enable_prepass() -> bool {
-        false
-    }
-
-    fn enable_shadows() -> bool {
-        false
-    }
-
-    fn specialize(
-        _pipeline: &MaterialPipeline,
-        descriptor: &mut RenderPipelineDescriptor,
-        layout: &MeshVertexBufferLayoutRef,
-        _key: MaterialPipelineKey<Self>,
-    ) -> Result<(), SpecializedMeshPipelineError> {
-        let vertex_layout = layout.0.get_layout(&[
-            Mesh::ATTRIBUTE_POSITION.at_shader_location(0),
-            Mesh::ATTRIBUTE_NORMAL.at_shader_location(1),
-            ATTRIBUTE_MARKER_SLOT.at_shader_location(2),
-        ])?;
-        descriptor.vertex.buffers = vec![vertex_layout];
-        Ok(())
-    }
-}
+lean_material!(
+    MarkerMaterial,
+    MARKERS_SHADER,
+    [
+        Mesh::ATTRIBUTE_POSITION,
+        Mesh::ATTRIBUTE_NORMAL,
+        ATTRIBUTE_MARKER_SLOT
+    ]
+);
 
 /// One marker's triangles (non-indexed): offset, normal, is-head.
 fn template() -> Vec<([f32; 3], [f32; 3], u32)> {

@@ -1,6 +1,46 @@
 //! The 3D city: terrain, water and building tiles, and keeping the GPU state
 //! buffer in step with [`CityState`](crate::cockpit::state::CityState).
 
+/// Implements `Material` the lean way every city material shares: one WGSL
+/// file for both stages, no prepass, no shadows, and exactly the given
+/// vertex attributes at shader locations 0, 1, 2, … in that order.
+macro_rules! lean_material {
+    ($material:ty, $shader:expr, [$($attribute:expr),+ $(,)?]) => {
+        impl bevy::pbr::Material for $material {
+            fn vertex_shader() -> bevy::shader::ShaderRef {
+                $shader.into()
+            }
+
+            fn fragment_shader() -> bevy::shader::ShaderRef {
+                $shader.into()
+            }
+
+            fn enable_prepass() -> bool {
+                false
+            }
+
+            fn enable_shadows() -> bool {
+                false
+            }
+
+            fn specialize(
+                _pipeline: &bevy::pbr::MaterialPipeline,
+                descriptor: &mut bevy::render::render_resource::RenderPipelineDescriptor,
+                layout: &bevy::mesh::MeshVertexBufferLayoutRef,
+                _key: bevy::pbr::MaterialPipelineKey<Self>,
+            ) -> Result<(), bevy::render::render_resource::SpecializedMeshPipelineError> {
+                let attributes: Vec<_> = [$($attribute),+]
+                    .iter()
+                    .enumerate()
+                    .map(|(location, a)| a.at_shader_location(location as u32))
+                    .collect();
+                descriptor.vertex.buffers = vec![layout.0.get_layout(&attributes)?];
+                Ok(())
+            }
+        }
+    };
+}
+
 pub mod boundaries;
 pub mod buildings;
 pub mod markers;

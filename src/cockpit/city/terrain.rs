@@ -1,13 +1,9 @@
 //! Terrain (elevation tint + hillshade baked per vertex) and the water plane.
 
 use bevy::asset::{RenderAssetUsages, uuid_handle};
-use bevy::mesh::{Indices, MeshVertexBufferLayoutRef, PrimitiveTopology};
-use bevy::pbr::{MaterialPipeline, MaterialPipelineKey};
+use bevy::mesh::{Indices, PrimitiveTopology};
 use bevy::prelude::*;
-use bevy::render::render_resource::{
-    AsBindGroup, RenderPipelineDescriptor, ShaderType, SpecializedMeshPipelineError,
-};
-use bevy::shader::ShaderRef;
+use bevy::render::render_resource::{AsBindGroup, ShaderType};
 
 use crate::cockpit::ui::theme::{self, Rgb};
 use crate::geo::world_from_local;
@@ -41,37 +37,11 @@ impl GroundMaterial {
     }
 }
 
-impl Material for GroundMaterial {
-    fn vertex_shader() -> ShaderRef {
-        TERRAIN_SHADER.into()
-    }
-
-    fn fragment_shader() -> ShaderRef {
-        TERRAIN_SHADER.into()
-    }
-
-    fn enable_prepass() -> bool {
-        false
-    }
-
-    fn enable_shadows() -> bool {
-        false
-    }
-
-    fn specialize(
-        _pipeline: &MaterialPipeline,
-        descriptor: &mut RenderPipelineDescriptor,
-        layout: &MeshVertexBufferLayoutRef,
-        _key: MaterialPipelineKey<Self>,
-    ) -> Result<(), SpecializedMeshPipelineError> {
-        let vertex_layout = layout.0.get_layout(&[
-            Mesh::ATTRIBUTE_POSITION.at_shader_location(0),
-            Mesh::ATTRIBUTE_COLOR.at_shader_location(1),
-        ])?;
-        descriptor.vertex.buffers = vec![vertex_layout];
-        Ok(())
-    }
-}
+lean_material!(
+    GroundMaterial,
+    TERRAIN_SHADER,
+    [Mesh::ATTRIBUTE_POSITION, Mesh::ATTRIBUTE_COLOR]
+);
 
 fn lerp_rgb(a: Rgb, b: Rgb, t: f32) -> Vec3 {
     let (a, b) = (a.linear().truncate(), b.linear().truncate());

@@ -630,13 +630,18 @@ mod tests {
     use crate::geo::demo::{DemoScene, generate};
     use crate::live::LiveState;
 
-    #[test]
-    fn kpi_buckets_are_backfilled_for_a_journal_written_without_them() {
-        use crate::model::{CaseAction, CaseId, Event, EventId, EventKind, RiskLevel};
+    /// A 50-building demo city.
+    fn tiny_city() -> City {
         let mut scene = DemoScene::embedded().expect("scene");
         scene.buildings = 50;
         scene.cell_m = 1000.0;
-        let city = generate(&scene);
+        generate(&scene)
+    }
+
+    #[test]
+    fn kpi_buckets_are_backfilled_for_a_journal_written_without_them() {
+        use crate::model::{CaseAction, CaseId, Event, EventId, EventKind, RiskLevel};
+        let city = tiny_city();
         let path =
             std::env::temp_dir().join(format!("citytwin-backfill-{}.db", std::process::id()));
         let _ = std::fs::remove_file(&path);
@@ -712,10 +717,7 @@ mod tests {
 
     #[test]
     fn the_journal_keeps_a_window_behind_the_newest_snapshot() {
-        let mut scene = DemoScene::embedded().expect("scene");
-        scene.buildings = 50;
-        scene.cell_m = 1000.0;
-        let city = generate(&scene);
+        let city = tiny_city();
         let mut store = Store::open(":memory:", &city, &HashMap::new()).expect("store");
         let live = LiveState::new(&city);
         let last = KEEP_DELTAS + SNAPSHOT_EVERY + 100;

@@ -141,6 +141,7 @@ pub fn marker_mesh(slots: usize) -> Mesh {
 /// Where each shown marker is (for picking) and the GPU side.
 #[derive(Resource)]
 pub struct MarkerLayer {
+    pub entity: Entity,
     pub buffer: Handle<ShaderBuffer>,
     pub mesh: Handle<Mesh>,
     pub capacity: usize,
@@ -181,18 +182,23 @@ pub(super) fn spawn_markers(
     let bytes = vec![0u8; capacity * 32];
     let buffer = buffers.add(ShaderBuffer::new(&bytes, RenderAssetUsages::default()));
     let mesh = meshes.add(marker_mesh(capacity));
-    commands.spawn((
-        Name::new("event markers"),
-        Mesh3d(mesh.clone()),
-        MeshMaterial3d(materials.add(MarkerMaterial {
-            params: MarkerParams::from_theme(),
-            markers: buffer.clone(),
-        })),
-        Transform::IDENTITY,
-        // Vertices are placed by the shader: the mesh's own bounds mean nothing.
-        NoFrustumCulling,
-    ));
+    let entity = commands
+        .spawn((
+            Name::new("event markers"),
+            Mesh3d(mesh.clone()),
+            MeshMaterial3d(materials.add(MarkerMaterial {
+                params: MarkerParams::from_theme(),
+                markers: buffer.clone(),
+            })),
+            Transform::IDENTITY,
+            // Vertices are placed by the shader: the mesh's own bounds mean nothing.
+            NoFrustumCulling,
+            // Nothing to draw until there is an open case.
+            Visibility::Hidden,
+        ))
+        .id();
     commands.insert_resource(MarkerLayer {
+        entity,
         buffer,
         mesh,
         capacity,
@@ -202,8 +208,10 @@ pub(super) fn spawn_markers(
     });
 }
 
-/// Refills the marker buffer when the hub's rows or the selection change.
+/// Refills the marker buffer when the hub's rows or the selection change;
+/// with no marker to show, the batch is not drawn at all.
 pub fn sync_markers(
+    mut commands: Commands,
     view: Res<HubView>,
     state: Res<CityState>,
     city: Res<CityData>,
@@ -227,6 +235,13 @@ pub fn sync_markers(
         let top = world_from_local(b.centre_m(), b.base_elevation_m + b.height_m);
         layer.slots.push((case.id, b.id, Vec3::from(top)));
     }
+    commands
+        .entity(layer.entity)
+        .insert(if layer.slots.is_empty() {
+            Visibility::Hidden
+        } else {
+            Visibility::Inherited
+        });
     if layer.slots.len() > layer.capacity {
         layer.capacity = layer.slots.len().next_power_of_two();
         if let Some(mut mesh) = meshes.get_mut(&layer.mesh) {

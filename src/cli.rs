@@ -18,6 +18,8 @@ use crate::cockpit::app::{RunOptions, default_view, run_window};
 use crate::cockpit::camera::OrbitCamera;
 use crate::cockpit::drill::area_of_scope;
 use crate::cockpit::link::{LinkConfig, spawn_link};
+use crate::cockpit::stream::replay::ReplaySource;
+use crate::cockpit::time::{MarksLoader, TimeControl};
 use crate::cockpit::ui::Lang;
 use crate::geo::assemble::{city_from_dem, city_from_import};
 use crate::geo::dem::Dem;
@@ -48,8 +50,11 @@ pub enum Command {
     Render(RenderArgs),
     /// Run the backend alone: sessions, rules, store, scenario, recording.
     Serve(ServeArgs),
-    /// Inspect a recording.
+    /// Open the cockpit on a recording (timeline, seek, play), inspect it
+    /// (--info), or cut a self-contained clip out of it (`replay clip`).
     Replay(ReplayArgs),
+    /// Run a scenario fast-forwarded (not in real time) into a recording.
+    Record(RecordArgs),
     /// The KPI table (received, closed, closure and on-time rates) from a
     /// database's case journal, for any past moment.
     Kpi(KpiArgs),
@@ -104,16 +109,8 @@ pub struct RunArgs {
     pub data: DataArgs,
     #[command(flatten)]
     pub view: ViewArgs,
-    /// Window size in pixels.
-    #[arg(long, default_value = "1600x900", value_parser = parse_size)]
-    pub size: UVec2,
-    /// Interface language.
-    #[arg(long, value_enum, default_value_t = Lang::Zh)]
-    pub lang: Lang,
-    /// Extra scale of all panels, on top of the automatic wall scale
-    /// (window height / 1080: 2× on a 3840×2160 or 7680×2160 wall).
-    #[arg(long, default_value_t = 1.0)]
-    pub ui_scale: f32,
+    #[command(flatten)]
+    pub window: WindowArgs,
     /// Select the building with this fire code at start.
     #[arg(long, value_name = "CODE")]
     pub select: Option<String>,
@@ -121,22 +118,19 @@ pub struct RunArgs {
     /// (500103/解放碑街道).
     #[arg(long, value_name = "DISTRICT[/STREET]")]
     pub area: Option<String>,
-    /// Save a screenshot of the window to FILE.png after a few frames and exit.
-    #[arg(long, value_name = "FILE.png")]
-    pub screenshot: Option<PathBuf>,
-    /// Frames to wait before the screenshot (the stream and the trend chart
-    /// fill up meanwhile).
-    #[arg(long, value_name = "N", default_value_t = 45, requires = "screenshot")]
-    pub screenshot_frames: u32,
     /// Connect to a running backend instead of starting one in the cockpit.
     #[arg(long, value_name = "HOST:PORT")]
     pub connect: Option<String>,
     /// Access token for --connect.
     #[arg(long, value_name = "TOKEN", requires = "connect")]
     pub token: Option<String>,
-    /// Record the received stream to an MCAP file.
+    /// Record the session (the timeline's history) to this MCAP file
+    /// (default: a new file under the user's data directory).
     #[arg(long, value_name = "FILE.mcap")]
     pub record: Option<PathBuf>,
+    /// Do not record the session (the timeline then has no history).
+    #[arg(long, conflicts_with = "record")]
+    pub no_record: bool,
     /// Embedded backend: its SQLite database (default: in memory).
     #[arg(long, value_name = "FILE.db", conflicts_with = "connect")]
     pub db: Option<PathBuf>,
@@ -183,7 +177,7 @@ pub struct KpiArgs {
     #[arg(long, value_name = "FILE.db")]
     pub db: PathBuf,
     /// The moment, China Standard Time (default: everything journaled).
-    #[arg(long, value_name = "YYYY-MM-DDTHH:MM", value_parser = crate::kpi_report::parse_cst)]
+    #[arg(long, value_name = "YYYY-MM-DDTHH:MM", value_parser = crate::time::parse_cst)]
     pub at: Option<i64>,
     /// A district code: that district and its streets.
     #[arg(long, value_name = "CODE")]
@@ -194,12 +188,82 @@ pub struct KpiArgs {
 }
 
 #[derive(Args, Debug, Clone)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct ReplayArgs {
+    #[command(subcommand)]
+    pub action: Option<ReplayAction>,
     /// The recording (MCAP).
-    pub file: PathBuf,
-    /// Print its time span, message counts and snapshot count.
+    pub file: Option<PathBuf>,
+    /// Print its time span, message counts, snapshots and any damage.
     #[arg(long)]
     pub info: bool,
+    /// Start at this moment (China Standard Time) instead of the beginning.
+    #[arg(long, value_name = "YYYY-MM-DDTHH:MM", value_parser = crate::time::parse_cst)]
+    pub at: Option<i64>,
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum ReplayAction {
+    /// Write a self-contained recording of a time range: the state at
+    /// --from, then everything up to --to.
+    Clip(ClipArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ClipArgs {
+    /// The source recording.
+    pub file: PathBuf,
+    #[arg(long, value_name = "YYYY-MM-DDTHH:MM", value_parser = crate::time::parse_cst)]
+    pub from: i64,
+    #[arg(long, value_name = "YYYY-MM-DDTHH:MM", value_parser = crate::time::parse_cst)]
+    pub to: i64,
+    #[arg(long, value_name = "FILE.mcap")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+/// Window options shared by `run` and `replay`.
+#[derive(Args, Debug, Clone)]
+pub struct WindowArgs {
+    /// Window size in pixels.
+    #[arg(long, default_value = "1600x900", value_parser = parse_size)]
+    pub size: UVec2,
+    /// Interface language.
+    #[arg(long, value_enum, default_value_t = Lang::Zh)]
+    pub lang: Lang,
+    /// Extra scale of all panels, on top of the automatic wall scale
+    /// (window height / 1080: 2× on a 3840×2160 or 7680×2160 wall).
+    #[arg(long, default_value_t = 1.0)]
+    pub ui_scale: f32,
+    /// Save a screenshot of the window to FILE.png after a few frames and exit.
+    #[arg(long, value_name = "FILE.png")]
+    pub screenshot: Option<PathBuf>,
+    /// Frames to wait before the screenshot.
+    #[arg(long, value_name = "N", default_value_t = 45, requires = "screenshot")]
+    pub screenshot_frames: u32,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RecordArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Scenario to simulate (default: the embedded scenes/scenario_demo.ron).
+    #[arg(long, value_name = "FILE.ron")]
+    pub scenario: Option<PathBuf>,
+    /// Stream hours to simulate.
+    #[arg(long, default_value_t = 24.0)]
+    pub hours: f64,
+    /// The recording to write.
+    #[arg(long, value_name = "FILE.mcap")]
+    pub out: PathBuf,
+    /// Keep the backend's journal in this SQLite file (default: in memory).
+    #[arg(long, value_name = "FILE.db")]
+    pub db: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -214,6 +278,12 @@ pub struct RenderArgs {
     /// Image size in pixels.
     #[arg(long, default_value = "1920x1080", value_parser = parse_size)]
     pub size: UVec2,
+    /// Render the city as it was in this recording …
+    #[arg(long, value_name = "FILE.mcap", requires = "at")]
+    pub recording: Option<PathBuf>,
+    /// … at this moment (China Standard Time).
+    #[arg(long, value_name = "YYYY-MM-DDTHH:MM", value_parser = crate::time::parse_cst, requires = "recording")]
+    pub at: Option<i64>,
 }
 
 pub fn parse_size(text: &str) -> Result<UVec2, String> {
@@ -336,6 +406,7 @@ pub fn main_with(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Render(args)) => render(args),
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Replay(args)) => replay(args),
+        Some(Command::Record(args)) => record(args),
         Some(Command::Kpi(args)) => kpi(args),
         Some(Command::Bench(bench)) => crate::bench::run(bench),
     }
@@ -376,8 +447,8 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         None => None,
     };
     let city = Arc::new(city);
-    let (link, backend) = if args.offline {
-        (None, None)
+    let (live, backend, history) = if args.offline {
+        (None, None, None)
     } else {
         let (addr, token, backend) = match &args.connect {
             Some(addr) => (addr.clone(), args.token.clone().unwrap_or_default(), None),
@@ -386,30 +457,67 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
                 (backend.addr.to_string(), token, Some(backend))
             }
         };
+        let history = if args.no_record {
+            None
+        } else {
+            Some(match &args.record {
+                Some(path) => path.clone(),
+                None => session_recording_path()?,
+            })
+        };
+        if let Some(path) = &history {
+            println!(
+                "recording this session to {} (the timeline seeks in it; --no-record to stop)",
+                path.display()
+            );
+        }
         let link = spawn_link(LinkConfig {
             addr,
             token,
-            record: args.record.clone().map(|p| (p, city.clone())),
+            record: history.clone().map(|p| (p, city.clone())),
         })
         .context("starting the link thread")?;
-        (Some(link), backend)
+        (Some(link.into_source(history.clone())), backend, history)
     };
     run_window(
         city,
         RunOptions {
-            window_size: (args.size.x, args.size.y),
-            ui_scale: args.ui_scale,
-            lang: args.lang,
+            window_size: (args.window.size.x, args.window.size.y),
+            ui_scale: args.window.ui_scale,
+            lang: args.window.lang,
             initial_view: Some(view),
             select,
             area,
             // egui needs a few frames for its first pass (the CJK font atlas).
-            screenshot: args.screenshot.map(|p| (p, args.screenshot_frames.max(45))),
-            link,
+            screenshot: args
+                .window
+                .screenshot
+                .map(|p| (p, args.window.screenshot_frames.max(45))),
+            live,
+            replay: history.map(ReplaySource::lazy),
+            time: TimeControl::live(),
+            marks: None,
             backend,
         },
     );
     Ok(())
+}
+
+/// A new file for this session's recording under the user's data
+/// directory (`$XDG_DATA_HOME` or `~/.local/share`)/citytwin/sessions.
+fn session_recording_path() -> anyhow::Result<PathBuf> {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .context("neither XDG_DATA_HOME nor HOME is set: pass --record FILE or --no-record")?;
+    let dir = base.join("citytwin/sessions");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let stamp = crate::time::format_cst(now_ms).replace([' ', ':'], "-");
+    Ok(dir.join(format!("session-{stamp}-{}.mcap", std::process::id())))
 }
 
 /// A token nobody else knows, for the cockpit's own embedded backend.
@@ -536,40 +644,163 @@ fn kpi(args: KpiArgs) -> anyhow::Result<()> {
 }
 
 fn replay(args: ReplayArgs) -> anyhow::Result<()> {
-    if !args.info {
-        bail!(
-            "the replay timeline comes with a later release; use --info to inspect {}",
-            args.file.display()
+    if let Some(ReplayAction::Clip(clip)) = args.action {
+        return replay_clip(clip);
+    }
+    let Some(file) = args.file else {
+        bail!("which recording? citytwin replay FILE.mcap (or replay clip …)");
+    };
+    if args.info {
+        return replay_info(&file);
+    }
+    let city = Arc::new(load_city(&args.data)?);
+    let source = ReplaySource::open(file.clone())?;
+    let Some(span) = source.span() else {
+        bail!("{}: the recording holds no stream", file.display());
+    };
+    let recording = source.cursor().map(|c| c.recording());
+    if let Some(r) = recording
+        && !r.is_complete()
+    {
+        eprintln!(
+            "warning: {} was cut short: it ends at {} (read to its last complete chunk)",
+            file.display(),
+            crate::time::format_cst(span.1)
         );
     }
-    let info = crate::recording::info(&args.file)?;
-    let span = |t: Option<i64>| t.map_or_else(|| "—".to_owned(), |t| format!("{t} ms"));
-    println!("recording: {}", args.file.display());
+    let mut time = TimeControl::replay(span);
+    if let Some(at) = args.at {
+        time.apply(crate::cockpit::time::TimeControlCommand::Seek(at));
+    }
+    let w = &args.window;
+    run_window(
+        city.clone(),
+        RunOptions {
+            window_size: (w.size.x, w.size.y),
+            ui_scale: w.ui_scale,
+            lang: w.lang,
+            initial_view: Some(default_view(&city)),
+            select: None,
+            area: None,
+            screenshot: w
+                .screenshot
+                .clone()
+                .map(|p| (p, w.screenshot_frames.max(45))),
+            live: None,
+            replay: Some(source),
+            time,
+            marks: Some(MarksLoader::spawn(file).context("starting the timeline marks thread")?),
+            backend: None,
+        },
+    );
+    Ok(())
+}
+
+fn replay_info(file: &std::path::Path) -> anyhow::Result<()> {
+    let mut recording = crate::recording::Recording::open(file)?;
+    // Read every chunk once, so damage is found and named.
+    for i in 0..recording.chunks().len() {
+        let _ = recording.read_chunk(i);
+    }
+    let info = recording.info()?;
+    let span = |t: Option<i64>| t.map_or_else(|| "—".to_owned(), crate::time::format_cst);
+    println!("recording: {}", file.display());
     println!(
         "complete:  {}",
         if info.complete {
-            "yes"
+            "yes".to_owned()
         } else {
-            "no (cut short; read to its last whole chunk)"
+            format!(
+                "no — cut short; read to its last complete chunk, which ends at {}",
+                span(info.end_ms)
+            )
         }
     );
-    println!("start:     {}", span(info.start_ms));
-    println!("end:       {}", span(info.end_ms));
+    println!("start:     {} (CST)", span(info.start_ms));
+    println!("end:       {} (CST)", span(info.end_ms));
     if let (Some(a), Some(b)) = (info.start_ms, info.end_ms) {
-        println!("span:      {:.1} s", (b - a) as f64 / 1000.0);
+        println!(
+            "span:      {:.1} min of stream time",
+            (b - a) as f64 / 60_000.0
+        );
     }
+    println!(
+        "size:      {:.2} MB in {} chunks",
+        info.bytes as f64 / 1e6,
+        info.chunks
+    );
     println!("snapshots: {}", info.snapshots);
     for (topic, count) in &info.counts {
         println!("  {topic:<24} {count}");
     }
+    for p in &info.problems {
+        eprintln!("error: {}", p.message);
+    }
+    Ok(())
+}
+
+fn replay_clip(args: ClipArgs) -> anyhow::Result<()> {
+    let city = load_city(&args.data)?;
+    let report = crate::recording::clip(&args.file, &city, args.from, args.to, &args.out)?;
+    for p in &report.problems {
+        eprintln!("error: {}", p.message);
+    }
+    if report.skipped > 0 {
+        eprintln!(
+            "warning: {} deltas after a corrupt chunk were skipped (the clip resumes at the next snapshot)",
+            report.skipped
+        );
+    }
+    println!(
+        "wrote {}: {} – {} (CST), {} messages",
+        args.out.display(),
+        crate::time::format_cst(args.from),
+        crate::time::format_cst(args.to),
+        report.messages
+    );
+    Ok(())
+}
+
+/// `citytwin record`: the scenario fast-forwarded into a recording.
+fn record(args: RecordArgs) -> anyhow::Result<()> {
+    let city = Arc::new(load_city(&args.data)?);
+    let scenario = scenario_from(args.scenario.as_deref())?;
+    let db = args
+        .db
+        .as_ref()
+        .map_or_else(|| ":memory:".to_owned(), |p| p.display().to_string());
+    let started = std::time::Instant::now();
+    let engine = Engine::open(city, &db, Some(scenario))?;
+    let report = crate::backend::fast_forward::record(engine, args.hours, &args.out)?;
+    println!(
+        "wrote {}: {} – {} (CST), {} deltas, {} snapshots, {} cases opened, {:.2} MB in {:.1} s",
+        args.out.display(),
+        crate::time::format_cst(report.start_ms),
+        crate::time::format_cst(report.end_ms),
+        report.deltas,
+        report.snapshots,
+        report.cases_opened,
+        report.bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
 fn render(args: RenderArgs) -> anyhow::Result<()> {
     let city = load_city(&args.data)?;
     let view = view_for(&city, &args.view)?;
+    let replay = match (&args.recording, args.at) {
+        (Some(file), Some(at)) => Some((ReplaySource::open(file.clone())?, at)),
+        _ => None,
+    };
     let mut headless =
         crate::cockpit::headless::HeadlessCity::new(Arc::new(city), view, args.size, true);
+    if let Some((source, at)) = replay {
+        headless.replay(source, at);
+        if let Some(problem) = headless.replay_problems().last() {
+            bail!("{problem}");
+        }
+    }
     let image = headless.capture()?;
     image
         .save(&args.out)

@@ -3,45 +3,7 @@
 
 use crate::model::{City, DistrictId, Kpi, KpiTable};
 
-/// Parses `YYYY-MM-DDTHH:MM[:SS]` in China Standard Time (UTC+8) to ms since
-/// the Unix epoch.
-pub fn parse_cst(text: &str) -> Result<i64, String> {
-    let bad = || format!("{text:?} should look like 2026-11-24T18:00 (China Standard Time)");
-    let (date, time) = text.split_once('T').ok_or_else(bad)?;
-    let d: Vec<i64> = date
-        .split('-')
-        .map(|p| p.parse().map_err(|_| bad()))
-        .collect::<Result<_, _>>()?;
-    let t: Vec<i64> = time
-        .split(':')
-        .map(|p| p.parse().map_err(|_| bad()))
-        .collect::<Result<_, _>>()?;
-    let (&[y, m, day], hms) = (d.as_slice(), t.as_slice()) else {
-        return Err(bad());
-    };
-    let (h, min, s) = match hms {
-        [h, min] => (*h, *min, 0),
-        [h, min, s] => (*h, *min, *s),
-        _ => return Err(bad()),
-    };
-    if !(1..=12).contains(&m)
-        || !(1..=31).contains(&day)
-        || !(0..24).contains(&h)
-        || !(0..60).contains(&min)
-        || !(0..60).contains(&s)
-    {
-        return Err(bad());
-    }
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Ok(((days * 86_400 + h * 3600 + min * 60 + s) - 8 * 3600) * 1000)
-}
+pub use crate::time::parse_cst;
 
 /// One printed row.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,36 +64,84 @@ pub fn rows(city: &City, table: &KpiTable, scope: Option<&str>) -> Vec<KpiRow> {
     }
 }
 
-pub fn render(rows: &[KpiRow], csv: bool) -> String {
-    let mut out = String::new();
-    if csv {
-        out.push_str("scope,name,received,closed,closure_rate,on_time_rate\n");
-        for r in rows {
-            out.push_str(&format!(
-                "{},{},{},{},{:.4},{:.4}\n",
-                r.scope,
-                r.name,
-                r.kpi.received,
-                r.kpi.closed,
-                r.kpi.closure_rate(),
-                r.kpi.on_time_rate()
-            ));
-        }
+/// Pads `text` to `width` terminal columns (Chinese characters take two).
+fn pad(text: &str, width: usize, right: bool) -> String {
+    let used = unicode_width::UnicodeWidthStr::width(text);
+    let fill = " ".repeat(width.saturating_sub(used));
+    if right {
+        format!("{fill}{text}")
     } else {
-        out.push_str(&format!(
-            "{:<28} {:>10} {:>10} {:>8} {:>8}\n",
-            "范围 / scope", "受理", "结案", "结案率", "按时率"
-        ));
+        format!("{text}{fill}")
+    }
+}
+
+/// The rows as CSV (RFC 4180 quoting by the `csv` crate).
+fn render_csv(rows: &[KpiRow]) -> String {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut write = || -> Result<(), csv::Error> {
+        writer.write_record([
+            "scope",
+            "name",
+            "received",
+            "closed",
+            "closure_rate",
+            "on_time_rate",
+        ])?;
         for r in rows {
-            out.push_str(&format!(
-                "{:<28} {:>10} {:>10} {:>7.1}% {:>7.1}%\n",
-                format!("{} {}", r.scope, r.name),
-                r.kpi.received,
-                r.kpi.closed,
-                100.0 * r.kpi.closure_rate(),
-                100.0 * r.kpi.on_time_rate()
-            ));
+            writer.write_record([
+                r.scope.clone(),
+                r.name.clone(),
+                r.kpi.received.to_string(),
+                r.kpi.closed.to_string(),
+                format!("{:.4}", r.kpi.closure_rate()),
+                format!("{:.4}", r.kpi.on_time_rate()),
+            ])?;
         }
+        writer.flush()?;
+        Ok(())
+    };
+    // Writing into memory cannot fail; say so if it ever does.
+    if let Err(e) = write() {
+        return format!("csv: {e}\n");
+    }
+    let bytes = writer.into_inner().unwrap_or_default();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+pub fn render(rows: &[KpiRow], csv: bool) -> String {
+    if csv {
+        return render_csv(rows);
+    }
+    let label = |r: &KpiRow| format!("{} {}", r.scope, r.name);
+    let first = rows
+        .iter()
+        .map(|r| unicode_width::UnicodeWidthStr::width(label(r).as_str()))
+        .chain([unicode_width::UnicodeWidthStr::width("范围 / scope")])
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    let header = [("受理", 10), ("结案", 10), ("结案率", 8), ("按时率", 8)];
+    out.push_str(&pad("范围 / scope", first, false));
+    for (h, w) in header {
+        out.push(' ');
+        out.push_str(&pad(h, w, true));
+    }
+    out.push('\n');
+    for r in rows {
+        out.push_str(&pad(&label(r), first, false));
+        for (cell, (_, w)) in [
+            r.kpi.received.to_string(),
+            r.kpi.closed.to_string(),
+            format!("{:.1}%", 100.0 * r.kpi.closure_rate()),
+            format!("{:.1}%", 100.0 * r.kpi.on_time_rate()),
+        ]
+        .iter()
+        .zip(header)
+        {
+            out.push(' ');
+            out.push_str(&pad(cell, w, true));
+        }
+        out.push('\n');
     }
     out
 }
@@ -139,19 +149,6 @@ pub fn render(rows: &[KpiRow], csv: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cst_times_parse_to_the_right_instant() {
-        // 2026-11-24 08:00 in Chongqing is 00:00 UTC.
-        assert_eq!(parse_cst("2026-11-24T08:00"), Ok(1_795_478_400_000));
-        assert_eq!(
-            parse_cst("2026-11-24T18:00:30"),
-            Ok(1_795_478_400_000 + 10 * 3_600_000 + 30_000)
-        );
-        assert_eq!(parse_cst("1970-01-01T08:00"), Ok(0));
-        assert!(parse_cst("2026-13-01T00:00").is_err());
-        assert!(parse_cst("yesterday").is_err());
-    }
 
     #[test]
     fn rates_are_zero_not_nan_when_nothing_happened() {
@@ -172,5 +169,47 @@ mod tests {
             true,
         );
         assert_eq!(text.lines().nth(1), Some("500103,渝中区,4,2,0.5000,0.5000"));
+    }
+
+    #[test]
+    fn csv_quotes_names_and_the_table_aligns_by_display_width() {
+        let k = Kpi {
+            received: 12,
+            closed: 3,
+            closed_on_time: 3,
+        };
+        let rows = [
+            KpiRow {
+                scope: "500103".into(),
+                name: "渝中区".into(),
+                kpi: k,
+            },
+            KpiRow {
+                scope: "x".into(),
+                name: "Foo, \"Bar\"".into(),
+                kpi: k,
+            },
+        ];
+        let csv = render(&rows, true);
+        assert_eq!(
+            csv.lines().nth(2),
+            Some(r#"x,"Foo, ""Bar""",12,3,0.2500,1.0000"#)
+        );
+        let table = render(&rows, false);
+        let widths: Vec<usize> = table
+            .lines()
+            .map(unicode_width::UnicodeWidthStr::width)
+            .collect();
+        assert!(widths.windows(2).all(|w| w[0] == w[1]), "{table}");
+        // The columns end at the same display column in every row.
+        let ends: Vec<usize> = table
+            .lines()
+            .map(|l| {
+                unicode_width::UnicodeWidthStr::width(
+                    l.trim_end_matches(|c: char| c != ' ').trim_end(),
+                )
+            })
+            .collect();
+        assert!(ends.windows(2).all(|w| w[0] == w[1]), "{table}");
     }
 }

@@ -33,3 +33,4 @@ pub mod live;
 pub mod model;
 pub mod protocol;
 pub mod recording;
+pub mod time;

@@ -13,7 +13,7 @@ use citytwin::backend::scenario::Scenario;
 use citytwin::backend::server::BackendThread;
 use citytwin::backend::tokens::{Grant, Tokens};
 use citytwin::model::{BuildingId, CaseAction, CaseLevel, CaseStatus, City, SensorId};
-use citytwin::protocol::{CommandKind, Role, Scope};
+use citytwin::protocol::{CommandKind, Refusal, Role, Scope};
 use common::live::{TestClient, quiet_scenario, small_city as city, temp_path, zero};
 
 fn scenario(time_scale: f64) -> Scenario {
@@ -115,6 +115,10 @@ fn a_case_runs_the_closed_loop_and_every_step_is_journaled() {
         city.streets.get(usize::from(b.street.0)),
     );
     assert_eq!(departments[0], "消防救援支队");
+    assert_eq!(
+        case.suggested, departments,
+        "the backend sends its suggestion with the case"
+    );
     let steps = [
         (
             CaseAction::Dispatch {
@@ -126,35 +130,50 @@ fn a_case_runs_the_closed_loop_and_every_step_is_journaled() {
         (CaseAction::Submit, CaseStatus::Verifying),
         (CaseAction::Verify { passed: true }, CaseStatus::Verifying),
     ];
-    for (action, status) in steps {
-        assert_eq!(
-            ops.command(CommandKind::Case {
-                case: case.id,
-                action: action.clone()
-            }),
-            Ok(()),
-            "{action:?}"
-        );
+    for (i, (action, status)) in steps.into_iter().enumerate() {
+        assert_eq!(ops.step(case.id, action.clone()), Ok(()), "{action:?}");
         ops.pump_until(5, "the step", |c| {
             c.case_for(building).is_some_and(|k| k.status == status)
         });
+        if i == 0 {
+            // A step issued against the case as it was before the dispatch
+            // is stale: refused, naming who moved it on and when.
+            let refusal = ops
+                .command(CommandKind::Case {
+                    case: case.id,
+                    action: CaseAction::Dispatch {
+                        departments: departments.clone(),
+                    },
+                    version: 0,
+                })
+                .expect_err("stale");
+            let now = ops.case_for(building).expect("case");
+            let last = now.steps.last().expect("dispatched");
+            assert_eq!(
+                refusal,
+                Refusal::Stale {
+                    case: case.id.0,
+                    seen: 0,
+                    now: 1,
+                    actor: last.actor.clone(),
+                    department: None,
+                    step: last.action.clone(),
+                    at_ms: last.time_ms,
+                }
+            );
+            let text = refusal.to_string();
+            assert!(
+                text.contains(&format!("已由 {}", last.actor))
+                    && text.contains(&citytwin::time::clock_cst(last.time_ms))
+                    && text.contains("派遣"),
+                "{text}"
+            );
+        }
     }
-    assert_eq!(
-        ops.command(CommandKind::Case {
-            case: case.id,
-            action: CaseAction::Close
-        }),
-        Ok(())
-    );
+    assert_eq!(ops.step(case.id, CaseAction::Close), Ok(()));
     ops.pump_until(5, "the case closed", |c| c.case_for(building).is_none());
     // Closing again is refused: it is no longer open.
-    assert!(
-        ops.command(CommandKind::Case {
-            case: case.id,
-            action: CaseAction::Close
-        })
-        .is_err()
-    );
+    assert!(ops.step(case.id, CaseAction::Close).is_err());
 
     let conn = rusqlite::Connection::open(&db).expect("db");
     let (status, closed): (String, Option<i64>) = conn
@@ -203,23 +222,23 @@ fn viewers_and_out_of_scope_dispatchers_are_refused_and_audited() {
         action: CaseAction::Dispatch {
             departments: vec!["消防救援支队".into()],
         },
+        version: case.version(),
     };
 
     let mut viewer = TestClient::connect_ready(&city, server.addr, "city-viewer-01");
     let reason = viewer
         .command(dispatch.clone())
         .expect_err("viewer refused");
-    assert!(reason.contains("dispatcher"), "{reason}");
+    assert_eq!(reason, Refusal::NotDispatcher);
+    assert!(reason.to_string().contains("dispatcher"), "{reason}");
     let mut yuzhong = TestClient::connect_ready(&city, server.addr, "yuzhong-dispatch");
     let reason = yuzhong.command(dispatch.clone()).expect_err("out of scope");
-    assert!(reason.contains("scope"), "{reason}");
+    assert!(matches!(reason, Refusal::OutOfScope { .. }), "{reason}");
+    assert!(reason.to_string().contains("scope"), "{reason}");
     let reason = ops
-        .command(CommandKind::Case {
-            case: case.id,
-            action: CaseAction::Close,
-        })
+        .step(case.id, CaseAction::Close)
         .expect_err("cannot close a registered case");
-    assert!(reason.contains("cannot close"), "{reason}");
+    assert!(reason.to_string().contains("cannot close"), "{reason}");
     // Nothing changed the case.
     ops.pump_until(1, "quiet", |_| true);
     assert_eq!(
@@ -290,14 +309,7 @@ fn close_loop(ops: &mut TestClient, case: citytwin::model::CaseId) {
         CaseAction::Verify { passed: true },
         CaseAction::Close,
     ] {
-        assert_eq!(
-            ops.command(CommandKind::Case {
-                case,
-                action: action.clone()
-            }),
-            Ok(()),
-            "{action:?}"
-        );
+        assert_eq!(ops.step(case, action.clone()), Ok(()), "{action:?}");
     }
 }
 

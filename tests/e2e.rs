@@ -10,7 +10,7 @@ use citytwin::backend::engine::Engine;
 use citytwin::backend::scenario::Scenario;
 use citytwin::backend::server::BackendThread;
 use citytwin::backend::tokens::{Grant, Tokens};
-use citytwin::cockpit::link::LinkStatus;
+use citytwin::cockpit::link::SourceStatus;
 use citytwin::model::{BuildingId, City, RiskLevel, SensorReading};
 use citytwin::protocol::{CommandKind, Role, Scope};
 use common::live::{
@@ -171,7 +171,7 @@ fn a_restarted_server_on_the_same_db_is_resumed_without_loss_or_repeat() {
     cockpit.pump_until(15, "30 deltas", |c| c.applied.len() > 30);
     first.stop();
     cockpit.pump_until(10, "reconnecting", |c| {
-        matches!(c.status, LinkStatus::Reconnecting { .. })
+        matches!(c.status, SourceStatus::Reconnecting { .. })
     });
 
     let engine = Engine::open(city.clone(), &db_name, Some(busy())).expect("engine reopens");
@@ -229,7 +229,7 @@ fn bad_tokens_are_refused_viewers_cannot_command_and_garbage_hurts_nobody() {
 
     let mut intruder = Cockpit::connect(&city, server.addr, "not-a-token");
     intruder.pump_until(10, "refusal", |c| {
-        matches!(c.status, LinkStatus::Refused { .. })
+        matches!(c.status, SourceStatus::Refused { .. })
     });
     assert!(
         intruder.state.last_seq().is_none(),
@@ -244,7 +244,7 @@ fn bad_tokens_are_refused_viewers_cannot_command_and_garbage_hurts_nobody() {
 
     // The viewer may not inject readings: refused with a reason, and audited.
     let reason = viewer.command(zero(sensor)).expect_err("refused");
-    assert!(reason.contains("dispatcher"), "{reason}");
+    assert!(reason.to_string().contains("dispatcher"), "{reason}");
     assert_ne!(
         viewer.state.level(building),
         Some(RiskLevel::High).filter(|_| viewer.state.is_alarmed(building))
@@ -264,7 +264,7 @@ fn bad_tokens_are_refused_viewers_cannot_command_and_garbage_hurts_nobody() {
     let mut district = Cockpit::connect(&city, server.addr, YUZHONG_DISPATCHER);
     district.pump_until(10, "district dispatcher connected", Cockpit::connected);
     let reason = district.command(zero(outside)).expect_err("out of scope");
-    assert!(reason.contains("scope"), "{reason}");
+    assert!(reason.to_string().contains("scope"), "{reason}");
 
     let conn = rusqlite::Connection::open(&db).expect("db");
     let audit = |action: &str| -> i64 {

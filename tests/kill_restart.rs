@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use citytwin::cockpit::link::{LinkConfig, LinkEvent, LinkStatus, spawn_link};
+use citytwin::cockpit::link::{LinkConfig, SourceStatus, StreamEvent, spawn_link};
 use citytwin::geo::demo::{DemoScene, generate};
 use citytwin::live::{Applied, LiveState};
 use citytwin::model::RiskLevel;
@@ -82,12 +82,12 @@ fn sigkill_and_restart_on_the_same_db_loses_nothing() {
     .expect("link");
     let mut state = LiveState::new(&city);
     let mut applied: Vec<u64> = Vec::new();
-    let mut status = LinkStatus::Connecting;
+    let mut status = SourceStatus::Connecting;
     let mut pump = |secs: u64,
                     what: &str,
                     state: &mut LiveState,
                     applied: &mut Vec<u64>,
-                    done: &dyn Fn(&LiveState, &[u64], &LinkStatus) -> bool| {
+                    done: &dyn Fn(&LiveState, &[u64], &SourceStatus) -> bool| {
         let deadline = Instant::now() + Duration::from_secs(secs);
         while !done(state, applied, &status) {
             assert!(
@@ -95,12 +95,12 @@ fn sigkill_and_restart_on_the_same_db_loses_nothing() {
                 "timed out waiting for {what} ({status:?})"
             );
             match link.events.recv_timeout(Duration::from_millis(50)) {
-                Ok(LinkEvent::Status(s)) => status = s,
-                Ok(LinkEvent::Message(Message::Snapshot(s))) => {
+                Ok(StreamEvent::Status(s)) => status = s,
+                Ok(StreamEvent::Message(Message::Snapshot(s))) => {
                     state.apply_snapshot(&s).expect("snapshot");
                     applied.push(s.seq);
                 }
-                Ok(LinkEvent::Message(Message::Delta(d))) => {
+                Ok(StreamEvent::Message(Message::Delta(d))) => {
                     assert_eq!(
                         state.apply_delta(&d),
                         Ok(Applied::Applied),
@@ -130,7 +130,7 @@ fn sigkill_and_restart_on_the_same_db_loses_nothing() {
         "the link noticing",
         &mut state,
         &mut applied,
-        &|_, _, s| matches!(s, LinkStatus::Reconnecting { .. }),
+        &|_, _, s| matches!(s, SourceStatus::Reconnecting { .. }),
     );
 
     let cut = citytwin::recording::info(&record).expect("a recording cut by SIGKILL still opens");
@@ -157,7 +157,7 @@ fn sigkill_and_restart_on_the_same_db_loses_nothing() {
         .query_row("SELECT MAX(seq) FROM deltas", [], |r| r.get(0))
         .expect("head");
     pump(60, "the head", &mut state, &mut applied, &|s, _, st| {
-        s.last_seq() == Some(head as u64) && matches!(st, LinkStatus::Connected { .. })
+        s.last_seq() == Some(head as u64) && matches!(st, SourceStatus::Connected { .. })
     });
     for pair in applied[1..].windows(2) {
         assert_eq!(pair[1], pair[0] + 1, "no seq skipped or repeated: {pair:?}");

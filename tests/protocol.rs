@@ -94,11 +94,24 @@ fn every_message() -> Vec<Message> {
                 action: citytwin::model::CaseAction::Dispatch {
                     departments: vec!["消防救援支队".into()],
                 },
+                version: 0,
             },
         }),
         Message::CommandResult(CommandResult {
             id: 3,
-            outcome: Err("viewer tokens cannot inject readings".into()),
+            outcome: Err(citytwin::protocol::Refusal::NotDispatcher),
+        }),
+        Message::CommandResult(CommandResult {
+            id: 6,
+            outcome: Err(citytwin::protocol::Refusal::Stale {
+                case: 3,
+                seen: 1,
+                now: 2,
+                actor: "模拟部门 / simulated unit".into(),
+                department: Some("城管局".into()),
+                step: citytwin::model::CaseAction::Acknowledge,
+                at_ms: 1_764_000_001_000,
+            }),
         }),
         Message::Heartbeat(Heartbeat {
             time_ms: 1_764_000_002_000,

@@ -34,15 +34,7 @@ fn panel<'a>(
     lang: Lang,
     view: &'a HubView,
 ) -> PanelContext<'a> {
-    PanelContext {
-        city,
-        state,
-        lang,
-        link: None,
-        drill: Drill::default(),
-        view,
-        labels: &[],
-    }
+    PanelContext::new(city, state, lang, view, None)
 }
 
 /// Every text drawn in a frame, with its screen rectangle.
@@ -67,6 +59,8 @@ fn texts(output: &egui::FullOutput) -> Vec<(String, egui::Rect)> {
 struct Harness {
     ctx: egui::Context,
     panels: Panels,
+    /// egui's clock (s): a frame is 1/60 s, a person's look before a click 1 s.
+    time: f64,
 }
 
 impl Harness {
@@ -76,6 +70,7 @@ impl Harness {
         Harness {
             ctx,
             panels: Panels::default(),
+            time: 0.0,
         }
     }
 
@@ -84,12 +79,14 @@ impl Harness {
         cx: &PanelContext<'_>,
         events: Vec<egui::Event>,
     ) -> (Vec<UiAction>, Vec<(String, egui::Rect)>) {
+        self.time += 1.0 / 60.0;
         let input = egui::RawInput {
             screen_rect: Some(egui::Rect::from_min_size(
                 egui::Pos2::ZERO,
                 egui::vec2(1600.0, 900.0),
             )),
             events,
+            time: Some(self.time),
             ..Default::default()
         };
         let mut actions = Vec::new();
@@ -102,7 +99,15 @@ impl Harness {
         (actions, shown)
     }
 
-    /// Clicks the centre of the text `label` as shown in the last frame.
+    /// A person looks for a second before the next click (what changed
+    /// settles): one frame a second later.
+    fn look(&mut self, cx: &PanelContext<'_>) -> Vec<(String, egui::Rect)> {
+        self.time += 1.0;
+        self.frame(cx, vec![]).1
+    }
+
+    /// Clicks the centre of the text `label` as shown in the last frame, in
+    /// the very next frame.
     fn click(
         &mut self,
         cx: &PanelContext<'_>,
@@ -259,6 +264,7 @@ fn every_character_the_panels_draw_is_in_the_shipped_fonts() {
                 action: CaseAction::Dispatch {
                     departments: vec!["城管局".into()],
                 },
+                version: 0,
             },
         ],
         &mut engine,
@@ -276,7 +282,11 @@ fn every_character_the_panels_draw_is_in_the_shipped_fonts() {
         );
         for at in [Area::City, Area::District(a.district)] {
             cockpit.drill.at = at;
-            cockpit.view.refresh(&cockpit.state, at);
+            cockpit.view.refresh(
+                &cockpit.state,
+                at,
+                cockpit.state.last_time_ms().unwrap_or(0),
+            );
             let cx = PanelContext {
                 lang,
                 ..cockpit.cx(&city)
@@ -330,7 +340,11 @@ impl Cockpit {
             drill: Drill::default(),
             view: HubView::default(),
         };
-        cockpit.view.refresh(&cockpit.state, cockpit.drill.at);
+        cockpit.view.refresh(
+            &cockpit.state,
+            cockpit.drill.at,
+            cockpit.state.last_time_ms().unwrap_or(0),
+        );
         cockpit
     }
 
@@ -351,9 +365,13 @@ impl Cockpit {
                 UiAction::DrillTo(area) => {
                     self.drill.go(*area);
                 }
-                UiAction::Case { case, action } => {
+                UiAction::Case {
+                    case,
+                    action,
+                    version,
+                } => {
                     let delta = engine
-                        .case_action(grant, *case, action.clone())
+                        .case_action(grant, *case, action.clone(), *version)
                         .expect("the backend accepts the step")
                         .expect("a delta");
                     self.state.apply_delta(&delta).expect("applies");
@@ -361,14 +379,22 @@ impl Cockpit {
                 _ => {}
             }
         }
-        self.view.refresh(&self.state, self.drill.at);
+        self.view.refresh(
+            &self.state,
+            self.drill.at,
+            self.state.last_time_ms().unwrap_or(0),
+        );
     }
 
     fn follow(&mut self, delta: Option<citytwin::protocol::Delta>) {
         if let Some(d) = delta {
             self.state.apply_delta(&d).expect("applies");
         }
-        self.view.refresh(&self.state, self.drill.at);
+        self.view.refresh(
+            &self.state,
+            self.drill.at,
+            self.state.last_time_ms().unwrap_or(0),
+        );
     }
 }
 
@@ -503,7 +529,8 @@ fn the_hub_filters_by_district_and_type_dispatches_edited_departments_and_shows_
             case,
             action: CaseAction::Dispatch {
                 departments: vec!["城管局".into(), "交巡警支队".into()]
-            }
+            },
+            version: 0,
         }),
         "{actions:?}"
     );
@@ -537,6 +564,7 @@ fn the_hub_filters_by_district_and_type_dispatches_edited_departments_and_shows_
     assert!(shown.iter().any(|(t, _)| t == "已升级 区级"));
 
     // Return it: back to registered, the form offers dispatch again.
+    let shown = harness.look(&cockpit.cx(&city));
     let actions = harness.click(&cockpit.cx(&city), &shown, "退回");
     cockpit.apply(&actions, &mut engine, &grant);
     let case_now = cockpit.state.open_case(case).expect("still open");
@@ -579,7 +607,10 @@ fn the_kpi_panel_equals_the_live_kpis_and_drills_down_and_back_up() {
         CaseAction::Verify { passed: true },
         CaseAction::Close,
     ] {
-        let d = engine.case_action(&grant, first, action).expect("step");
+        let version = engine.live().open_case(first).map_or(0, |c| c.version());
+        let d = engine
+            .case_action(&grant, first, action, version)
+            .expect("step");
         cockpit.follow(d);
     }
     let kpi = cockpit.state.kpi().clone();
@@ -631,7 +662,11 @@ fn the_kpi_panel_equals_the_live_kpis_and_drills_down_and_back_up() {
         at: Area::District(b.district),
         floor: Area::District(b.district),
     };
-    cockpit.view.refresh(&cockpit.state, cockpit.drill.at);
+    cockpit.view.refresh(
+        &cockpit.state,
+        cockpit.drill.at,
+        cockpit.state.last_time_ms().unwrap_or(0),
+    );
     let (_, shown) = harness.frame(&cockpit.cx(&city), vec![]);
     let actions = harness.click(&cockpit.cx(&city), &shown, &city.name_zh);
     assert!(actions.is_empty(), "the city is not a link: {actions:?}");

@@ -16,7 +16,7 @@ use crate::model::{
     BuildingId, Case, CaseAction, CaseId, City, DistrictId, Event, EventKind, EventStatus,
     SensorId, SensorReading, StreetId,
 };
-use crate::protocol::{Change, Delta, Role, Snapshot};
+use crate::protocol::{Change, Delta, Refusal, Role, Snapshot};
 
 /// Deltas kept for resuming clients (at 4 ticks/s: about 40 minutes).
 pub const WINDOW_DELTAS: usize = KEEP_DELTAS as usize;
@@ -123,6 +123,11 @@ impl Engine {
 
     pub fn head_seq(&self) -> u64 {
         self.window.head_seq()
+    }
+
+    /// Whether a scenario drives the engine (else only commands do).
+    pub fn has_scenario(&self) -> bool {
+        self.sim.is_some()
     }
 
     pub fn now_ms(&self) -> i64 {
@@ -235,7 +240,13 @@ impl Engine {
                 .building
                 .and_then(|b| self.city.building(b))
                 .map_or((DistrictId(0), StreetId(0)), |b| (b.district, b.street));
-            let case = Case::register(CaseId(self.next_case), event, district, street, deadline_ms);
+            let mut case =
+                Case::register(CaseId(self.next_case), event, district, street, deadline_ms);
+            case.suggested = self.dispatch.suggest(
+                event.kind,
+                event.building.and_then(|b| self.city.building(b)),
+                self.city.streets.get(usize::from(street.0)),
+            );
             self.next_case += 1;
             out.push(Change::Case(case));
         }
@@ -284,31 +295,52 @@ impl Engine {
         grant: &Grant,
         id: CaseId,
         action: CaseAction,
-    ) -> Result<Option<Delta>, String> {
+        version: u32,
+    ) -> Result<Option<Delta>, Refusal> {
         if matches!(action, CaseAction::Escalate { .. }) {
-            return Err("升级由系统按时限自动进行 / escalation is automatic".to_owned());
+            return Err(Refusal::EscalationIsAutomatic);
         }
         let Some(case) = self.live.open_case(id).cloned() else {
-            return Err(format!("没有未结案件 {} / no open case {}", id.0, id.0));
+            return Err(Refusal::UnknownCase { case: id.0 });
         };
         if grant.role != Role::Dispatcher {
-            return Err(
-                "只有调度员令牌可以处理案件 / only dispatcher tokens may act on cases".to_owned(),
-            );
+            return Err(Refusal::NotDispatcher);
         }
         if !grant.covers(&self.city, case.district, case.street) {
-            return Err(format!(
-                "案件 {} 不在本令牌范围内 / case outside this token's scope {:?}",
-                id.0, grant.scope
-            ));
+            return Err(Refusal::OutOfScope {
+                what: format!("案件 {} / case {}", id.0, id.0),
+            });
+        }
+        if case.version() != version
+            && let Some(last) = case
+                .steps
+                .iter()
+                .rev()
+                .find(|s| !matches!(s.action, CaseAction::Escalate { .. }))
+        {
+            return Err(Refusal::Stale {
+                case: id.0,
+                seen: version,
+                now: case.version(),
+                actor: last.actor.clone(),
+                department: last.department.clone(),
+                step: last.action.clone(),
+                at_ms: last.time_ms,
+            });
         }
         let mut updated = case;
         updated
             .apply(action, &grant.name, None, self.sim_now_ms)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| Refusal::Workflow {
+                case: e.case,
+                action: e.action.to_owned(),
+                status: e.status,
+            })?;
         let mut changes = vec![Change::Case(updated)];
         changes.splice(0..0, self.close_events(&changes));
-        self.commit(changes, &[]).map_err(|e| e.to_string())
+        self.commit(changes, &[]).map_err(|e| Refusal::Internal {
+            reason: e.to_string(),
+        })
     }
 
     /// Turns changes into the next delta: journaled, applied, windowed.
@@ -350,15 +382,7 @@ impl Engine {
         let now = self.sim_now_ms + dt;
         let readings = sim.step(now, dt);
         let incidents = sim.incidents(&self.city, dt);
-        let (city, dispatch) = (&self.city, &self.dispatch);
-        let worked = sim.work_cases(now, self.live.open_cases(), |case| {
-            let building = case.building.and_then(|b| city.building(b));
-            dispatch.suggest(
-                case.kind,
-                building,
-                city.streets.get(usize::from(case.street.0)),
-            )
-        });
+        let worked = sim.work_cases(now, self.live.open_cases(), |case| case.suggested.clone());
         self.handle_with(&readings, &incidents, now, worked)
     }
 }

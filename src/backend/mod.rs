@@ -13,9 +13,11 @@
 //! | `scenario.rs` | scenario files and the time-scaled, seeded simulator |
 //! | `tokens.rs` | token file: token → name, role, scope |
 //! | `server.rs` | tokio: listener, sessions, engine task, shutdown |
+//! | `fast_forward.rs` | `citytwin record`: the scenario ticked as fast as it goes into a recording |
 
 pub mod dispatch;
 pub mod engine;
+pub mod fast_forward;
 pub mod rules;
 pub mod scenario;
 pub mod server;

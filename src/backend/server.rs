@@ -24,8 +24,8 @@ use super::tokens::{Grant, Tokens};
 use super::window::Resume;
 use crate::model::SensorReading;
 use crate::protocol::{
-    Command, CommandKind, CommandResult, FrameDecoder, Goodbye, Heartbeat, Message, MessageKind,
-    ProtocolError, Role, Scope, Welcome,
+    Command, CommandKind, CommandResult, FrameDecoder, Goodbye, Heartbeat, Message, ProtocolError,
+    Refusal, Role, Scope, Welcome,
 };
 use crate::recording::{Recorder, RecordingError};
 
@@ -132,7 +132,11 @@ impl Server {
             addr: config.listen,
             source,
         })?;
-        let recorder = config.record.as_deref().map(Recorder::create).transpose()?;
+        let mut recorder = config.record.as_deref().map(Recorder::create).transpose()?;
+        if let Some(r) = recorder.as_mut() {
+            // The recording starts with the state the server starts from.
+            r.write(&Message::Snapshot(engine.snapshot()), engine.now_ms())?;
+        }
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
         let (requests, request_rx) = mpsc::channel(REQUEST_CAPACITY);
@@ -194,6 +198,12 @@ async fn engine_task(
             _ = ticker.tick() => {
                 let result = engine.tick();
                 publish(&mut engine, result, &deltas, &mut recorder);
+                if let Some(r) = recorder.as_mut()
+                    && let Err(e) = r.flush_if_due()
+                {
+                    error!("recording stopped: {e}");
+                    recorder = None;
+                }
             }
             request = requests.recv() => match request {
                 Some(request) => handle_request(&mut engine, request, &deltas, &mut recorder),
@@ -234,17 +244,11 @@ fn publish(
     };
     // No receivers is fine: nobody is connected.
     let _ = deltas.send(frame.clone());
-    if let Some(r) = recorder {
-        let mut result = Ok(());
-        if r.wants_snapshot(time_ms) {
-            result = r.write(&Message::Snapshot(engine.snapshot()), time_ms);
-        } else if let Err(e) = r.write_frame(MessageKind::Delta, &frame, time_ms) {
-            result = Err(e);
-        }
-        if let Err(e) = result {
-            error!("recording stopped: {e}");
-            *recorder = None;
-        }
+    if let Some(r) = recorder
+        && let Err(e) = r.record_delta(&frame, time_ms, || engine.snapshot())
+    {
+        error!("recording stopped: {e}");
+        *recorder = None;
     }
 }
 
@@ -320,38 +324,44 @@ fn run_command(
     command: &Command,
     deltas: &broadcast::Sender<FrameBytes>,
     recorder: &mut Option<Recorder>,
-) -> Result<(), String> {
+) -> Result<(), Refusal> {
     let now = engine.now_ms();
     let (action, outcome) = match &command.kind {
         CommandKind::Ping => ("ping", Ok(())),
         CommandKind::InjectReading(reading) => {
             let building = engine.sensors().get(&reading.sensor).copied();
             let outcome = if grant.role != Role::Dispatcher {
-                Err(
-                    "只有调度员令牌可以注入读数 / only dispatcher tokens may inject readings"
-                        .to_owned(),
-                )
+                Err(Refusal::NotDispatcher)
             } else if let Some(b) = building.filter(|b| !grant.covers_building(engine.city(), *b)) {
-                Err(format!(
-                    "楼栋 {} 不在本令牌范围内 / building outside this token's scope {:?}",
-                    engine.city().building(b).map_or("?", |b| b.code.as_str()),
-                    grant.scope
-                ))
+                let code = engine.city().building(b).map_or("?", |b| b.code.as_str());
+                Err(Refusal::OutOfScope {
+                    what: format!("楼栋 {code} / building {code}"),
+                })
             } else if building.is_none() {
-                Err(format!("unknown sensor {}", reading.sensor.0))
+                Err(Refusal::UnknownSensor {
+                    sensor: reading.sensor.0,
+                })
             } else {
                 let r = SensorReading {
                     time_ms: reading.time_ms.max(now),
                     ..*reading
                 };
-                let result = engine.handle(&[r], r.time_ms).map_err(|e| e.to_string());
+                let result = engine
+                    .handle(&[r], r.time_ms)
+                    .map_err(|e| Refusal::Internal {
+                        reason: e.to_string(),
+                    });
                 result.map(|delta| publish(engine, Ok(delta), deltas, recorder))
             };
             ("inject_reading", outcome)
         }
-        CommandKind::Case { case, action } => {
+        CommandKind::Case {
+            case,
+            action,
+            version,
+        } => {
             let outcome = engine
-                .case_action(grant, *case, action.clone())
+                .case_action(grant, *case, action.clone(), *version)
                 .map(|delta| publish(engine, Ok(delta), deltas, recorder));
             ("case", outcome)
         }
@@ -359,7 +369,10 @@ fn run_command(
     let detail = format!(
         "{:?} → {}",
         command.kind,
-        outcome.as_ref().err().map_or("ok", String::as_str)
+        outcome
+            .as_ref()
+            .err()
+            .map_or_else(|| "ok".to_owned(), ToString::to_string)
     );
     if let Err(e) = engine.store().audit(now, &grant.name, action, &detail) {
         error!("audit: {e}");

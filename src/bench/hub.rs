@@ -12,7 +12,6 @@ use super::kpi::synthetic_case;
 use super::median_p95;
 use crate::cockpit::camera::OrbitCamera;
 use crate::cockpit::city::markers::pack_markers;
-use crate::cockpit::drill::Drill;
 use crate::cockpit::headless::HeadlessCity;
 use crate::cockpit::hub_view::HubView;
 use crate::cockpit::state::CityState;
@@ -52,11 +51,11 @@ pub fn open_events_cost(city: &Arc<City>, open: usize, frames: usize) -> anyhow:
     for i in 0..frames.max(1) {
         view.filter.overdue_only = i % 2 == 1; // force a rebuild each time
         let t = Instant::now();
-        view.refresh(&state, Area::City);
+        view.refresh(&state, Area::City, state.last_time_ms().unwrap_or(0));
         samples.push(ms(t));
     }
     view.filter.overdue_only = false;
-    view.refresh(&state, Area::City);
+    view.refresh(&state, Area::City, state.last_time_ms().unwrap_or(0));
     let (m, p) = median_p95(&mut samples);
     println!(
         "hub view rebuild ({} rows, {} overdue): median {m:.2} ms, p95 {p:.2} ms",
@@ -68,15 +67,7 @@ pub fn open_events_cost(city: &Arc<City>, open: usize, frames: usize) -> anyhow:
     let ctx = egui::Context::default();
     theme::apply(&ctx, 1.0);
     let mut panels = Panels::default();
-    let cx = PanelContext {
-        city,
-        state: &state,
-        lang: Lang::Zh,
-        link: None,
-        drill: Drill::default(),
-        view: &view,
-        labels: &[],
-    };
+    let cx = PanelContext::new(city, &state, Lang::Zh, &view, None);
     let mut samples = Vec::new();
     for i in 0..frames.max(1) + 2 {
         let input = egui::RawInput {

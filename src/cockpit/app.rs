@@ -10,9 +10,11 @@ use bevy_egui::EguiPlugin;
 
 use super::camera::{OrbitCamera, orbit_controls};
 use super::drill::DrillTo;
-use super::link::{LinkHandle, LinkInbox};
 use super::picking::click_to_select;
 use super::state::{CityData, CityState};
+use super::stream::LiveSource;
+use super::stream::replay::ReplaySource;
+use super::time::{MarksLoader, TimeControl};
 use super::ui::{self, Lang, UiSettings, theme};
 use crate::backend::server::BackendThread;
 use crate::cockpit::state::SelectBuilding;
@@ -23,7 +25,10 @@ use crate::model::{Area, BuildingId, City};
 pub enum AppSystems {
     /// Mouse, keyboard and picking turn into messages.
     Input,
-    /// Incoming data and requests are applied to `CityState`.
+    /// The clock handles its commands and moves on (`TimeControl`).
+    AdvanceTime,
+    /// Incoming data (live or recorded, up to the clock) and requests are
+    /// applied to `CityState`.
     Ingest,
     /// Values derived from the state (counts, filters) are refreshed.
     Derive,
@@ -42,6 +47,7 @@ impl Plugin for CityViewPlugin {
             Update,
             (
                 AppSystems::Input,
+                AppSystems::AdvanceTime,
                 AppSystems::Ingest,
                 AppSystems::Derive,
                 AppSystems::SyncScene,
@@ -52,6 +58,8 @@ impl Plugin for CityViewPlugin {
         .insert_resource(CityState::new(&self.city))
         .insert_resource(CityData(self.city.clone()));
         super::state::plugin(app);
+        super::time::plugin(app);
+        super::stream::plugin(app);
         super::drill::plugin(app);
         super::hub_view::plugin(app);
         super::city::plugin(app);
@@ -90,8 +98,14 @@ pub struct RunOptions {
     pub area: Option<Area>,
     /// Save a screenshot of the window after this many frames, then exit.
     pub screenshot: Option<(std::path::PathBuf, u32)>,
-    /// The live link (None: the static city).
-    pub link: Option<LinkHandle>,
+    /// The live source (None: the static city, or a replay).
+    pub live: Option<LiveSource>,
+    /// A recording to replay, or the live session's own history.
+    pub replay: Option<ReplaySource>,
+    /// The clock to start with (live: following; a replay: its span).
+    pub time: TimeControl,
+    /// A recording's timeline marks, being read in the background.
+    pub marks: Option<MarksLoader>,
     /// The backend running inside this process, kept alive with the app.
     pub backend: Option<BackendThread>,
 }
@@ -129,9 +143,15 @@ pub fn run_window(city: Arc<City>, options: RunOptions) -> AppExit {
         Update,
         (orbit_controls, click_to_select).in_set(AppSystems::Input),
     );
-    if let Some(link) = options.link {
-        app.insert_resource(LinkInbox(link))
-            .add_plugins(super::link::plugin);
+    app.insert_resource(options.time);
+    if let Some(live) = options.live {
+        app.insert_resource(live);
+    }
+    if let Some(replay) = options.replay {
+        app.insert_resource(replay);
+    }
+    if let Some(marks) = options.marks {
+        app.insert_resource(marks);
     }
     if let Some(backend) = options.backend {
         app.insert_resource(EmbeddedBackend(backend));

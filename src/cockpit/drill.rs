@@ -6,8 +6,8 @@ use bevy::prelude::*;
 
 use super::app::AppSystems;
 use super::camera::FlyTo;
-use super::link::{LinkState, LinkStatus};
 use super::state::CityData;
+use super::stream::{SourceStatus, StreamState};
 use crate::geo::world_from_local;
 use crate::model::{Area, City, StreetId};
 use crate::protocol::Scope;
@@ -157,7 +157,7 @@ fn index_areas(mut commands: Commands, city: Res<CityData>) {
 
 /// A session scoped to a district or street starts there and stays inside.
 fn floor_from_token(
-    link: Option<Res<LinkState>>,
+    link: Option<Res<StreamState>>,
     city: Res<CityData>,
     mut drill: ResMut<Drill>,
     mut to: MessageWriter<DrillTo>,
@@ -166,7 +166,7 @@ fn floor_from_token(
     if !link.is_changed() {
         return;
     }
-    let LinkStatus::Connected { scope, .. } = &link.status else {
+    let SourceStatus::Connected { scope, .. } = &link.status else {
         return;
     };
     let Some(floor) = area_of_scope(&city, scope) else {
@@ -234,7 +234,7 @@ mod tests {
 
     #[test]
     fn a_district_token_starts_the_cockpit_in_its_district_and_flies_there() {
-        use crate::cockpit::link::LinkState;
+        use crate::cockpit::stream::StreamState;
         use crate::protocol::Role;
         let mut scene = DemoScene::embedded().expect("scene");
         scene.buildings = 500;
@@ -243,12 +243,12 @@ mod tests {
         app.add_plugins(MinimalPlugins)
             .configure_sets(Update, AppSystems::Ingest)
             .insert_resource(CityData(city.clone()))
-            .init_resource::<LinkState>()
+            .init_resource::<StreamState>()
             .add_message::<FlyTo>();
         plugin(&mut app);
         app.update();
         assert_eq!(app.world().resource::<Drill>().at, Area::City);
-        app.world_mut().resource_mut::<LinkState>().status = LinkStatus::Connected {
+        app.world_mut().resource_mut::<StreamState>().status = SourceStatus::Connected {
             session: 1,
             role: Role::Dispatcher,
             scope: Scope::District("500103".into()),

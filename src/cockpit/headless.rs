@@ -22,6 +22,8 @@ use super::city::CityTiles;
 use super::city::markers::{MarkerLayer, pick_marker};
 use super::picking::pick_at_viewport;
 use super::state::CityState;
+use super::stream::replay::ReplaySource;
+use super::time::{TimeControl, TimeControlCommand};
 use crate::model::{BuildingId, City};
 
 #[derive(Debug, thiserror::Error)]
@@ -130,6 +132,32 @@ impl HeadlessCity {
     }
 
     /// Moves the camera; takes effect on the next update.
+    /// Shows `source` at stream time `at_ms` through the replay path (the
+    /// clock paused there); later [`TimeControlCommand`]s seek and play.
+    pub fn replay(&mut self, source: ReplaySource, at_ms: i64) {
+        let span = source.span().unwrap_or((at_ms, at_ms));
+        let mut time = TimeControl::replay(span);
+        time.apply(TimeControlCommand::Pause);
+        time.apply(TimeControlCommand::Seek(at_ms));
+        self.app.insert_resource(source).insert_resource(time);
+        self.update();
+    }
+
+    /// Sends the clock a command and runs a frame.
+    pub fn time_command(&mut self, command: TimeControlCommand) {
+        self.app.world_mut().write_message(command);
+        self.update();
+    }
+
+    /// What the replay source reported (corrupt chunks, unreadable file).
+    pub fn replay_problems(&self) -> Vec<String> {
+        self.app
+            .world()
+            .get_resource::<ReplaySource>()
+            .map(|r| r.problems.clone())
+            .unwrap_or_default()
+    }
+
     pub fn set_view(&mut self, view: OrbitCamera) {
         if let Some(mut orbit) = self.app.world_mut().get_mut::<OrbitCamera>(self.camera) {
             *orbit = view;

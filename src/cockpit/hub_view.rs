@@ -9,6 +9,7 @@ use super::app::AppSystems;
 use super::camera::{FlyTo, fly_to_building};
 use super::drill::Drill;
 use super::state::{CityData, CityState, SelectBuilding};
+use super::time::{TimeControl, TimelineMarks};
 use crate::live::LiveState;
 use crate::model::{Area, Case, CaseId, CaseStatus, EventKind};
 
@@ -25,13 +26,17 @@ pub(super) fn plugin(app: &mut App) {
         );
 }
 
-/// Event kinds a case can have, in the hub's order.
-pub const KINDS: [EventKind; 4] = [
-    EventKind::FireMainPressureLost,
-    EventKind::MuckTruck,
-    EventKind::GridReport,
-    EventKind::LandslideWarning,
-];
+/// Event kinds a case can have, in the hub's order: every kind of the
+/// model's one list that opens a case.
+pub const KINDS: [EventKind; 4] = {
+    let all = EventKind::ALL;
+    [all[0], all[2], all[3], all[4]]
+};
+
+const _: () = assert!(
+    matches!(EventKind::ALL[1], EventKind::FireMainPressureRestored),
+    "KINDS skips the one kind that opens no case"
+);
 
 /// Open statuses, in workflow order.
 pub const STATUSES: [CaseStatus; 4] = [
@@ -41,8 +46,10 @@ pub const STATUSES: [CaseStatus; 4] = [
     CaseStatus::Verifying,
 ];
 
-fn kind_index(kind: EventKind) -> usize {
-    KINDS.iter().position(|k| *k == kind).unwrap_or(0)
+/// The kind's chip; None for a kind that opens no case (never counted as
+/// another kind).
+fn kind_index(kind: EventKind) -> Option<usize> {
+    KINDS.iter().position(|k| *k == kind)
 }
 
 fn status_index(status: CaseStatus) -> usize {
@@ -72,7 +79,7 @@ impl Default for CaseFilter {
 
 impl CaseFilter {
     pub fn passes(&self, case: &Case, now_ms: i64) -> bool {
-        self.kinds[kind_index(case.kind)]
+        kind_index(case.kind).is_none_or(|i| self.kinds[i])
             && self.severities[case.severity.index()]
             && self.statuses[status_index(case.status)]
             && (!self.overdue_only || case.is_late(now_ms))
@@ -80,7 +87,7 @@ impl CaseFilter {
 
     /// Shows only this kind (or every kind again when it was the only one).
     pub fn solo_kind(&mut self, kind: EventKind) {
-        let i = kind_index(kind);
+        let Some(i) = kind_index(kind) else { return };
         let only = self.kinds.iter().enumerate().all(|(j, on)| *on == (i == j));
         self.kinds = if only { [true; 4] } else { [false; 4] };
         self.kinds[i] = true;
@@ -123,8 +130,7 @@ pub struct HubView {
 impl HubView {
     /// Recomputes rows and counts from `state` if anything they depend on
     /// changed; returns whether it did.
-    pub fn refresh(&mut self, state: &LiveState, area: Area) -> bool {
-        let now_ms = state.last_time_ms().unwrap_or(0);
+    pub fn refresh(&mut self, state: &LiveState, area: Area, now_ms: i64) -> bool {
         let key = (state.cases_revision(), now_ms / 60_000, area, self.filter);
         if self.built_for == Some(key) {
             return false;
@@ -139,7 +145,9 @@ impl HubView {
             let overdue = case.is_late(now_ms);
             counts.in_area += 1;
             counts.overdue += usize::from(overdue);
-            counts.kinds[kind_index(case.kind)] += 1;
+            if let Some(i) = kind_index(case.kind) {
+                counts.kinds[i] += 1;
+            }
             counts.severities[case.severity.index()] += 1;
             counts.statuses[status_index(case.status)] += 1;
             if self.filter.passes(case, now_ms) {
@@ -165,6 +173,7 @@ fn select_case(
     mut requests: MessageReader<SelectCase>,
     mut view: ResMut<HubView>,
     state: Res<CityState>,
+    history: Res<TimelineMarks>,
     city: Res<CityData>,
     mut select: MessageWriter<SelectBuilding>,
     mut fly: MessageWriter<FlyTo>,
@@ -173,8 +182,9 @@ fn select_case(
         return;
     };
     view.selected = id;
+    // A case chosen in the History tab may not be open at this moment yet.
     let building = id
-        .and_then(|id| state.open_case(id))
+        .and_then(|id| state.open_case(id).or(history.cases.get(&id)))
         .and_then(|c| c.building);
     if let Some(b) = building {
         select.write(SelectBuilding(Some(b)));
@@ -221,12 +231,17 @@ fn refresh_hub_view(
     mut set: MessageReader<SetFilter>,
     state: Res<CityState>,
     drill: Res<Drill>,
+    time: Res<TimeControl>,
 ) {
     if let Some(SetFilter(filter)) = set.read().last() {
         view.filter = *filter;
     }
+    let now_ms = time.now_ms().or(state.last_time_ms()).unwrap_or(0);
     // Change detection fires only on a rebuild, not on every check.
-    if view.bypass_change_detection().refresh(&state, drill.at) {
+    if view
+        .bypass_change_detection()
+        .refresh(&state, drill.at, now_ms)
+    {
         view.set_changed();
     }
 }
@@ -305,25 +320,28 @@ mod tests {
         ];
         state.apply_snapshot(&snapshot).expect("snapshot");
         let mut view = HubView::default();
-        assert!(view.refresh(&state, Area::City));
+        assert!(view.refresh(&state, Area::City, 100 * 60_000));
         // Case 2 is overdue (due at minute 50, now 100); then newest first.
         assert_eq!(view.rows, vec![CaseId(2), CaseId(4), CaseId(3), CaseId(1)]);
         assert_eq!(view.counts.overdue, 1);
         assert_eq!(view.counts.kinds, [0, 2, 2, 0]);
-        assert!(!view.refresh(&state, Area::City), "nothing changed");
+        assert!(
+            !view.refresh(&state, Area::City, 100 * 60_000),
+            "nothing changed"
+        );
 
-        assert!(view.refresh(&state, Area::District(DistrictId(1))));
+        assert!(view.refresh(&state, Area::District(DistrictId(1)), 100 * 60_000));
         assert_eq!(view.rows, vec![CaseId(3)]);
         assert_eq!(view.counts.in_area, 1);
 
         view.filter.solo_kind(EventKind::MuckTruck);
-        assert!(view.refresh(&state, Area::City));
+        assert!(view.refresh(&state, Area::City, 100 * 60_000));
         assert_eq!(view.rows, vec![CaseId(2), CaseId(4)]);
         assert_eq!(view.counts.in_area, 4, "counts ignore the filter");
         view.filter.solo_kind(EventKind::MuckTruck);
         assert_eq!(view.filter.kinds, [true; 4], "soloing again shows all");
         view.filter.overdue_only = true;
-        view.refresh(&state, Area::City);
+        view.refresh(&state, Area::City, 100 * 60_000);
         assert_eq!(view.rows, vec![CaseId(2)]);
     }
 }

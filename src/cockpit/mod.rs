@@ -9,4 +9,6 @@ pub mod hub_view;
 pub mod link;
 pub mod picking;
 pub mod state;
+pub mod stream;
+pub mod time;
 pub mod ui;

@@ -91,6 +91,9 @@ pub struct Case {
     pub deadline_ms: i64,
     pub status: CaseStatus,
     pub level: CaseLevel,
+    /// The departments the backend's dispatch rules suggest (the dispatch
+    /// form starts with them ticked; the cockpit never recomputes them).
+    pub suggested: Vec<String>,
     pub departments: Vec<String>,
     pub steps: Vec<CaseStep>,
 }
@@ -129,9 +132,21 @@ impl Case {
             deadline_ms,
             status: CaseStatus::Registered,
             level: CaseLevel::Street,
+            suggested: Vec::new(),
             departments: Vec::new(),
             steps: Vec::new(),
         }
+    }
+
+    /// The case's version: how many workflow steps people took on it (an
+    /// escalation changes who is responsible, not what the next step
+    /// means, so it does not count). A command issued against an older
+    /// version is stale.
+    pub fn version(&self) -> u32 {
+        self.steps
+            .iter()
+            .filter(|s| !matches!(s.action, CaseAction::Escalate { .. }))
+            .count() as u32
     }
 
     pub fn is_open(&self) -> bool {

@@ -21,6 +21,22 @@ pub enum EventKind {
     LandslideWarning,
 }
 
+impl EventKind {
+    /// Every kind, in the order panels list them.
+    pub const ALL: [EventKind; 5] = [
+        EventKind::FireMainPressureLost,
+        EventKind::FireMainPressureRestored,
+        EventKind::MuckTruck,
+        EventKind::GridReport,
+        EventKind::LandslideWarning,
+    ];
+
+    /// The kinds that open a case (a restoration closes one instead).
+    pub fn opens_case(self) -> bool {
+        self != EventKind::FireMainPressureRestored
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum EventStatus {
     Open,

@@ -126,10 +126,13 @@ pub enum CommandKind {
     /// A sensor reading injected by an authorised client (drills, tests).
     InjectReading(SensorReading),
     /// A step of a case's workflow (dispatch, acknowledge, submit, verify,
-    /// close, return), by a dispatcher whose scope covers the case.
+    /// close, return), by a dispatcher whose scope covers the case, issued
+    /// against the case as the operator saw it: `version` is the number of
+    /// steps it had then (a case that moved on since refuses it as stale).
     Case {
         case: CaseId,
         action: CaseAction,
+        version: u32,
     },
 }
 
@@ -142,8 +145,8 @@ pub struct Command {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandResult {
     pub id: u64,
-    /// `Err` carries the reason shown to the operator.
-    pub outcome: Result<(), String>,
+    /// `Err` carries why, machine-readable (and shown to the operator).
+    pub outcome: Result<(), super::Refusal>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

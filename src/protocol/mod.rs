@@ -9,6 +9,7 @@
 mod error;
 mod frame;
 mod message;
+mod refusal;
 
 pub use error::ProtocolError;
 pub use frame::{Frame, FrameDecoder, HEADER_BYTES, MAX_FRAME_BYTES, read_frame};
@@ -16,6 +17,7 @@ pub use message::{
     Change, Command, CommandKind, CommandResult, Delta, Goodbye, Heartbeat, Hello, Message,
     MessageKind, Role, Scope, Snapshot, Welcome,
 };
+pub use refusal::Refusal;
 
 /// The one version this build speaks; a frame with another is refused.
 pub const PROTOCOL_VERSION: u8 = 1;

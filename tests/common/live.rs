@@ -9,12 +9,12 @@ use citytwin::backend::scenario::Scenario;
 use citytwin::backend::server::{BackendThread, ServerConfig};
 use citytwin::backend::tokens::Tokens;
 use citytwin::cockpit::link::{
-    LinkCommand, LinkConfig, LinkEvent, LinkHandle, LinkStatus, spawn_link,
+    LinkConfig, LinkHandle, SourceRequest, SourceStatus, StreamEvent, spawn_link,
 };
 use citytwin::geo::demo::{DemoScene, generate};
 use citytwin::live::{Applied, LiveState};
-use citytwin::model::{BuildingId, Case, City, SensorId, SensorReading};
-use citytwin::protocol::{Command, CommandKind, CommandResult, Message};
+use citytwin::model::{BuildingId, Case, CaseAction, CaseId, City, SensorId, SensorReading};
+use citytwin::protocol::{Command, CommandKind, CommandResult, Message, Refusal};
 
 /// The demo city with 2,000 buildings (fast to generate and seed).
 pub fn small_city() -> Arc<City> {
@@ -85,7 +85,7 @@ pub fn serve(
 pub struct TestClient {
     pub link: LinkHandle,
     pub state: LiveState,
-    pub status: LinkStatus,
+    pub status: SourceStatus,
     pub applied: Vec<u64>,
     pub results: Vec<CommandResult>,
     next_id: u64,
@@ -102,7 +102,7 @@ impl TestClient {
         TestClient {
             link,
             state: LiveState::new(city),
-            status: LinkStatus::Connecting,
+            status: SourceStatus::Connecting,
             applied: Vec::new(),
             results: Vec::new(),
             next_id: 1,
@@ -116,21 +116,21 @@ impl TestClient {
         c
     }
 
-    fn handle(&mut self, event: LinkEvent) -> bool {
+    fn handle(&mut self, event: StreamEvent) -> bool {
         match event {
-            LinkEvent::Status(s) => self.status = s,
-            LinkEvent::Message(Message::Snapshot(s)) => {
+            StreamEvent::Status(s) => self.status = s,
+            StreamEvent::Message(Message::Snapshot(s)) => {
                 self.state.apply_snapshot(&s).expect("snapshot applies");
                 self.applied.push(s.seq);
             }
-            LinkEvent::Message(Message::Delta(d)) => {
+            StreamEvent::Message(Message::Delta(d)) => {
                 let applied = self.state.apply_delta(&d).expect("delta follows");
                 assert_eq!(applied, Applied::Applied, "delta {} applied twice", d.seq);
                 self.applied.push(d.seq);
                 return true;
             }
-            LinkEvent::Message(Message::CommandResult(r)) => self.results.push(r),
-            LinkEvent::Message(_) => {}
+            StreamEvent::Message(Message::CommandResult(r)) => self.results.push(r),
+            StreamEvent::Message(_) => {}
         }
         false
     }
@@ -163,12 +163,12 @@ impl TestClient {
     }
 
     /// Sends a command and waits for its result.
-    pub fn command(&mut self, kind: CommandKind) -> Result<(), String> {
+    pub fn command(&mut self, kind: CommandKind) -> Result<(), Refusal> {
         let id = self.next_id;
         self.next_id += 1;
         self.link
             .commands
-            .try_send(LinkCommand::Send(Command { id, kind }))
+            .try_send(SourceRequest::Send(Command { id, kind }))
             .expect("link accepts commands");
         self.pump_until(5, "the command's result", |c| {
             c.results.iter().any(|r| r.id == id)
@@ -179,8 +179,25 @@ impl TestClient {
             .map_or(Ok(()), |r| r.outcome.clone())
     }
 
+    /// A case step issued against the case as this client sees it now;
+    /// once accepted, waits until its delta has come back.
+    pub fn step(&mut self, case: CaseId, action: CaseAction) -> Result<(), Refusal> {
+        let version = self.state.open_case(case).map_or(0, Case::version);
+        self.command(CommandKind::Case {
+            case,
+            action,
+            version,
+        })?;
+        self.pump_until(5, "the step's delta", |c| {
+            c.state
+                .open_case(case)
+                .is_none_or(|k| k.version() > version)
+        });
+        Ok(())
+    }
+
     pub fn connected(&self) -> bool {
-        matches!(self.status, LinkStatus::Connected { .. }) && self.state.last_seq().is_some()
+        matches!(self.status, SourceStatus::Connected { .. }) && self.state.last_seq().is_some()
     }
 
     pub fn case_for(&self, building: BuildingId) -> Option<Case> {

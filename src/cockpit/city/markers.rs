@@ -210,10 +210,12 @@ pub(super) fn spawn_markers(
 
 /// Refills the marker buffer when the hub's rows or the selection change;
 /// with no marker to show, the batch is not drawn at all.
+#[allow(clippy::too_many_arguments)]
 pub fn sync_markers(
     mut commands: Commands,
     view: Res<HubView>,
     state: Res<CityState>,
+    time: Res<crate::cockpit::time::TimeControl>,
     city: Res<CityData>,
     layer: Option<ResMut<MarkerLayer>>,
     mut buffers: ResMut<Assets<ShaderBuffer>>,
@@ -225,7 +227,7 @@ pub fn sync_markers(
         return;
     }
     layer.synced = Some(key);
-    let now_ms = state.last_time_ms().unwrap_or(0);
+    let now_ms = time.now_ms().or(state.last_time_ms()).unwrap_or(0);
     let layer = &mut *layer;
     layer.slots.clear();
     for case in view.cases(&state) {

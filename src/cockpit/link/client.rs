@@ -13,11 +13,10 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::cockpit::stream::{LiveSource, SourceRequest, SourceStatus, StreamEvent};
 use crate::live::LiveState;
 use crate::model::City;
-use crate::protocol::{
-    Command, FrameDecoder, Goodbye, Heartbeat, Hello, Message, ProtocolError, Role, Scope,
-};
+use crate::protocol::{FrameDecoder, Goodbye, Heartbeat, Hello, Message, ProtocolError};
 use crate::recording::Recorder;
 
 /// Messages waiting for the cockpit before the link stops reading.
@@ -25,45 +24,6 @@ pub const INBOX_CAPACITY: usize = 1024;
 const BACKOFF_START: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 const HEARTBEAT: Duration = Duration::from_secs(2);
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum LinkStatus {
-    Connecting,
-    Connected {
-        session: u64,
-        role: Role,
-        scope: Scope,
-    },
-    Reconnecting {
-        since: SystemTime,
-        attempt: u32,
-        reason: String,
-    },
-    /// The server refused us (bad token): no retry.
-    Refused {
-        reason: String,
-    },
-    /// The link itself failed (e.g. the recording file): no retry.
-    Failed {
-        reason: String,
-    },
-    Stopped,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum LinkEvent {
-    Status(LinkStatus),
-    Message(Message),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum LinkCommand {
-    Send(Command),
-    /// Reconnect and resume from this sequence number (after a gap).
-    Resync {
-        from: Option<u64>,
-    },
-}
 
 #[derive(Debug, Clone)]
 pub struct LinkConfig {
@@ -82,34 +42,29 @@ struct RecordingSink {
 
 impl RecordingSink {
     fn record(&mut self, message: &Message) -> Result<(), String> {
-        let time_ms = match message {
+        let result = match message {
             Message::Snapshot(s) => {
                 self.mirror.apply_snapshot(s).map_err(|e| e.to_string())?;
-                s.time_ms
+                self.recorder.write(message, s.time_ms)
             }
             Message::Delta(d) => {
                 self.mirror.apply_delta(d).map_err(|e| e.to_string())?;
-                d.time_ms
+                let mut frame = Vec::new();
+                message.encode(&mut frame).map_err(|e| e.to_string())?;
+                let mirror = &self.mirror;
+                self.recorder
+                    .record_delta(&frame, d.time_ms, || mirror.to_snapshot(d.time_ms))
             }
             _ => return Ok(()),
         };
-        let result =
-            if matches!(message, Message::Delta(_)) && self.recorder.wants_snapshot(time_ms) {
-                self.recorder.write(
-                    &Message::Snapshot(self.mirror.to_snapshot(time_ms)),
-                    time_ms,
-                )
-            } else {
-                self.recorder.write(message, time_ms)
-            };
         result.map_err(|e| format!("recording: {e}"))
     }
 }
 
 /// The cockpit's ends of the link.
 pub struct LinkHandle {
-    pub events: crossbeam_channel::Receiver<LinkEvent>,
-    pub commands: mpsc::Sender<LinkCommand>,
+    pub events: crossbeam_channel::Receiver<StreamEvent>,
+    pub commands: mpsc::Sender<SourceRequest>,
     cancel: CancellationToken,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -117,8 +72,8 @@ pub struct LinkHandle {
 impl LinkHandle {
     /// A link fed by other means (a replay source, a test): no thread.
     pub fn from_channels(
-        events: crossbeam_channel::Receiver<LinkEvent>,
-        commands: mpsc::Sender<LinkCommand>,
+        events: crossbeam_channel::Receiver<StreamEvent>,
+        commands: mpsc::Sender<SourceRequest>,
     ) -> LinkHandle {
         LinkHandle {
             events,
@@ -126,6 +81,14 @@ impl LinkHandle {
             cancel: CancellationToken::new(),
             thread: None,
         }
+    }
+
+    /// The cockpit's live source on this link; the handle goes with it (the
+    /// link stops when the source is dropped).
+    pub fn into_source(self, history: Option<PathBuf>) -> LiveSource {
+        let events = self.events.clone();
+        let requests = self.commands.clone();
+        LiveSource::new(events, requests, history, Some(Box::new(self)))
     }
 
     /// Stops the link and waits for its thread.
@@ -172,8 +135,8 @@ enum End {
 
 async fn run(
     config: LinkConfig,
-    events: Sender<LinkEvent>,
-    mut commands: mpsc::Receiver<LinkCommand>,
+    events: Sender<StreamEvent>,
+    mut commands: mpsc::Receiver<SourceRequest>,
     cancel: CancellationToken,
 ) {
     let mut recorder = match &config.record {
@@ -183,7 +146,7 @@ async fn run(
                 mirror: LiveState::new(city),
             }),
             Err(e) => {
-                let _ = events.send(LinkEvent::Status(LinkStatus::Failed {
+                let _ = events.send(StreamEvent::Status(SourceStatus::Failed {
                     reason: format!("cannot record: {e}"),
                 }));
                 return;
@@ -196,7 +159,7 @@ async fn run(
     let mut backoff = BACKOFF_START;
     let mut down_since: Option<SystemTime> = None;
     while !cancel.is_cancelled() {
-        let _ = events.send(LinkEvent::Status(LinkStatus::Connecting));
+        let _ = events.send(StreamEvent::Status(SourceStatus::Connecting));
         let mut welcomed = false;
         let end = match TcpStream::connect(&config.addr).await {
             Ok(stream) => {
@@ -220,7 +183,7 @@ async fn run(
         }
         match end {
             End::Refused(reason) => {
-                let _ = events.send(LinkEvent::Status(LinkStatus::Refused { reason }));
+                let _ = events.send(StreamEvent::Status(SourceStatus::Refused { reason }));
                 break;
             }
             End::Closed(reason) => {
@@ -229,7 +192,7 @@ async fn run(
                 }
                 attempt += 1;
                 let since = *down_since.get_or_insert_with(SystemTime::now);
-                let _ = events.send(LinkEvent::Status(LinkStatus::Reconnecting {
+                let _ = events.send(StreamEvent::Status(SourceStatus::Reconnecting {
                     since,
                     attempt,
                     reason,
@@ -245,11 +208,11 @@ async fn run(
     if let Some(sink) = recorder
         && let Err(e) = sink.recorder.finish()
     {
-        let _ = events.send(LinkEvent::Status(LinkStatus::Failed {
+        let _ = events.send(StreamEvent::Status(SourceStatus::Failed {
             reason: format!("closing the recording: {e}"),
         }));
     }
-    let _ = events.send(LinkEvent::Status(LinkStatus::Stopped));
+    let _ = events.send(StreamEvent::Status(SourceStatus::Stopped));
 }
 
 fn wall_ms() -> i64 {
@@ -272,8 +235,8 @@ struct SessionContext<'a> {
     config: &'a LinkConfig,
     last_seq: &'a mut Option<u64>,
     welcomed: &'a mut bool,
-    events: &'a Sender<LinkEvent>,
-    commands: &'a mut mpsc::Receiver<LinkCommand>,
+    events: &'a Sender<StreamEvent>,
+    commands: &'a mut mpsc::Receiver<SourceRequest>,
     recorder: &'a mut Option<RecordingSink>,
     cancel: &'a CancellationToken,
 }
@@ -301,15 +264,21 @@ async fn session(mut stream: TcpStream, ctx: &mut SessionContext<'_>) -> Result<
     let mut decoder = FrameDecoder::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut beat = tokio::time::interval(HEARTBEAT);
+    let mut flush = tokio::time::interval(crate::recording::FLUSH_EVERY);
     loop {
         tokio::select! {
+            _ = flush.tick(), if recorder.is_some() => {
+                if let Some(sink) = recorder.as_mut() {
+                    sink.recorder.flush_if_due().map_err(|e| format!("recording: {e}"))?;
+                }
+            }
             () = cancel.cancelled() => {
                 let _ = write(&mut stream, &Message::Goodbye(Goodbye { reason: "cockpit closing".into() })).await;
                 return Ok(End::Closed("stopped".into()));
             }
             command = commands.recv() => match command {
-                Some(LinkCommand::Send(c)) => write(&mut stream, &Message::Command(c)).await?,
-                Some(LinkCommand::Resync { from }) => {
+                Some(SourceRequest::Send(c)) => write(&mut stream, &Message::Command(c)).await?,
+                Some(SourceRequest::Resync { from }) => {
                     **last_seq = from;
                     return Ok(End::Closed("resync requested".into()));
                 }
@@ -330,7 +299,7 @@ async fn session(mut stream: TcpStream, ctx: &mut SessionContext<'_>) -> Result<
                     match &message {
                         Message::Welcome(w) => {
                             **welcomed = true;
-                            let _ = events.send(LinkEvent::Status(LinkStatus::Connected {
+                            let _ = events.send(StreamEvent::Status(SourceStatus::Connected {
                                 session: w.session,
                                 role: w.role,
                                 scope: w.scope.clone(),
@@ -354,7 +323,7 @@ async fn session(mut stream: TcpStream, ctx: &mut SessionContext<'_>) -> Result<
                     }
                     // Blocking send: backpressure into TCP when the cockpit
                     // lags; this thread serves nothing else.
-                    if events.send(LinkEvent::Message(message)).is_err() {
+                    if events.send(StreamEvent::Message(message)).is_err() {
                         return Ok(End::Closed("cockpit gone".into()));
                     }
                 }

@@ -7,8 +7,8 @@
 use bevy_egui::egui;
 
 use super::{Lang, PanelContext, UiAction, theme};
-use crate::backend::dispatch::DispatchRules;
 use crate::cockpit::hub_view::{CaseFilter, KINDS, STATUSES};
+use crate::cockpit::time::TimeControlCommand;
 use crate::model::{Case, CaseAction, CaseId, CaseLevel, CaseStatus, EventKind, RiskLevel};
 
 /// The dispatch form of one case: departments (ticked or not) and a new
@@ -31,10 +31,57 @@ impl DispatchForm {
     }
 }
 
+/// How long a step button ignores clicks after its meaning changed (a
+/// field unit moved the case on between the operator's look and click).
+pub const STEP_CHANGE_GUARD_SECS: f64 = 0.8;
+
 #[derive(Default)]
 pub struct EventHub {
     pub form: DispatchForm,
-    rules: Option<DispatchRules>,
+    /// The rows as they were when the pointer came over the list: the list
+    /// holds still under the pointer.
+    frozen: Option<(Vec<CaseId>, std::collections::HashSet<CaseId>)>,
+    /// Whether the pointer was over the list in the last frame.
+    pub list_hovered: bool,
+    /// The selected case's version as shown, and since when (egui time).
+    shown_step: Option<(CaseId, u32, f64)>,
+    /// Which tab is open: the open cases, or the history of all cases.
+    pub tab: HubTab,
+    /// The History tab's search text.
+    pub query: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HubTab {
+    #[default]
+    Open,
+    History,
+}
+
+/// Whether a case matches the History tab's search: its id, its building's
+/// fire code, its kind (either language) or its district.
+pub fn history_matches(case: &Case, query: &str, city: &crate::model::City) -> bool {
+    let q = query.trim();
+    if q.is_empty() {
+        return true;
+    }
+    let q_lower = q.to_lowercase();
+    let id = case.id.0.to_string();
+    let code = case
+        .building
+        .and_then(|b| city.building(b))
+        .map(|b| b.code.as_str())
+        .unwrap_or("");
+    let district = city.districts.get(usize::from(case.district.0));
+    id == q.trim_start_matches('#')
+        || code.contains(q)
+        || kind_name(case.kind, Lang::Zh).contains(q)
+        || kind_name(case.kind, Lang::En)
+            .to_lowercase()
+            .contains(&q_lower)
+        || district.is_some_and(|d| {
+            d.name_zh.contains(q) || d.code == q || d.name_en.to_lowercase().contains(&q_lower)
+        })
 }
 
 pub fn kind_name(kind: EventKind, lang: Lang) -> &'static str {
@@ -116,8 +163,7 @@ pub fn countdown(case: &Case, now_ms: i64, lang: Lang) -> String {
 
 /// Clock time (China Standard Time) of a stream timestamp.
 pub fn clock(time_ms: i64) -> String {
-    let minutes = (time_ms + 8 * 3_600_000).div_euclid(60_000);
-    format!("{:02}:{:02}", minutes.div_euclid(60) % 24, minutes % 60)
+    crate::time::clock_cst(time_ms)
 }
 
 /// A small toggle chip with a count; returns whether it was clicked.
@@ -132,28 +178,12 @@ fn chip(ui: &mut egui::Ui, on: bool, text: &str, count: usize, color: Option<the
 }
 
 impl EventHub {
-    fn rules(&mut self) -> Option<&DispatchRules> {
-        if self.rules.is_none() {
-            self.rules = DispatchRules::embedded().ok();
-        }
-        self.rules.as_ref()
-    }
-
-    /// The departments the rules suggest for a case.
-    pub fn suggested(&mut self, case: &Case, cx: &PanelContext<'_>) -> Vec<String> {
-        let building = case.building.and_then(|b| cx.city.building(b));
-        let street = cx.city.streets.get(usize::from(case.street.0));
-        self.rules()
-            .map(|r| r.suggest(case.kind, building, street))
-            .unwrap_or_default()
-    }
-
     /// The one action the hub offers next for a case (dispatch uses the
     /// form's ticked departments).
-    pub fn next_action(&mut self, case: &Case, cx: &PanelContext<'_>) -> Option<CaseAction> {
+    pub fn next_action(&mut self, case: &Case) -> Option<CaseAction> {
         Some(match case.status {
             CaseStatus::Registered => {
-                self.sync_form(case, cx);
+                self.sync_form(case);
                 CaseAction::Dispatch {
                     departments: self.form.chosen(),
                 }
@@ -174,12 +204,12 @@ impl EventHub {
     }
 
     /// Starts the form over with the rules' suggestions when the case changes.
-    fn sync_form(&mut self, case: &Case, cx: &PanelContext<'_>) {
+    fn sync_form(&mut self, case: &Case) {
         if self.form.case != Some(case.id) {
-            let suggested = self.suggested(case, cx);
+            // The backend's suggestion travels with the case.
             self.form = DispatchForm {
                 case: Some(case.id),
-                departments: suggested.into_iter().map(|d| (d, true)).collect(),
+                departments: case.suggested.iter().map(|d| (d.clone(), true)).collect(),
                 extra: String::new(),
             };
         }
@@ -187,9 +217,17 @@ impl EventHub {
 
     pub fn ui(&mut self, ctx: &egui::Context, cx: &PanelContext<'_>, actions: &mut Vec<UiAction>) {
         let lang = cx.lang;
-        let now_ms = cx.state.last_time_ms().unwrap_or(0);
+        let now_ms = cx.now_ms;
         let view = cx.view;
         let screen = ctx.viewport_rect();
+        // Under the pointer the list holds still; new cases wait above it.
+        if !self.list_hovered {
+            self.frozen = None;
+        } else if self.frozen.is_none() {
+            let rows = view.rows.clone();
+            let set = rows.iter().copied().collect();
+            self.frozen = Some((rows, set));
+        }
         egui::Window::new(lang.pick("事件总枢纽", "Event hub"))
             .id(egui::Id::new("event_hub"))
             .anchor(egui::Align2::LEFT_TOP, [12.0, 64.0])
@@ -211,26 +249,139 @@ impl EventHub {
                     ))
                     .strong(),
                 );
+                let waiting = self.frozen.as_ref().map_or(0, |(_, set)| {
+                    view.rows.iter().filter(|id| !set.contains(id)).count()
+                });
+                let mut to_top = false;
+                // The tabs' row also holds the "new cases" bar: it comes and
+                // goes without moving anything below it.
+                ui.horizontal(|ui| {
+                    for (tab, label) in [
+                        (HubTab::Open, lang.pick("当前", "Open")),
+                        (HubTab::History, lang.pick("历史", "History")),
+                    ] {
+                        if ui.selectable_label(self.tab == tab, label).clicked() {
+                            self.tab = tab;
+                        }
+                    }
+                    if waiting > 0
+                        && self.tab == HubTab::Open
+                        && ui
+                            .button(
+                                egui::RichText::new(format!(
+                                    "↑ {waiting} {}",
+                                    lang.pick("条新事件", "new cases")
+                                ))
+                                .color(theme::ACCENT.egui()),
+                            )
+                            .clicked()
+                    {
+                        self.frozen = None;
+                        to_top = true;
+                    }
+                });
+                if self.tab == HubTab::History {
+                    self.history_ui(ui, cx, actions);
+                    return;
+                }
                 self.filters(ui, cx, actions);
                 ui.separator();
+                let rows: Vec<CaseId> = match &self.frozen {
+                    Some((rows, _)) => rows.clone(),
+                    None => view.rows.clone(),
+                };
                 let row_h = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
                 // Virtualised: only the visible rows are laid out.
-                egui::ScrollArea::vertical()
+                let mut area = egui::ScrollArea::vertical()
                     .id_salt("hub_rows")
-                    .max_height(240.0)
-                    .show_rows(ui, row_h, view.rows.len(), |ui, range| {
-                        for id in &view.rows[range] {
-                            let Some(case) = cx.state.open_case(*id) else {
-                                continue;
-                            };
-                            self.row(ui, case, cx, now_ms, actions);
-                        }
-                    });
+                    .max_height(240.0);
+                if to_top {
+                    area = area.vertical_scroll_offset(0.0);
+                }
+                let list_top = ui.cursor().top();
+                area.show_rows(ui, row_h, rows.len(), |ui, range| {
+                    for id in &rows[range] {
+                        let Some(case) = cx.state.open_case(*id) else {
+                            continue;
+                        };
+                        self.row(ui, case, cx, now_ms, actions);
+                    }
+                });
+                let list = egui::Rect::from_x_y_ranges(
+                    ui.max_rect().x_range(),
+                    list_top..=ui.cursor().top(),
+                );
+                self.list_hovered = ui.rect_contains_pointer(list) && !to_top;
                 let Some(case) = view.selected.and_then(|id| cx.state.open_case(id)) else {
                     return;
                 };
                 ui.separator();
                 self.case_detail(ui, case, cx, now_ms, actions);
+            });
+    }
+
+    /// Every case the stream mentioned, open or closed, newest first;
+    /// choosing one seeks to the minute it opened and plays from there.
+    fn history_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        cx: &PanelContext<'_>,
+        actions: &mut Vec<UiAction>,
+    ) {
+        let lang = cx.lang;
+        ui.add(
+            egui::TextEdit::singleline(&mut self.query)
+                .hint_text(lang.pick(
+                    "案件号、楼栋编码、类型或区县",
+                    "Case id, building code, kind or district",
+                ))
+                .desired_width(f32::INFINITY),
+        );
+        let found: Vec<&Case> = cx
+            .marks
+            .cases
+            .values()
+            .rev()
+            .filter(|c| history_matches(c, &self.query, cx.city))
+            .collect();
+        ui.label(
+            egui::RichText::new(format!("{} {}", found.len(), lang.pick("件", "cases")))
+                .color(theme::TEXT_DIM.egui()),
+        );
+        let row_h = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
+        egui::ScrollArea::vertical()
+            .id_salt("hub_history")
+            .max_height(300.0)
+            .show_rows(ui, row_h, found.len(), |ui, range| {
+                for case in &found[range] {
+                    let code = case
+                        .building
+                        .and_then(|b| cx.city.building(b))
+                        .map_or("—", |b| b.code.as_str());
+                    let text = format!(
+                        "#{} {} {}  {}  {}",
+                        case.id.0,
+                        crate::time::format_cst(case.opened_ms),
+                        short_kind_name(case.kind, lang),
+                        code,
+                        status_name(case.status, lang),
+                    );
+                    let color = theme::risk_color(case.severity);
+                    if ui
+                        .selectable_label(
+                            cx.view.selected == Some(case.id),
+                            egui::RichText::new(text).color(color.egui()),
+                        )
+                        .on_hover_text(lang.pick("回放此案件", "Replay this case"))
+                        .clicked()
+                    {
+                        let minute = case.opened_ms.div_euclid(60_000) * 60_000;
+                        actions.push(UiAction::Time(TimeControlCommand::Seek(minute)));
+                        actions.push(UiAction::Time(TimeControlCommand::Play));
+                        actions.push(UiAction::SelectCase(Some(case.id)));
+                        self.tab = HubTab::Open;
+                    }
+                }
             });
     }
 
@@ -396,7 +547,7 @@ impl EventHub {
                 );
             }
         });
-        let Some(action) = self.next_action(case, cx) else {
+        let Some(action) = self.next_action(case) else {
             return;
         };
         if case.status == CaseStatus::Registered {
@@ -408,6 +559,25 @@ impl EventHub {
                 case.departments.join("、")
             ));
         }
+        // A button whose meaning just changed ignores clicks for a moment.
+        let now_s = ui.input(|i| i.time);
+        let version = case.version();
+        let changed_at = match self.shown_step {
+            Some((id, v, at)) if id == case.id && v == version => at,
+            Some((id, _, _)) if id == case.id => now_s,
+            _ => f64::NEG_INFINITY,
+        };
+        self.shown_step = Some((case.id, version, changed_at));
+        let settling = now_s - changed_at < STEP_CHANGE_GUARD_SECS;
+        if settling {
+            ui.ctx().request_repaint();
+        }
+        let replaying = cx.time.is_replaying();
+        let step = |action: CaseAction| UiAction::Case {
+            case: case.id,
+            action,
+            version,
+        };
         ui.horizontal(|ui| {
             let label = match &action {
                 CaseAction::Dispatch { .. } => lang.pick("一键调度", "Dispatch"),
@@ -418,39 +588,63 @@ impl EventHub {
             };
             let ready =
                 !matches!(&action, CaseAction::Dispatch { departments } if departments.is_empty());
-            if ui
-                .add_enabled(
-                    ready,
-                    egui::Button::new(egui::RichText::new(label).strong()),
-                )
-                .clicked()
-            {
-                actions.push(UiAction::Case {
-                    case: case.id,
-                    action,
-                });
+            let why_not = if replaying {
+                Some(crate::cockpit::stream::replay::REFUSAL)
+            } else if settling {
+                Some(lang.pick(
+                    "案件状态刚刚变化，请确认后再点",
+                    "The case just moved on: look again before clicking",
+                ))
+            } else {
+                None
+            };
+            let enabled = ready && why_not.is_none();
+            let button = ui.add_enabled(
+                enabled,
+                egui::Button::new(egui::RichText::new(label).strong()),
+            );
+            let button = match why_not {
+                Some(why) => button.on_disabled_hover_text(why),
+                None => button,
+            };
+            if button.clicked() {
+                actions.push(step(action));
             }
             if matches!(case.status, CaseStatus::Dispatched | CaseStatus::Handling)
-                && ui.button(lang.pick("退回", "Return")).clicked()
+                && ui
+                    .add_enabled(
+                        why_not.is_none(),
+                        egui::Button::new(lang.pick("退回", "Return")),
+                    )
+                    .clicked()
             {
-                actions.push(UiAction::Case {
-                    case: case.id,
-                    action: CaseAction::Return {
-                        reason: lang
-                            .pick("调度员退回", "returned by the dispatcher")
-                            .to_owned(),
-                    },
-                });
+                actions.push(step(CaseAction::Return {
+                    reason: lang
+                        .pick("调度员退回", "returned by the dispatcher")
+                        .to_owned(),
+                }));
             }
             if case.status == CaseStatus::Verifying
-                && ui.button(lang.pick("核查不通过", "Failed check")).clicked()
+                && ui
+                    .add_enabled(
+                        why_not.is_none(),
+                        egui::Button::new(lang.pick("核查不通过", "Failed check")),
+                    )
+                    .clicked()
             {
-                actions.push(UiAction::Case {
-                    case: case.id,
-                    action: CaseAction::Verify { passed: false },
-                });
+                actions.push(step(CaseAction::Verify { passed: false }));
             }
         });
+        if replaying {
+            ui.label(
+                egui::RichText::new(crate::cockpit::stream::replay::REFUSAL)
+                    .color(theme::LINK_WAIT.egui()),
+            );
+        } else if let Some(refusal) = &cx.feedback.failed {
+            ui.label(egui::RichText::new(refusal.to_string()).color(theme::LINK_LOST.egui()));
+        } else if let Some(reason) = &cx.feedback.refused {
+            ui.label(egui::RichText::new(reason).color(theme::LINK_WAIT.egui()));
+        }
         self.timeline(ui, case, lang);
     }
 

@@ -82,7 +82,7 @@ impl KpiPanel {
 
     /// Takes a sample when the stream has moved on by [`SAMPLE_EVERY_MS`].
     pub fn sample(&mut self, cx: &PanelContext<'_>) {
-        let Some(now) = cx.state.last_time_ms() else {
+        let Some(now) = cx.state.last_time_ms().map(|_| cx.now_ms) else {
             return;
         };
         let due = self

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bevy_egui::egui;
 
 use super::{Lang, theme};
-use crate::cockpit::link::{LinkState, LinkStatus};
+use crate::cockpit::stream::{SourceStatus, StreamState};
 
 /// Local wall-clock time (China Standard Time, UTC+8) as HH:MM:SS.
 fn clock(t: SystemTime) -> String {
@@ -23,17 +23,17 @@ fn clock(t: SystemTime) -> String {
 }
 
 /// The badge's colour and text for a link state.
-pub fn badge(link: &LinkState, lang: Lang) -> (theme::Rgb, String) {
+pub fn badge(link: &StreamState, lang: Lang) -> (theme::Rgb, String) {
     match &link.status {
-        LinkStatus::Connected { .. } => (
+        SourceStatus::Connected { .. } => (
             theme::LINK_OK,
             lang.pick("● 已连接", "● Connected").to_owned(),
         ),
-        LinkStatus::Connecting => (
+        SourceStatus::Connecting => (
             theme::LINK_WAIT,
             lang.pick("● 连接中", "● Connecting").to_owned(),
         ),
-        LinkStatus::Reconnecting { since, attempt, .. } => (
+        SourceStatus::Reconnecting { since, attempt, .. } => (
             theme::LINK_WAIT,
             format!(
                 "● {} {} (#{attempt})",
@@ -41,22 +41,22 @@ pub fn badge(link: &LinkState, lang: Lang) -> (theme::Rgb, String) {
                 clock(*since)
             ),
         ),
-        LinkStatus::Refused { reason } => (
+        SourceStatus::Refused { reason } => (
             theme::LINK_LOST,
             format!("● {}: {reason}", lang.pick("连接被拒", "Refused")),
         ),
-        LinkStatus::Failed { reason } => (
+        SourceStatus::Failed { reason } => (
             theme::LINK_LOST,
             format!("● {}: {reason}", lang.pick("链路故障", "Link failed")),
         ),
-        LinkStatus::Stopped => (
+        SourceStatus::Stopped => (
             theme::LINK_LOST,
             lang.pick("● 连接中断", "● Link lost").to_owned(),
         ),
     }
 }
 
-pub fn link_badge_ui(ui: &mut egui::Ui, link: &LinkState, lang: Lang) {
+pub fn link_badge_ui(ui: &mut egui::Ui, link: &StreamState, lang: Lang) {
     let (color, text) = badge(link, lang);
     let response = ui.label(egui::RichText::new(text).color(color.egui()));
     let mut hover = format!(
@@ -83,20 +83,20 @@ mod tests {
 
     #[test]
     fn badge_says_connected_or_since_when_it_reconnects() {
-        let mut link = LinkState {
-            status: LinkStatus::Connected {
+        let mut link = StreamState {
+            status: SourceStatus::Connected {
                 session: 3,
                 role: crate::protocol::Role::Viewer,
                 scope: crate::protocol::Scope::City,
             },
-            ..LinkState::default()
+            ..StreamState::default()
         };
         assert_eq!(
             badge(&link, Lang::Zh),
             (theme::LINK_OK, "● 已连接".to_owned())
         );
         // 01:00 UTC is 09:00 in Chongqing.
-        link.status = LinkStatus::Reconnecting {
+        link.status = SourceStatus::Reconnecting {
             since: UNIX_EPOCH + Duration::from_secs(3600),
             attempt: 2,
             reason: "server closed".into(),
@@ -104,7 +104,7 @@ mod tests {
         let (color, text) = badge(&link, Lang::Zh);
         assert_eq!(color, theme::LINK_WAIT);
         assert_eq!(text, "● 重连中，自 09:00:00 (#2)");
-        link.status = LinkStatus::Refused {
+        link.status = SourceStatus::Refused {
             reason: "令牌无效".into(),
         };
         assert_eq!(badge(&link, Lang::En).0, theme::LINK_LOST);

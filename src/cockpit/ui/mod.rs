@@ -13,6 +13,7 @@ pub mod link_badge;
 pub mod map_labels;
 pub mod search;
 pub mod theme;
+pub mod timeline;
 pub mod top_bar;
 
 use bevy::prelude::*;
@@ -21,10 +22,11 @@ use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use super::camera::{FlyTo, OrbitCamera, fly_to_building};
 use super::drill::{AreaIndex, Drill, DrillTo};
 use super::hub_view::{CaseFilter, HubView, SelectCase, SetFilter};
-use super::link::{LinkCommand, LinkInbox, LinkState};
 use super::state::{CityData, CityState, SelectBuilding};
+use super::stream::{CommandFeedback, HeadState, LiveSource, SendCommand, StreamState};
+use super::time::{TimeControl, TimeControlCommand, TimelineMarks};
 use crate::model::{Area, BuildingId, CaseAction, CaseId, City};
-use crate::protocol::{Command, CommandKind};
+use crate::protocol::CommandKind;
 
 /// Interface language: Chinese first, English on toggle.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -72,7 +74,17 @@ pub struct PanelContext<'a> {
     pub state: &'a CityState,
     pub lang: Lang,
     /// The live link, when the cockpit has one.
-    pub link: Option<&'a LinkState>,
+    pub link: Option<&'a StreamState>,
+    /// The clock: what "now" is for every panel.
+    pub time: &'a TimeControl,
+    /// The clock's time (the newest stream time when following).
+    pub now_ms: i64,
+    /// What became of the operator's commands.
+    pub feedback: &'a CommandFeedback,
+    /// The live head while the clock shows the past.
+    pub head: &'a HeadState,
+    /// The timeline's marks (case openings, escalations, closings).
+    pub marks: &'a TimelineMarks,
     /// The drilled-into area and the token's floor.
     pub drill: Drill,
     /// The hub's rows, counts, filter and selected case.
@@ -81,21 +93,65 @@ pub struct PanelContext<'a> {
     pub labels: &'a [(Area, egui::Pos2)],
 }
 
+/// The clock, command feedback, live head and timeline marks of a cockpit
+/// that has none of its own yet (benches, panel tests, a static city).
+#[derive(Default)]
+pub struct PanelExtras {
+    pub time: TimeControl,
+    pub feedback: CommandFeedback,
+    pub head: HeadState,
+    pub marks: TimelineMarks,
+}
+
+static IDLE: std::sync::LazyLock<PanelExtras> = std::sync::LazyLock::new(PanelExtras::default);
+
+impl<'a> PanelContext<'a> {
+    /// A context with the whole city in view, no link, no map labels; "now"
+    /// is the clock of `extras` (default: following the state's stream).
+    pub fn new(
+        city: &'a City,
+        state: &'a CityState,
+        lang: Lang,
+        view: &'a HubView,
+        extras: Option<&'a PanelExtras>,
+    ) -> PanelContext<'a> {
+        let extras = extras.unwrap_or(&IDLE);
+        PanelContext {
+            city,
+            state,
+            lang,
+            link: None,
+            time: &extras.time,
+            now_ms: extras.time.now_ms().or(state.last_time_ms()).unwrap_or(0),
+            feedback: &extras.feedback,
+            head: &extras.head,
+            marks: &extras.marks,
+            drill: Drill::default(),
+            view,
+            labels: &[],
+        }
+    }
+}
+
 /// What a panel asks for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UiAction {
     Select(Option<BuildingId>),
     FlyToBuilding(BuildingId),
     SetLang(Lang),
-    /// A workflow step for a case, sent to the backend as a command.
+    /// A workflow step for a case, sent to the backend as a command,
+    /// issued against the case's `version` as the operator saw it.
     Case {
         case: CaseId,
         action: CaseAction,
+        version: u32,
     },
     SelectCase(Option<CaseId>),
     /// Drill to an area (map label, KPI table, breadcrumb).
     DrillTo(Area),
     Filter(CaseFilter),
+    /// Play, pause, seek … (the timeline bar, keys, the History tab).
+    Time(TimeControlCommand),
 }
 
 /// All panels' own state (text typed, results shown).
@@ -107,6 +163,7 @@ pub struct Panels {
     pub hub: event_hub::EventHub,
     pub kpi: kpi_panel::KpiPanel,
     pub labels: map_labels::MapLabels,
+    pub timeline: timeline::TimelineBar,
 }
 
 impl Panels {
@@ -119,9 +176,11 @@ impl Panels {
             hub,
             kpi,
             labels,
+            timeline,
         } = self;
         let mut actions = Vec::new();
         top_bar.ui(root, cx, &mut actions);
+        timeline.ui(root, cx, &mut actions);
         // The map is what the top bar leaves; labels stay inside it.
         let map = root.available_rect_before_wrap();
         labels.ui(root.ctx(), cx, map, &mut actions);
@@ -141,6 +200,22 @@ pub struct PanelMessages<'w> {
     select_case: MessageWriter<'w, SelectCase>,
     drill: MessageWriter<'w, DrillTo>,
     filter: MessageWriter<'w, SetFilter>,
+    time: MessageWriter<'w, TimeControlCommand>,
+    command: MessageWriter<'w, SendCommand>,
+}
+
+/// What the panels read besides the city and its state.
+#[derive(bevy::ecs::system::SystemParam)]
+pub struct PanelInputs<'w> {
+    link: Option<Res<'w, StreamState>>,
+    live: Option<Res<'w, LiveSource>>,
+    time: Res<'w, TimeControl>,
+    feedback: Res<'w, CommandFeedback>,
+    head: Res<'w, HeadState>,
+    marks: Res<'w, TimelineMarks>,
+    view: Res<'w, HubView>,
+    drill: Res<'w, Drill>,
+    index: Option<Res<'w, AreaIndex>>,
 }
 
 /// The UI scale for a window `height_px` tall: panels are laid out for a
@@ -188,14 +263,9 @@ fn panels_ui(
     mut styled: Local<Option<f32>>,
     city: Res<CityData>,
     state: Res<CityState>,
-    link: Option<Res<LinkState>>,
-    inbox: Option<Res<LinkInbox>>,
-    view: Res<HubView>,
-    drill: Res<Drill>,
-    index: Option<Res<AreaIndex>>,
+    inputs: PanelInputs,
     cameras: Query<(&Camera, &GlobalTransform), With<OrbitCamera>>,
     windows: Query<&Window, With<bevy::window::PrimaryWindow>>,
-    mut next_command: Local<u64>,
     mut out: PanelMessages,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
@@ -207,6 +277,17 @@ fn panels_ui(
         theme::apply(ctx, scale);
         *styled = Some(scale);
     }
+    let PanelInputs {
+        link,
+        live,
+        time,
+        feedback,
+        head,
+        marks,
+        view,
+        drill,
+        index,
+    } = inputs;
     let labels = match (cameras.single(), index) {
         (Ok((camera, transform)), Some(index)) => map_label_positions(
             &city,
@@ -229,7 +310,13 @@ fn panels_ui(
         city: &city,
         state: &state,
         lang: settings.lang,
-        link: link.as_deref(),
+        // The badge speaks of the live link; a replay has none.
+        link: link.as_deref().filter(|_| live.is_some()),
+        time: &time,
+        now_ms: time.now_ms().or(state.last_time_ms()).unwrap_or(0),
+        feedback: &feedback,
+        head: &head,
+        marks: &marks,
         drill: *drill,
         view: &view,
         labels: &labels,
@@ -254,18 +341,19 @@ fn panels_ui(
                 out.filter.write(SetFilter(filter));
             }
             UiAction::SetLang(lang) => settings.lang = lang,
-            UiAction::Case { case, action } => {
-                *next_command += 1;
-                let command = Command {
-                    id: *next_command,
-                    kind: CommandKind::Case { case, action },
-                };
-                let sent = inbox
-                    .as_ref()
-                    .is_some_and(|i| i.0.commands.try_send(LinkCommand::Send(command)).is_ok());
-                if !sent {
-                    warn!("case {}: no live link to send the step over", case.0);
-                }
+            UiAction::Case {
+                case,
+                action,
+                version,
+            } => {
+                out.command.write(SendCommand(CommandKind::Case {
+                    case,
+                    action,
+                    version,
+                }));
+            }
+            UiAction::Time(command) => {
+                out.time.write(command);
             }
         }
     }

@@ -62,6 +62,8 @@ pub const ACCENT: Rgb = Rgb(64, 196, 255);
 pub const LINK_OK: Rgb = Rgb(34, 197, 94);
 pub const LINK_WAIT: Rgb = Rgb(255, 170, 40);
 pub const LINK_LOST: Rgb = Rgb(240, 70, 70);
+/// The 回放中 / REPLAY banner.
+pub const REPLAY_FILL: Rgb = Rgb(150, 60, 20);
 
 /// Direction towards the sun (from the south-east, 50° up), world space.
 pub fn sun_direction() -> Vec3 {

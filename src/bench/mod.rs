@@ -5,6 +5,7 @@ mod hub;
 mod kpi;
 mod reference;
 mod render;
+mod replay;
 mod stream;
 
 use clap::{Args, Subcommand};
@@ -19,6 +20,9 @@ pub enum BenchCommand {
     Snapshot(Common),
     /// KPIs from a journal of millions of cases; cost of 10k open events.
     Kpi(kpi::KpiBenchArgs),
+    /// A day's recording: size, open time, seeks vs a full replay, 600×
+    /// playback, memory — per snapshot interval.
+    Replay(replay::ReplayBenchArgs),
 }
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -27,6 +31,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Ingest(common) => stream::ingest(&common),
         BenchCommand::Snapshot(common) => stream::snapshot(&common),
         BenchCommand::Kpi(args) => kpi::run(&args),
+        BenchCommand::Replay(args) => replay::run(&args),
     }
 }
 

@@ -1,6 +1,9 @@
 //! `CityState`: the ONE place live data about the city is applied in the
-//! cockpit. Panels read it; systems change it through its methods; the scene
-//! syncs from it. The logic lives in [`LiveState`](crate::live::LiveState).
+//! cockpit, and the cockpit's own selection. Panels read it; systems change
+//! it through its methods; the scene syncs from it. What the stream says
+//! lives in [`LiveState`](crate::live::LiveState) (shared with the backend);
+//! what only this cockpit decides — which building is selected, how the
+//! GPU state words are packed — lives here.
 
 use std::sync::Arc;
 
@@ -20,13 +23,69 @@ pub(super) fn plugin(app: &mut App) {
 #[derive(Resource, Clone, Deref)]
 pub struct CityData(pub Arc<City>);
 
-/// The cockpit's live state.
+/// The GPU state word's bits (see shaders/buildings.wgsl): level in bits
+/// 0–2, selected bit 3, alarm bit 4.
+pub mod word {
+    pub const SELECTED: u32 = 1 << 3;
+    pub const ALARM: u32 = 1 << 4;
+}
+
+/// The cockpit's live state and its selection.
 #[derive(Resource, Debug, Clone, Deref, DerefMut)]
-pub struct CityState(pub LiveState);
+pub struct CityState {
+    /// The state as the stream (live or recorded) says it is.
+    #[deref]
+    pub live: LiveState,
+    selected: Option<BuildingId>,
+    /// Bumped on every selection change (the GPU sync follows it).
+    selection_revision: u64,
+}
 
 impl CityState {
     pub fn new(city: &City) -> CityState {
-        CityState(LiveState::new(city))
+        CityState {
+            live: LiveState::new(city),
+            selected: None,
+            selection_revision: 0,
+        }
+    }
+
+    pub fn selected(&self) -> Option<BuildingId> {
+        self.selected
+    }
+
+    /// Selects a building (an unknown id clears the selection).
+    pub fn select(&mut self, id: Option<BuildingId>) {
+        self.selected = id.filter(|id| id.index() < self.live.len());
+        self.selection_revision += 1;
+    }
+
+    /// Changes whenever the GPU words would (stream or selection).
+    pub fn revision(&self) -> (u64, u64) {
+        (self.live.revision(), self.selection_revision)
+    }
+
+    /// Packs the GPU state words (see shaders/buildings.wgsl) into `out`.
+    pub fn pack_into(&self, out: &mut Vec<u8>) {
+        out.clear();
+        out.reserve(self.live.len() * 4);
+        let selected = self.selected.map(BuildingId::index);
+        for (i, (level, alarm)) in self
+            .live
+            .levels()
+            .iter()
+            .zip(self.live.alarm_flags())
+            .enumerate()
+        {
+            let mut w = *level as u32;
+            if selected == Some(i) {
+                w |= word::SELECTED;
+            }
+            if alarm {
+                w |= word::ALARM;
+            }
+            out.extend_from_slice(&w.to_le_bytes());
+        }
     }
 }
 
@@ -38,5 +97,40 @@ pub struct SelectBuilding(pub Option<BuildingId>);
 fn apply_selection(mut requests: MessageReader<SelectBuilding>, mut state: ResMut<CityState>) {
     if let Some(SelectBuilding(id)) = requests.read().last() {
         state.select(*id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geo::demo::{DemoScene, generate};
+    use crate::model::RiskLevel;
+
+    #[test]
+    fn packed_words_carry_level_alarm_and_the_cockpits_selection() {
+        let mut scene = DemoScene::embedded().expect("scene");
+        scene.buildings = 300;
+        scene.cell_m = 600.0;
+        let city = generate(&scene);
+        let mut state = CityState::new(&city);
+        state.set_level(BuildingId(2), RiskLevel::Moderate);
+        let before = state.revision();
+        state.select(Some(BuildingId(2)));
+        assert_ne!(state.revision(), before, "a selection repacks");
+        state.set_alarm(BuildingId(2), true);
+        let mut bytes = Vec::new();
+        state.pack_into(&mut bytes);
+        assert_eq!(bytes.len(), city.buildings.len() * 4);
+        let w = |b: &[u8]| u32::from_le_bytes([b[8], b[9], b[10], b[11]]);
+        assert_eq!(w(&bytes), 2 | word::SELECTED | word::ALARM);
+        // A snapshot from the stream replaces the state, not the selection.
+        let snapshot = state.live.to_snapshot(0);
+        state.apply_snapshot(&snapshot).expect("applies");
+        assert_eq!(state.selected(), Some(BuildingId(2)));
+        state.select(None);
+        state.pack_into(&mut bytes);
+        assert_eq!(w(&bytes), 2 | word::ALARM);
+        state.select(Some(BuildingId(u32::MAX)));
+        assert_eq!(state.selected(), None, "an unknown id clears it");
     }
 }

@@ -14,9 +14,9 @@ use crate::model::{
     SensorReading,
 };
 
-/// Bit flags stored beside each building's level.
+/// Bit flags stored beside each building's level (what the stream says;
+/// the cockpit's own selection lives in the cockpit).
 pub mod flags {
-    pub const SELECTED: u8 = 1 << 0;
     pub const ALARM: u8 = 1 << 1;
 }
 
@@ -26,7 +26,6 @@ pub struct LiveState {
     levels: Vec<RiskLevel>,
     flags: Vec<u8>,
     counts: LevelCounts,
-    selected: Option<BuildingId>,
     /// Bumped on every visible change; the GPU sync compares against it.
     revision: u64,
     /// Sequence number of the last snapshot/delta applied from the stream.
@@ -48,7 +47,6 @@ impl LiveState {
             counts: LevelCounts::from_levels(levels.iter().copied()),
             flags: vec![0; levels.len()],
             levels,
-            selected: None,
             revision: 1,
             last_seq: None,
             last_time_ms: None,
@@ -79,10 +77,6 @@ impl LiveState {
 
     pub fn counts(&self) -> LevelCounts {
         self.counts
-    }
-
-    pub fn selected(&self) -> Option<BuildingId> {
-        self.selected
     }
 
     pub fn revision(&self) -> u64 {
@@ -139,17 +133,6 @@ impl LiveState {
             .is_some_and(|f| f & flags::ALARM != 0)
     }
 
-    pub fn select(&mut self, id: Option<BuildingId>) {
-        if let Some(old) = self.selected.take() {
-            self.set_flag(old, flags::SELECTED, false);
-        }
-        if let Some(new) = id.filter(|id| id.index() < self.levels.len()) {
-            self.set_flag(new, flags::SELECTED, true);
-            self.selected = Some(new);
-        }
-        self.revision += 1;
-    }
-
     fn set_flag(&mut self, id: BuildingId, flag: u8, on: bool) -> bool {
         let Some(f) = self.flags.get_mut(id.index()) else {
             return false;
@@ -162,20 +145,9 @@ impl LiveState {
         true
     }
 
-    /// Packs the GPU state words (see shaders/buildings.wgsl) into `out`.
-    pub fn pack_into(&self, out: &mut Vec<u8>) {
-        out.clear();
-        out.reserve(self.levels.len() * 4);
-        for (level, f) in self.levels.iter().zip(&self.flags) {
-            let mut word = *level as u32;
-            if f & flags::SELECTED != 0 {
-                word |= 1 << 3;
-            }
-            if f & flags::ALARM != 0 {
-                word |= 1 << 4;
-            }
-            out.extend_from_slice(&word.to_le_bytes());
-        }
+    /// Whether each building is alarmed, in id order.
+    pub fn alarm_flags(&self) -> impl Iterator<Item = bool> + '_ {
+        self.flags.iter().map(|f| f & flags::ALARM != 0)
     }
 }
 
@@ -212,23 +184,5 @@ mod tests {
             LevelCounts::from_levels(state.levels().iter().copied())
         );
         assert!(!state.set_level(BuildingId(u32::MAX), RiskLevel::Low));
-    }
-
-    #[test]
-    fn packed_words_carry_level_and_flags() {
-        let city = small_city();
-        let mut state = LiveState::new(&city);
-        state.set_level(BuildingId(2), RiskLevel::Moderate);
-        state.select(Some(BuildingId(2)));
-        state.set_alarm(BuildingId(2), true);
-        let mut bytes = Vec::new();
-        state.pack_into(&mut bytes);
-        assert_eq!(bytes.len(), city.buildings.len() * 4);
-        let word = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-        assert_eq!(word, 2 | 8 | 16);
-        state.select(None);
-        state.pack_into(&mut bytes);
-        let word = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-        assert_eq!(word, 2 | 16);
     }
 }

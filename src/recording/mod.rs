@@ -43,8 +43,8 @@ pub const ENCODING: &str = "citytwin-frame-v1";
 /// The prefix of [`ENCODING`]; the number after it is the protocol version.
 pub const ENCODING_PREFIX: &str = "citytwin-frame-v";
 /// A full snapshot every 5 minutes of stream time: `citytwin bench replay`
-/// measured 1, 5 and 15 min — 5 keeps a day's file small while a seek still
-/// applies at most a few hundred deltas.
+/// measured 1, 5 and 15 min (README, "Replay") — 5 keeps a day's file small
+/// while a seek applies at most a few minutes of deltas.
 pub const SNAPSHOT_EVERY_MS: i64 = 5 * 60_000;
 /// What is written reaches the file within this long (a live session's
 /// history is seekable up to about a second ago).
@@ -115,7 +115,10 @@ impl Recorder {
             path: name.clone(),
             source,
         })?;
+        // LZ4 chunks: a snapshot's level and alarm bytes repeat a lot;
+        // Foxglove reads LZ4 too.
         let writer = mcap::WriteOptions::new()
+            .compression(Some(mcap::Compression::Lz4))
             .profile(PROFILE)
             .library(concat!("citytwin ", env!("CARGO_PKG_VERSION")))
             .create(BufWriter::new(file))

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 pub mod live;
+pub mod panels;
 
 use bevy::math::Vec3;
 use citytwin::geo::mesh::{TileMesh, append_building};

@@ -97,7 +97,7 @@ lean_material!(
 pub struct BuildingStateBuffer {
     pub handle: Handle<ShaderBuffer>,
     pub material: Handle<BuildingMaterial>,
-    pub synced_revision: u64,
+    pub synced_revision: (u64, u64),
     scratch: Vec<u8>,
 }
 

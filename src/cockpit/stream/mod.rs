@@ -200,14 +200,12 @@ pub fn ingest_live(
     let Some(live) = live else { return };
     if time.is_following() {
         if let Some(newest) = head.state.take() {
-            // Back to live: the head is the state; the selection stays.
-            let selected = state.selected();
-            state.0 = newest;
-            state.select(selected);
+            // Back to live: the head is the state (the selection stays).
+            state.live = newest;
             head.new_alarms = 0;
         }
     } else if head.state.is_none() {
-        head.state = Some(state.0.clone());
+        head.state = Some(state.live.clone());
     }
     let mut budget = CHANGE_BUDGET_PER_FRAME;
     while budget > 0 {
@@ -247,7 +245,7 @@ pub fn ingest_live(
         } = &mut *head;
         let target = match head_state.as_mut() {
             Some(h) => h,
-            None => &mut state.0,
+            None => &mut state.live,
         };
         match apply(target, &message) {
             Ok(cost) => {

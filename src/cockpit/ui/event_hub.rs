@@ -75,10 +75,18 @@ pub fn history_matches(case: &Case, query: &str, city: &crate::model::City) -> b
     let district = city.districts.get(usize::from(case.district.0));
     id == q.trim_start_matches('#')
         || code.contains(q)
-        || kind_name(case.kind, Lang::Zh).contains(q)
-        || kind_name(case.kind, Lang::En)
-            .to_lowercase()
-            .contains(&q_lower)
+        || [
+            kind_name(case.kind, Lang::Zh),
+            short_kind_name(case.kind, Lang::Zh),
+        ]
+        .iter()
+        .any(|n| n.contains(q))
+        || [
+            kind_name(case.kind, Lang::En),
+            short_kind_name(case.kind, Lang::En),
+        ]
+        .iter()
+        .any(|n| n.to_lowercase().contains(&q_lower))
         || district.is_some_and(|d| {
             d.name_zh.contains(q) || d.code == q || d.name_en.to_lowercase().contains(&q_lower)
         })

@@ -102,7 +102,7 @@ impl TimelineBar {
                 egui::RichText::new(lang.pick("时间轴", "Timeline")).color(theme::TEXT_DIM.egui()),
             );
             if ui
-                .button("⏮")
+                .button(lang.pick("-1分", "-1 min"))
                 .on_hover_text(lang.pick("后退一分钟", "Back one minute"))
                 .clicked()
             {
@@ -112,21 +112,21 @@ impl TimelineBar {
             let (icon, tip) = if playing || time.is_following() {
                 ("⏸", lang.pick("暂停（空格）", "Pause (space)"))
             } else {
-                ("▶", lang.pick("播放（空格）", "Play (space)"))
+                ("⏵", lang.pick("播放（空格）", "Play (space)"))
             };
             if ui.button(icon).on_hover_text(tip).clicked() {
                 push(TimeControlCommand::TogglePlay);
             }
             if ui
-                .button("⏭")
+                .button(lang.pick("+1分", "+1 min"))
                 .on_hover_text(lang.pick("前进一分钟", "Forward one minute"))
                 .clicked()
             {
                 push(TimeControlCommand::StepBy(STEP_MS));
             }
             for (forward, icon, tip) in [
-                (false, "◀", lang.pick("上一事件（←）", "Previous event (←)")),
-                (true, "▶▶", lang.pick("下一事件（→）", "Next event (→)")),
+                (false, "⏮", lang.pick("上一事件（←）", "Previous event (←)")),
+                (true, "⏭", lang.pick("下一事件（→）", "Next event (→)")),
             ] {
                 let target = cx.marks.next_opening(cx.now_ms, forward);
                 if ui
@@ -169,7 +169,7 @@ impl TimelineBar {
                 {
                     push(TimeControlCommand::Loop(looping));
                 }
-                if ui.small_button("✕").clicked() {
+                if ui.small_button("×").clicked() {
                     push(TimeControlCommand::Select(None));
                 }
             }

@@ -12,7 +12,6 @@ use bevy::prelude::*;
 use citytwin::backend::engine::Engine;
 use citytwin::backend::scenario::sensor_bindings;
 use citytwin::backend::tokens::{Grant, Tokens};
-use citytwin::cockpit::app::AppSystems;
 use citytwin::cockpit::link::{LinkConfig, spawn_link};
 use citytwin::cockpit::state::CityState;
 use citytwin::cockpit::stream::replay::{REFUSAL, ReplaySource};
@@ -30,18 +29,8 @@ const DISPATCHER: &str = "timeline-dispatcher-1";
 fn cockpit_app(city: &citytwin::model::City) -> App {
     let mut app = App::new();
     app.add_plugins(MinimalPlugins)
-        .configure_sets(
-            Update,
-            (
-                AppSystems::Input,
-                AppSystems::AdvanceTime,
-                AppSystems::Ingest,
-                AppSystems::Derive,
-                AppSystems::SyncScene,
-            )
-                .chain(),
-        )
         .insert_resource(CityState::new(city));
+    citytwin::cockpit::schedule::configure(&mut app);
     citytwin::cockpit::time::plugin(&mut app);
     citytwin::cockpit::stream::plugin(&mut app);
     app

@@ -11,30 +11,16 @@ use bevy_egui::EguiPlugin;
 use super::camera::{OrbitCamera, orbit_controls};
 use super::drill::DrillTo;
 use super::picking::click_to_select;
+pub use super::schedule::AppSystems;
 use super::state::{CityData, CityState};
 use super::stream::LiveSource;
 use super::stream::replay::ReplaySource;
+use super::theme;
 use super::time::{MarksLoader, TimeControl};
-use super::ui::{self, Lang, UiSettings, theme};
+use super::ui::{self, Lang, UiSettings};
 use crate::backend::server::BackendThread;
 use crate::cockpit::state::SelectBuilding;
 use crate::model::{Area, BuildingId, City};
-
-/// The order of work in a frame.
-#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AppSystems {
-    /// Mouse, keyboard and picking turn into messages.
-    Input,
-    /// The clock handles its commands and moves on (`TimeControl`).
-    AdvanceTime,
-    /// Incoming data (live or recorded, up to the clock) and requests are
-    /// applied to `CityState`.
-    Ingest,
-    /// Values derived from the state (counts, filters) are refreshed.
-    Derive,
-    /// The scene follows the state: GPU buffers, camera transform.
-    SyncScene,
-}
 
 /// Everything needed to draw a city: state, terrain, buildings, camera rig.
 pub struct CityViewPlugin {
@@ -43,20 +29,10 @@ pub struct CityViewPlugin {
 
 impl Plugin for CityViewPlugin {
     fn build(&self, app: &mut App) {
-        app.configure_sets(
-            Update,
-            (
-                AppSystems::Input,
-                AppSystems::AdvanceTime,
-                AppSystems::Ingest,
-                AppSystems::Derive,
-                AppSystems::SyncScene,
-            )
-                .chain(),
-        )
-        .insert_resource(ClearColor(theme::BACKGROUND.bevy()))
-        .insert_resource(CityState::new(&self.city))
-        .insert_resource(CityData(self.city.clone()));
+        super::schedule::configure(app);
+        app.insert_resource(ClearColor(theme::BACKGROUND.bevy()))
+            .insert_resource(CityState::new(&self.city))
+            .insert_resource(CityData(self.city.clone()));
         super::state::plugin(app);
         super::time::plugin(app);
         super::stream::plugin(app);

@@ -4,7 +4,7 @@
 use bevy::input::mouse::{AccumulatedMouseMotion, AccumulatedMouseScroll, MouseScrollUnit};
 use bevy::prelude::*;
 
-use super::app::AppSystems;
+use super::schedule::AppSystems;
 use super::state::CityData;
 use crate::geo::{local_from_world, world_from_local};
 

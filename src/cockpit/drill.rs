@@ -4,8 +4,8 @@
 
 use bevy::prelude::*;
 
-use super::app::AppSystems;
 use super::camera::FlyTo;
+use super::schedule::AppSystems;
 use super::state::CityData;
 use super::stream::{SourceStatus, StreamState};
 use crate::geo::world_from_local;

@@ -5,9 +5,9 @@
 
 use bevy::prelude::*;
 
-use super::app::AppSystems;
 use super::camera::{FlyTo, fly_to_building};
 use super::drill::Drill;
+use super::schedule::AppSystems;
 use super::state::{CityData, CityState, SelectBuilding};
 use super::time::{TimeControl, TimelineMarks};
 use crate::live::LiveState;

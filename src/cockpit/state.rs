@@ -15,7 +15,7 @@ use crate::model::{BuildingId, City};
 pub(super) fn plugin(app: &mut App) {
     app.add_message::<SelectBuilding>().add_systems(
         Update,
-        apply_selection.in_set(super::app::AppSystems::Ingest),
+        apply_selection.in_set(super::schedule::AppSystems::Ingest),
     );
 }
 

@@ -11,7 +11,7 @@ use bevy::render::render_resource::{AsBindGroup, ShaderType};
 
 use crate::cockpit::drill::Drill;
 use crate::cockpit::state::CityData;
-use crate::cockpit::ui::theme::{self, Rgb};
+use crate::cockpit::theme::{self, Rgb};
 use crate::geo::area_grid::{AreaGrid, NO_AREA, Segment};
 use crate::geo::world_from_local;
 use crate::model::{Area, Terrain};

@@ -11,7 +11,7 @@ use bevy::render::storage::ShaderBuffer;
 
 use crate::cockpit::drill::Drill;
 use crate::cockpit::state::CityState;
-use crate::cockpit::ui::theme;
+use crate::cockpit::theme;
 use crate::geo::mesh::TileMesh;
 use crate::model::{Area, City, RiskLevel};
 

@@ -13,7 +13,7 @@ use bevy::render::storage::ShaderBuffer;
 
 use crate::cockpit::hub_view::HubView;
 use crate::cockpit::state::{CityData, CityState};
-use crate::cockpit::ui::theme;
+use crate::cockpit::theme;
 use crate::geo::world_from_local;
 use crate::model::{BuildingId, CaseId};
 

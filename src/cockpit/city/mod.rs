@@ -49,7 +49,7 @@ pub mod terrain;
 use bevy::prelude::*;
 use bevy::render::storage::ShaderBuffer;
 
-use super::app::AppSystems;
+use super::schedule::AppSystems;
 use super::state::{CityData, CityState};
 use crate::geo::area_grid::AreaGrid;
 use crate::geo::mesh::{TileMesh, build_tiles};

@@ -5,7 +5,7 @@ use bevy::mesh::{Indices, PrimitiveTopology};
 use bevy::prelude::*;
 use bevy::render::render_resource::{AsBindGroup, ShaderType};
 
-use crate::cockpit::ui::theme::{self, Rgb};
+use crate::cockpit::theme::{self, Rgb};
 use crate::geo::world_from_local;
 use crate::model::Terrain;
 

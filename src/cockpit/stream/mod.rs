@@ -16,7 +16,7 @@ use std::time::SystemTime;
 use bevy::prelude::*;
 use crossbeam_channel::TryRecvError;
 
-use super::app::AppSystems;
+use super::schedule::AppSystems;
 use super::state::CityState;
 use super::time::{TimeControl, TimelineMarks};
 use crate::live::{ApplyError, LiveState};

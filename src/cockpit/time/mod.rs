@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use bevy::prelude::*;
 
-use super::app::AppSystems;
+use super::schedule::AppSystems;
 use crate::recording::CaseHistory;
 
 /// The playback speeds offered (stream ms per real ms).

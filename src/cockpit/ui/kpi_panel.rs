@@ -108,7 +108,7 @@ impl KpiPanel {
         let kpi = kpi_of(cx.state.kpi(), area);
         egui::Window::new(lang.pick("城市体检表 · 案件指标", "City check-up · case KPIs"))
             .id(egui::Id::new("kpi_panel"))
-            .anchor(egui::Align2::RIGHT_BOTTOM, [-12.0, -12.0])
+            .anchor(egui::Align2::RIGHT_BOTTOM, [-12.0, -12.0 - cx.bottom_inset])
             .default_width(440.0)
             .resizable(false)
             .collapsible(true)

@@ -33,7 +33,7 @@ impl Legend {
     pub fn ui(&mut self, ctx: &egui::Context, cx: &PanelContext<'_>) {
         egui::Window::new(cx.lang.pick("火灾风险等级", "Fire risk"))
             .id(egui::Id::new("legend"))
-            .anchor(egui::Align2::LEFT_BOTTOM, [12.0, -12.0])
+            .anchor(egui::Align2::LEFT_BOTTOM, [12.0, -12.0 - cx.bottom_inset])
             .resizable(false)
             .collapsible(false)
             .show(ctx, |ui| {

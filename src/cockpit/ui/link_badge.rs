@@ -1,25 +1,18 @@
 //! The link badge in the top bar: connected / reconnecting since … / lost.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bevy_egui::egui;
 
 use super::{Lang, theme};
 use crate::cockpit::stream::{SourceStatus, StreamState};
 
-/// Local wall-clock time (China Standard Time, UTC+8) as HH:MM:SS.
+/// Local wall-clock time (China Standard Time) as HH:MM:SS.
 fn clock(t: SystemTime) -> String {
-    let secs = t
+    let ms = t
         .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_secs()
-        + 8 * 3600;
-    format!(
-        "{:02}:{:02}:{:02}",
-        (secs / 3600) % 24,
-        (secs / 60) % 60,
-        secs % 60
-    )
+        .map_or(0, |d| d.as_millis() as i64);
+    crate::time::clock_secs_cst(ms)
 }
 
 /// The badge's colour and text for a link state.
@@ -80,6 +73,7 @@ pub fn link_badge_ui(ui: &mut egui::Ui, link: &StreamState, lang: Lang) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn badge_says_connected_or_since_when_it_reconnects() {

@@ -12,9 +12,12 @@ pub mod legend;
 pub mod link_badge;
 pub mod map_labels;
 pub mod search;
-pub mod theme;
 pub mod timeline;
 pub mod top_bar;
+
+/// The theme lives beside the panels' folder (the city's materials use it
+/// too); panels reach it as `ui::theme`.
+pub use super::theme;
 
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
@@ -91,6 +94,9 @@ pub struct PanelContext<'a> {
     pub view: &'a HubView,
     /// Area names to show on the map, at these screen positions (points).
     pub labels: &'a [(Area, egui::Pos2)],
+    /// Height of what runs along the bottom edge (the timeline bar): panels
+    /// anchored to the bottom stand above it.
+    pub bottom_inset: f32,
 }
 
 /// The clock, command feedback, live head and timeline marks of a cockpit
@@ -129,6 +135,7 @@ impl<'a> PanelContext<'a> {
             drill: Drill::default(),
             view,
             labels: &[],
+            bottom_inset: 0.0,
         }
     }
 }
@@ -180,7 +187,11 @@ impl Panels {
         } = self;
         let mut actions = Vec::new();
         top_bar.ui(root, cx, &mut actions);
-        timeline.ui(root, cx, &mut actions);
+        let inset = timeline.ui(root, cx, &mut actions);
+        let cx = &PanelContext {
+            bottom_inset: inset,
+            ..*cx
+        };
         // The map is what the top bar leaves; labels stay inside it.
         let map = root.available_rect_before_wrap();
         labels.ui(root.ctx(), cx, map, &mut actions);
@@ -320,6 +331,7 @@ fn panels_ui(
         drill: *drill,
         view: &view,
         labels: &labels,
+        bottom_inset: 0.0,
     };
     for action in panels.ui(&mut root, &cx) {
         match action {

@@ -51,20 +51,30 @@ fn speed_label(speed: f64) -> String {
 }
 
 impl TimelineBar {
-    pub fn ui(&mut self, root: &mut egui::Ui, cx: &PanelContext<'_>, actions: &mut Vec<UiAction>) {
+    /// Draws the bar along the bottom; returns its height (0 when there is
+    /// no span to show yet).
+    pub fn ui(
+        &mut self,
+        root: &mut egui::Ui,
+        cx: &PanelContext<'_>,
+        actions: &mut Vec<UiAction>,
+    ) -> f32 {
         let Some(span) = cx.time.span() else {
             self.track = None;
-            return;
+            return 0.0;
         };
         let lang = cx.lang;
         let ctx = root.ctx().clone();
         let ctx = &ctx;
-        egui::Panel::bottom("timeline")
+        let height = egui::Panel::bottom("timeline")
             .resizable(false)
             .show(root, |ui| {
                 self.controls_ui(ui, cx, actions);
                 self.track_ui(ui, cx, span, actions);
-            });
+            })
+            .response
+            .rect
+            .height();
         if cx.time.is_replaying() {
             banner_ui(ctx, cx, lang);
         }
@@ -86,6 +96,7 @@ impl TimelineBar {
                 }
             }
         }
+        height
     }
 
     fn controls_ui(

@@ -75,7 +75,7 @@ pub const FOG_DENSITY_PER_M: f32 = 1.0 / 38_000.0;
 
 /// Subset of Noto Sans SC (SIL OFL 1.1) covering the UI, place names and the
 /// 3,500 most common characters; see assets/fonts/README.md.
-pub const CJK_FONT: &[u8] = include_bytes!("../../../assets/fonts/NotoSansSC-subset.otf");
+pub const CJK_FONT: &[u8] = include_bytes!("../../assets/fonts/NotoSansSC-subset.otf");
 
 /// Installs the CJK font (as a fallback after egui's Latin font) and the dark
 /// cockpit style, scaled by `ui_scale` for wall displays.

@@ -11,7 +11,7 @@ use bevy::time::TimeUpdateStrategy;
 use citytwin::cockpit::headless::HeadlessCity;
 use citytwin::geo::demo::{DemoScene, generate};
 use citytwin::model::RiskLevel;
-use common::{above_tallest, is_green, output_path, patch_rgb};
+use common::{above_tallest, is_green, output_path, roof_samples};
 
 #[test]
 fn an_alarmed_building_pulses_and_a_plain_one_does_not() {
@@ -27,15 +27,7 @@ fn an_alarmed_building_pulses_and_a_plain_one_does_not() {
         )));
     headless.state_mut().set_level(target.id, RiskLevel::Low);
 
-    let sample = |headless: &mut HeadlessCity| -> Vec<[u8; 3]> {
-        (0..10)
-            .map(|_| {
-                let image = headless.capture().expect("frame");
-                let px = headless.project(roof).expect("in view");
-                patch_rgb(&image, px.x as u32, px.y as u32)
-            })
-            .collect()
-    };
+    let sample = |headless: &mut HeadlessCity| roof_samples(headless, roof, 10);
     let brightness = |c: &[u8; 3]| c.iter().map(|v| u32::from(*v)).sum::<u32>();
 
     let plain = sample(&mut headless);

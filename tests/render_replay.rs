@@ -21,7 +21,7 @@ use citytwin::model::{RiskLevel, SensorReading};
 use citytwin::protocol::Message;
 use citytwin::recording::Recorder;
 use common::live::{quiet_scenario, temp_path};
-use common::{above_tallest, is_green, output_path, patch_rgb};
+use common::{above_tallest, is_green, output_path, roof_samples};
 
 fn is_orange(c: [u8; 3]) -> bool {
     c[0] > 170 && c[1] > 70 && c[1] < 180 && c[2] < 90 && c[0] > c[1] + 50
@@ -101,15 +101,7 @@ fn a_recorded_alarm_shows_at_its_time_and_not_before() {
         .write_message(SetFilter(hide_markers));
     headless.replay(ReplaySource::open(file).expect("opens"), t1);
     assert!(headless.replay_problems().is_empty());
-    let samples = |headless: &mut HeadlessCity| -> Vec<[u8; 3]> {
-        (0..8)
-            .map(|_| {
-                let image = headless.capture().expect("frame");
-                let px = headless.project(roof).expect("in view");
-                patch_rgb(&image, px.x as u32, px.y as u32)
-            })
-            .collect()
-    };
+    let samples = |headless: &mut HeadlessCity| roof_samples(headless, roof, 8);
     let brightness = |c: &[u8; 3]| c.iter().map(|v| u32::from(*v)).sum::<u32>();
 
     let at_t1 = samples(&mut headless);

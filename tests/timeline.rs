@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use bevy::prelude::*;
 use citytwin::backend::engine::Engine;
 use citytwin::backend::scenario::sensor_bindings;
-use citytwin::backend::tokens::{Grant, Tokens};
 use citytwin::cockpit::link::{LinkConfig, spawn_link};
 use citytwin::cockpit::state::CityState;
 use citytwin::cockpit::stream::replay::{REFUSAL, ReplaySource};
@@ -20,9 +19,11 @@ use citytwin::cockpit::stream::{
 };
 use citytwin::cockpit::time::{TimeControl, TimeControlCommand};
 use citytwin::model::{BuildingId, SensorId};
-use citytwin::protocol::{CommandKind, Role, Scope};
+use citytwin::protocol::CommandKind;
 use citytwin::recording::Recording;
-use common::live::{TestClient, quiet_scenario, serve, small_city, temp_path, zero};
+use common::live::{
+    TestClient, city_dispatcher_tokens, quiet_scenario, serve, small_city, temp_path, zero,
+};
 
 const DISPATCHER: &str = "timeline-dispatcher-1";
 
@@ -57,15 +58,7 @@ fn live_dragged_back_shows_the_past_and_back_to_live_loses_nothing() {
     let building = |s: u32| sensors[&SensorId(s)];
     let engine =
         Engine::open(city.clone(), ":memory:", Some(quiet_scenario(60.0, 3_600))).expect("engine");
-    let mut tokens = Tokens::default();
-    tokens.insert(
-        DISPATCHER,
-        Grant {
-            name: "市指挥中心".into(),
-            role: Role::Dispatcher,
-            scope: Scope::City,
-        },
-    );
+    let tokens = city_dispatcher_tokens(DISPATCHER);
     let server = serve(engine, tokens, ([127, 0, 0, 1], 0).into(), 50, None);
     let mut ops = TestClient::connect_ready(&city, server.addr, DISPATCHER);
     let history = temp_path("timeline", "session.mcap");

@@ -52,6 +52,20 @@ pub fn quiet_scenario(time_scale: f64, restore_after_s: i64) -> Scenario {
     }
 }
 
+/// Tokens with one city-wide dispatcher, 市指挥中心, under `token`.
+pub fn city_dispatcher_tokens(token: &str) -> Tokens {
+    let mut tokens = Tokens::default();
+    tokens.insert(
+        token,
+        citytwin::backend::tokens::Grant {
+            name: "市指挥中心".into(),
+            role: citytwin::protocol::Role::Dispatcher,
+            scope: citytwin::protocol::Scope::City,
+        },
+    );
+    tokens
+}
+
 pub fn zero(sensor: SensorId) -> CommandKind {
     CommandKind::InjectReading(SensorReading {
         sensor,

@@ -96,3 +96,19 @@ pub fn above_tallest(
     };
     (target, roof, view)
 }
+
+/// The roof's colour over `frames` captured frames (a pulse shows as
+/// changing values).
+pub fn roof_samples(
+    headless: &mut citytwin::cockpit::headless::HeadlessCity,
+    roof: Vec3,
+    frames: usize,
+) -> Vec<[u8; 3]> {
+    (0..frames)
+        .map(|_| {
+            let image = headless.capture().expect("frame");
+            let px = headless.project(roof).expect("in view");
+            patch_rgb(&image, px.x as u32, px.y as u32)
+        })
+        .collect()
+}

@@ -435,3 +435,34 @@ fn every_label_of_the_timeline_replay_and_history_has_its_glyph() {
     }
     harness.assert_glyphs(&shown);
 }
+
+#[test]
+fn the_kpi_trend_is_rebuilt_for_the_clocks_time_from_the_cases_seen() {
+    let city = small_city();
+    let mut engine =
+        Engine::open(std::sync::Arc::new(city.clone()), ":memory:", None).expect("engine");
+    let mut cockpit = Cockpit::new(&city, &engine);
+    let mut extras = timeline_day(&city, &mut engine, &mut cockpit);
+    // The state is as of T0 + 3 h + 1 min: three cases received.
+    let now = T0 + 3 * 3_600_000 + 60_000;
+    extras.time.apply(TimeControlCommand::Seek(now));
+    let cx = cx(&cockpit, &city, &extras, Lang::Zh);
+    assert_eq!(cockpit.state.kpi().city.received, 3);
+    let points =
+        citytwin::cockpit::ui::kpi_panel::KpiPanel::trend_points(&cx, citytwin::model::Area::City);
+    // One point every 10 min back to the timeline's start (T0).
+    assert_eq!(points.len(), 19);
+    let received: Vec<u64> = points.iter().map(|k| k.received).collect();
+    assert_eq!(
+        received[0], 1,
+        "at T0 + 1 min only the first case: {received:?}"
+    );
+    assert_eq!(received[5], 1, "at T0 + 51 min still one");
+    assert_eq!(
+        received[6], 2,
+        "at T0 + 61 min the landslide (T0 + 1 h) is in"
+    );
+    assert_eq!(received.last().copied(), Some(3), "now, as the KPI says");
+    assert!(received.windows(2).all(|w| w[0] <= w[1]));
+    assert_eq!(received.iter().filter(|r| **r == 2).count(), 12);
+}

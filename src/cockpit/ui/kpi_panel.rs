@@ -1,18 +1,18 @@
 //! The KPI panel (城市体检表): received, closed, closure rate and on-time
 //! rate for the drilled-into area, a table of its districts (or streets)
 //! that drills down on click, and a trend chart: cases received per
-//! interval (bars) and the closure rate (line), sampled from the live KPIs.
-
-use std::collections::VecDeque;
+//! interval (bars) and the closure rate (line) up to the clock's time —
+//! rebuilt from the KPIs now and the cases the stream mentioned, so after a
+//! seek it shows the past as it was, never the future.
 
 use bevy_egui::egui;
 
 use super::{Lang, PanelContext, UiAction, theme};
 use crate::model::{Area, Kpi, KpiTable};
 
-/// Stream time between two trend samples.
+/// Stream time between two trend points.
 pub const SAMPLE_EVERY_MS: i64 = 10 * 60_000;
-/// Samples kept: a day at one per 10 minutes.
+/// Points shown: a day at one per 10 minutes.
 pub const SAMPLES_KEPT: usize = 144;
 
 /// One line of the table as shown.
@@ -24,10 +24,7 @@ pub struct KpiRow {
 }
 
 #[derive(Default)]
-pub struct KpiPanel {
-    /// (stream time, KPIs then), oldest first.
-    pub history: VecDeque<(i64, KpiTable)>,
-}
+pub struct KpiPanel {}
 
 /// The KPIs of one area in a table.
 pub fn kpi_of(table: &KpiTable, area: Area) -> Kpi {
@@ -80,29 +77,55 @@ impl KpiPanel {
         rows
     }
 
-    /// Takes a sample when the stream has moved on by [`SAMPLE_EVERY_MS`].
-    pub fn sample(&mut self, cx: &PanelContext<'_>) {
-        let Some(now) = cx.state.last_time_ms().map(|_| cx.now_ms) else {
-            return;
-        };
-        let due = self
-            .history
-            .back()
-            .is_none_or(|(t, _)| now >= t + SAMPLE_EVERY_MS || now < *t);
-        if due {
-            if self.history.back().is_some_and(|(t, _)| now < *t) {
-                // The stream went back (a replay or a new backend): start over.
-                self.history.clear();
+    /// The area's KPIs every [`SAMPLE_EVERY_MS`] up to the clock's time,
+    /// oldest first: the KPIs now, minus what the cases the stream
+    /// mentioned received and closed after each point. Points before the
+    /// stream's known history (the timeline's start) are left out.
+    pub fn trend_points(cx: &PanelContext<'_>, area: Area) -> Vec<Kpi> {
+        let now = cx.now_ms;
+        let start = cx.time.span().map_or(i64::MIN, |s| s.0);
+        let bins = (0..SAMPLES_KEPT)
+            .take_while(|j| now - *j as i64 * SAMPLE_EVERY_MS >= start)
+            .count();
+        if bins == 0 {
+            return Vec::new();
+        }
+        // after[j]: counted after point j (= now − j·interval).
+        let mut received = vec![0u64; bins + 1];
+        let mut closed = vec![0u64; bins + 1];
+        let mut on_time = vec![0u64; bins + 1];
+        let first_point_after = |t: i64| (((now - t) / SAMPLE_EVERY_MS) + 1) as usize;
+        for case in cx.marks.cases.values() {
+            if !area.contains(case.district, case.street) || case.opened_ms > now {
+                continue;
             }
-            self.history.push_back((now, cx.state.kpi().clone()));
-            while self.history.len() > SAMPLES_KEPT {
-                self.history.pop_front();
+            received[first_point_after(case.opened_ms).min(bins)] += 1;
+            if let Some(t) = case.closed_ms().filter(|t| *t <= now) {
+                closed[first_point_after(t).min(bins)] += 1;
+                if t <= case.due_ms {
+                    on_time[first_point_after(t).min(bins)] += 1;
+                }
             }
         }
+        let now_kpi = kpi_of(cx.state.kpi(), area);
+        let (mut r, mut c, mut o) = (0, 0, 0);
+        let mut points: Vec<Kpi> = (0..bins)
+            .map(|j| {
+                r += received[j];
+                c += closed[j];
+                o += on_time[j];
+                Kpi {
+                    received: now_kpi.received.saturating_sub(r),
+                    closed: now_kpi.closed.saturating_sub(c),
+                    closed_on_time: now_kpi.closed_on_time.saturating_sub(o),
+                }
+            })
+            .collect();
+        points.reverse();
+        points
     }
 
     pub fn ui(&mut self, ctx: &egui::Context, cx: &PanelContext<'_>, actions: &mut Vec<UiAction>) {
-        self.sample(cx);
         let lang = cx.lang;
         let area = cx.drill.at;
         let kpi = kpi_of(cx.state.kpi(), area);
@@ -132,7 +155,7 @@ impl KpiPanel {
                         ui.add_space(10.0);
                     }
                 });
-                self.trend(ui, area, lang);
+                Self::trend(ui, &Self::trend_points(cx, area), lang);
                 let rows = Self::rows(cx, area);
                 if rows.is_empty() {
                     return;
@@ -178,7 +201,7 @@ impl KpiPanel {
     }
 
     /// Bars: cases received per sample interval; line: closure rate.
-    fn trend(&self, ui: &mut egui::Ui, area: Area, lang: Lang) {
+    fn trend(ui: &mut egui::Ui, points: &[Kpi], lang: Lang) {
         let (rect, _) = ui.allocate_exact_size(
             egui::vec2(ui.available_width().max(380.0), 84.0),
             egui::Sense::hover(),
@@ -190,7 +213,6 @@ impl KpiPanel {
             egui::Stroke::new(1.0, theme::PANEL_STROKE.egui()),
             egui::StrokeKind::Inside,
         );
-        let points: Vec<Kpi> = self.history.iter().map(|(_, t)| kpi_of(t, area)).collect();
         if points.len() < 2 {
             painter.text(
                 rect.center(),

@@ -11,13 +11,18 @@
 //! | the demo city (terrain, rivers, districts)       | [`geo::demo`], `scenes/demo_chongqing.ron` |
 //! | GeoJSON / GeoTIFF import                         | [`geo::geojson`], [`geo::dem`], [`geo::assemble`] |
 //! | how live state is applied (snapshots, deltas)    | [`live`], [`cockpit::state`]  |
+//! | where data comes from (live link, recording), the one ingest | [`cockpit::stream`] |
+//! | the clock (live / play / pause / seek), timeline | [`cockpit::time`], [`cockpit::ui::timeline`] |
+//! | recordings (MCAP writer, indexed reader, clips)  | [`recording`]                 |
+//! | dates in China Standard Time                     | [`time`]                      |
+//! | why the backend refused a command                | [`protocol::Refusal`]         |
 //! | the wire format (frames, messages, errors)       | [`protocol`]                  |
 //! | rules (pressure → level + SMS), resume window    | [`backend`]                   |
 //! | building colours on the GPU                      | [`cockpit::city::buildings`], `shaders/buildings.wgsl` |
 //! | terrain and water look                           | [`cockpit::city::terrain`], `shaders/terrain.wgsl` |
 //! | camera controls, fly-to                          | [`cockpit::camera`]           |
 //! | click → building                                 | [`cockpit::picking`]          |
-//! | panels, colours, fonts                           | [`cockpit::ui`], [`cockpit::ui::theme`] |
+//! | panels, colours, fonts                           | [`cockpit::ui`], [`cockpit::theme`] |
 //! | headless rendering to PNG                        | [`cockpit::headless`]         |
 //! | the command line                                 | [`cli`]                       |
 //! | benchmarks                                       | [`bench`]                     |

@@ -236,7 +236,7 @@ fn refresh_hub_view(
     if let Some(SetFilter(filter)) = set.read().last() {
         view.filter = *filter;
     }
-    let now_ms = time.now_ms().or(state.last_time_ms()).unwrap_or(0);
+    let now_ms = time.shown_ms(state.last_time_ms());
     // Change detection fires only on a rebuild, not on every check.
     if view
         .bypass_change_detection()

@@ -39,8 +39,6 @@ pub struct Cursor {
     at_ms: Option<i64>,
     /// After a gap: skip deltas until a snapshot.
     broken: bool,
-    /// Deltas skipped over gaps since the cursor opened.
-    pub skipped_total: u64,
 }
 
 impl Cursor {
@@ -52,7 +50,6 @@ impl Cursor {
             next: 0,
             at_ms: None,
             broken: false,
-            skipped_total: 0,
         }
     }
 
@@ -150,7 +147,6 @@ impl Cursor {
             return feed;
         }
         self.forward(target_ms, &mut feed, sink);
-        self.skipped_total += feed.skipped;
         feed
     }
 
@@ -166,7 +162,6 @@ impl Cursor {
         }
         let mut feed = Feed::default();
         self.forward(target_ms, &mut feed, sink);
-        self.skipped_total += feed.skipped;
         feed
     }
 

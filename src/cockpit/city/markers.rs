@@ -227,7 +227,7 @@ pub fn sync_markers(
         return;
     }
     layer.synced = Some(key);
-    let now_ms = time.now_ms().or(state.last_time_ms()).unwrap_or(0);
+    let now_ms = time.shown_ms(state.last_time_ms());
     let layer = &mut *layer;
     layer.slots.clear();
     for case in view.cases(&state) {

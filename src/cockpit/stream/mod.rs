@@ -139,8 +139,6 @@ pub struct CommandFeedback {
     pub refused: Option<String>,
     /// The last command the backend refused, and why.
     pub failed: Option<crate::protocol::Refusal>,
-    /// Commands sent and not yet answered.
-    pub pending: Vec<u64>,
     next_id: u64,
 }
 
@@ -229,7 +227,6 @@ pub fn ingest_live(
                 continue;
             }
             StreamEvent::Message(Message::CommandResult(result)) => {
-                feedback.pending.retain(|id| *id != result.id);
                 if let Err(refusal) = result.outcome {
                     feedback.failed = Some(refusal);
                 }
@@ -295,7 +292,6 @@ pub fn forward_commands(
                 match live.requests.try_send(SourceRequest::Send(command)) {
                     Ok(()) => {
                         feedback.failed = None;
-                        feedback.pending.push(id);
                         None
                     }
                     Err(e) => Some(format!("链路忙 / the link is busy: {e}")),

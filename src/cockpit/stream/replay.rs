@@ -26,8 +26,6 @@ pub struct ReplaySource {
     pub problems: Vec<String>,
     /// Deltas skipped over corrupt chunks (a fallback, counted).
     pub skipped: u64,
-    /// Seeks (starting over from a snapshot) since it opened.
-    pub seeks: u64,
 }
 
 impl ReplaySource {
@@ -39,7 +37,6 @@ impl ReplaySource {
             shown_ms: None,
             problems: Vec::new(),
             skipped: 0,
-            seeks: 0,
         }
     }
 
@@ -52,7 +49,6 @@ impl ReplaySource {
             shown_ms: None,
             problems: Vec::new(),
             skipped: 0,
-            seeks: 0,
         }
     }
 
@@ -73,9 +69,8 @@ impl ReplaySource {
         self.cursor.as_ref().and_then(|c| c.recording().span())
     }
 
-    /// Brings `state` to `now_ms`. Returns false when nothing could be
-    /// read (the reason is in `problems`).
-    pub fn show(&mut self, state: &mut CityState, now_ms: i64) -> bool {
+    /// Brings `state` to `now_ms`; what went wrong goes to `problems`.
+    pub fn show(&mut self, state: &mut CityState, now_ms: i64) {
         if self.cursor.is_none() {
             match Cursor::open(&self.path) {
                 Ok(cursor) => self.cursor = Some(cursor),
@@ -85,15 +80,14 @@ impl ReplaySource {
                         error!("{text}");
                         self.problems.push(text);
                     }
-                    return false;
+                    return;
                 }
             }
         }
         let Some(cursor) = self.cursor.as_mut() else {
-            return false;
+            return;
         };
         let feed = cursor.advance_to(now_ms, &mut |m| apply(state, m).map(|_| ()));
-        self.seeks += u64::from(feed.seeked);
         self.skipped += feed.skipped;
         for p in feed.problems {
             error!("{}", p.message);
@@ -105,7 +99,6 @@ impl ReplaySource {
             self.problems.push(text);
         }
         self.shown_ms = Some(now_ms);
-        feed.messages > 0 || !feed.seeked
     }
 
     /// The next advance seeks (the state was changed by something else).

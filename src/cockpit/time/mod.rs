@@ -85,6 +85,12 @@ impl TimeControl {
         self.now_ms
     }
 
+    /// The clock, or — before it has a time (no stream yet, a test) — the
+    /// time of the state shown.
+    pub fn shown_ms(&self, state_time_ms: Option<i64>) -> i64 {
+        self.now_ms.or(state_time_ms).unwrap_or(0)
+    }
+
     pub fn span(&self) -> Option<(i64, i64)> {
         self.span
     }

@@ -294,9 +294,10 @@ impl EventHub {
                 }
                 self.filters(ui, cx, actions);
                 ui.separator();
-                let rows: Vec<CaseId> = match &self.frozen {
-                    Some((rows, _)) => rows.clone(),
-                    None => view.rows.clone(),
+                // Borrowed, not copied: the list can hold 10k rows.
+                let rows: &[CaseId] = match &self.frozen {
+                    Some((rows, _)) => rows,
+                    None => &view.rows,
                 };
                 let row_h = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
                 // Virtualised: only the visible rows are laid out.
@@ -312,7 +313,7 @@ impl EventHub {
                         let Some(case) = cx.state.open_case(*id) else {
                             continue;
                         };
-                        self.row(ui, case, cx, now_ms, actions);
+                        Self::row(ui, case, cx, now_ms, actions);
                     }
                 });
                 let list = egui::Rect::from_x_y_ranges(
@@ -461,7 +462,6 @@ impl EventHub {
     }
 
     fn row(
-        &mut self,
         ui: &mut egui::Ui,
         case: &Case,
         cx: &PanelContext<'_>,

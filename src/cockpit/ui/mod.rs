@@ -128,7 +128,7 @@ impl<'a> PanelContext<'a> {
             lang,
             link: None,
             time: &extras.time,
-            now_ms: extras.time.now_ms().or(state.last_time_ms()).unwrap_or(0),
+            now_ms: extras.time.shown_ms(state.last_time_ms()),
             feedback: &extras.feedback,
             head: &extras.head,
             marks: &extras.marks,
@@ -324,7 +324,7 @@ fn panels_ui(
         // The badge speaks of the live link; a replay has none.
         link: link.as_deref().filter(|_| live.is_some()),
         time: &time,
-        now_ms: time.now_ms().or(state.last_time_ms()).unwrap_or(0),
+        now_ms: time.shown_ms(state.last_time_ms()),
         feedback: &feedback,
         head: &head,
         marks: &marks,

@@ -33,6 +33,24 @@ pub fn parse_cst(text: &str) -> Result<i64, String> {
     Ok(zoned.timestamp().as_millisecond())
 }
 
+/// Parses an ISO 8601 date (`2007-01-01`, midnight) or date-time, with an
+/// offset (`…+08:00`, `…Z`) or without one (China Standard Time).
+pub fn parse_iso(text: &str) -> Result<i64, String> {
+    let t = text.trim();
+    if let Ok(ts) = t.parse::<Timestamp>() {
+        return Ok(ts.as_millisecond());
+    }
+    if let Ok(date) = t.parse::<jiff::civil::Date>() {
+        return date
+            .to_zoned(cst())
+            .map(|z| z.timestamp().as_millisecond())
+            .map_err(|e| format!("{t:?}: {e}"));
+    }
+    parse_cst(t).map_err(|_| {
+        format!("{t:?} is not an ISO 8601 date or date-time (e.g. 2007-01-01 or 2023-10-09T06:30:00+08:00)")
+    })
+}
+
 /// `2026-11-24 10:30:05` in China Standard Time.
 pub fn format_cst(time_ms: i64) -> String {
     zoned(time_ms).map_or_else(
@@ -57,6 +75,16 @@ pub fn clock_secs_cst(time_ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iso_dates_and_times_with_and_without_offsets() {
+        let midnight = parse_iso("2007-01-01").expect("a date");
+        assert_eq!(format_cst(midnight), "2007-01-01 00:00:00");
+        assert_eq!(parse_iso("2007-01-01T00:00:00+08:00"), Ok(midnight));
+        assert_eq!(parse_iso("2006-12-31T16:00:00Z"), Ok(midnight));
+        assert_eq!(parse_iso("2007-01-01 00:00"), Ok(midnight));
+        assert!(parse_iso("01/02/2007").is_err());
+    }
 
     #[test]
     fn cst_round_trips_and_refuses_nonsense() {

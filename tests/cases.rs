@@ -404,9 +404,9 @@ fn a_simulated_day_closes_most_cases_and_live_kpis_equal_the_sql() {
         incidents: Some(IncidentSim {
             muck_trucks_per_hour: 3.0,
             grid_reports_per_hour: 6.0,
-            landslides_per_hour: 0.5,
-            landslide_sites: 10,
         }),
+        // The demo's slopes: some accelerate to 警戒 and 警报 within the day.
+        hazards: Scenario::embedded().expect("demo scenario").hazards,
         ..scenario(60.0)
     };
     let mut engine =

@@ -103,7 +103,7 @@ fn zero_pressure_reaches_the_cockpit_and_texts_three_phones_then_restores() {
 
     let zero = SensorReading {
         sensor,
-        value: 0.0,
+        value: citytwin::model::Measurement::PressureMpa(0.0),
         time_ms: 0,
     };
     let sent = Instant::now();
@@ -139,7 +139,7 @@ fn zero_pressure_reaches_the_cockpit_and_texts_three_phones_then_restores() {
 
     assert_eq!(
         cockpit.command(CommandKind::InjectReading(SensorReading {
-            value: 0.35,
+            value: citytwin::model::Measurement::PressureMpa(0.35),
             ..zero
         })),
         Ok(())

@@ -2,7 +2,9 @@
 //! splitting, and bad input is a clear error — never a panic.
 
 use citytwin::model::{
-    BuildingId, Event, EventId, EventKind, EventStatus, RiskLevel, SensorId, SensorReading,
+    BuildingId, Criterion, EvacuationStatus, Event, EventId, EventKind, EventStatus, Forecast,
+    HAZARD_SENSOR_BASE, HazardId, HazardLive, HazardStatus, Measurement, PlanStep, RiskLevel,
+    Sample, SensorId, SensorReading, WarningLevel,
 };
 use citytwin::protocol::{
     Change, Command, CommandKind, CommandResult, Delta, FrameDecoder, Goodbye, HEADER_BYTES,
@@ -16,6 +18,7 @@ fn event(id: u64, status: EventStatus) -> Event {
         id: EventId(id),
         kind: EventKind::FireMainPressureLost,
         building: Some(BuildingId(7)),
+        hazard: None,
         severity: RiskLevel::High,
         status,
         time_ms: 1_764_000_000_000,
@@ -23,10 +26,35 @@ fn event(id: u64, status: EventStatus) -> Event {
     }
 }
 
+fn motion(time_ms: i64, displacement_mm: f32) -> Sample {
+    Sample::Motion {
+        time_ms,
+        displacement_mm,
+        vector_mm: [displacement_mm, 0.0, -0.3],
+        velocity_mm_d: 3.5,
+        angle_deg: 62.0,
+    }
+}
+
+fn forecast() -> Forecast {
+    Forecast {
+        point: 1,
+        failure_ms: 1_764_100_000_000,
+        earliest_ms: 1_764_090_000_000,
+        latest_ms: 1_764_110_000_000,
+        r2: 0.93,
+        origin_ms: 1_763_900_000_000,
+        intercept: 0.2,
+        slope: -0.05,
+        samples: 40,
+        fitted_at_ms: 1_764_000_000_000,
+    }
+}
+
 fn reading(sensor: u32, value: f32) -> SensorReading {
     SensorReading {
         sensor: SensorId(sensor),
-        value,
+        value: citytwin::model::Measurement::PressureMpa(value),
         time_ms: 1_764_000_000_500,
     }
 }
@@ -62,6 +90,16 @@ fn every_message() -> Vec<Message> {
                 1_764_000_900_000,
             )],
             kpi: citytwin::model::KpiTable::default(),
+            hazards: vec![HazardLive {
+                status: HazardStatus {
+                    level: WarningLevel::Alarm,
+                    forecast: Some(forecast()),
+                    evacuation: vec![EvacuationStatus::Evacuating, EvacuationStatus::Settled],
+                    ..HazardStatus::default()
+                },
+                series: vec![[motion(1_764_000_000_000, 12.5)].into(), Default::default()],
+            }],
+            collapsed: vec![BuildingId(9)],
         }),
         Message::Delta(Delta {
             seq: 42,
@@ -77,6 +115,49 @@ fn every_message() -> Vec<Message> {
                 },
                 Change::Reading(reading(2, 0.0)),
                 Change::Event(event(6, EventStatus::Closed)),
+                Change::Reading(SensorReading {
+                    sensor: SensorId(HAZARD_SENSOR_BASE + 3),
+                    value: Measurement::DisplacementMm([1.5, -2.0, -0.5]),
+                    time_ms: 1_764_000_000_500,
+                }),
+                Change::Sample {
+                    hazard: HazardId(2),
+                    point: 1,
+                    sample: motion(1_764_000_000_900, 44.0),
+                },
+                Change::HazardLevel {
+                    hazard: HazardId(2),
+                    level: WarningLevel::Alert,
+                    criterion: Some(Criterion {
+                        point: 1,
+                        angle_deg: 81.5,
+                        velocity_mm_d: 17.0,
+                        angle_limit_deg: 80.0,
+                        velocity_limit_mm_d: 15.0,
+                        forecast_failure_ms: None,
+                    }),
+                    plan: vec![PlanStep {
+                        department: "应急管理局".into(),
+                        action: "启动应急预案".into(),
+                        due_ms: 1_764_007_200_000,
+                    }],
+                },
+                Change::Forecast {
+                    hazard: HazardId(2),
+                    forecast: Some(forecast()),
+                },
+                Change::Evacuation {
+                    hazard: HazardId(2),
+                    index: 0,
+                    status: EvacuationStatus::Notified,
+                },
+                Change::HazardFailed {
+                    hazard: HazardId(2),
+                    casualties: 0,
+                },
+                Change::Collapsed {
+                    building: BuildingId(9),
+                },
             ],
         }),
         Message::Command(Command {

@@ -39,6 +39,7 @@ fn open_case(city: &City, building: usize, severity: RiskLevel, time_ms: i64) ->
         id: EventId(1),
         kind: EventKind::LandslideWarning,
         building: Some(b.id),
+        hazard: None,
         severity,
         status: EventStatus::Open,
         time_ms,

@@ -71,7 +71,7 @@ fn a_recorded_alarm_shows_at_its_time_and_not_before() {
     let t1 = engine.now_ms();
     let reading = SensorReading {
         sensor,
-        value: 0.0,
+        value: citytwin::model::Measurement::PressureMpa(0.0),
         time_ms: t1,
     };
     let d = engine.handle(&[reading], t1).expect("reading");

@@ -22,7 +22,7 @@ fn city() -> City {
 fn reading(sensor: u32, value: f32, time_ms: i64) -> SensorReading {
     SensorReading {
         sensor: SensorId(sensor),
-        value,
+        value: citytwin::model::Measurement::PressureMpa(value),
         time_ms,
     }
 }

@@ -36,6 +36,7 @@ fn fire_event(id: u64, status: EventStatus) -> Change {
         id: EventId(id),
         kind: EventKind::FireMainPressureLost,
         building: Some(BuildingId(3)),
+        hazard: None,
         severity: RiskLevel::High,
         status,
         time_ms: 0,

@@ -13,8 +13,8 @@ use super::tokens::Grant;
 use super::window::{DeltaWindow, Resume};
 use crate::live::{ApplyError, LiveState};
 use crate::model::{
-    BuildingId, Case, CaseAction, CaseId, City, DistrictId, Event, EventKind, EventStatus,
-    SensorId, SensorReading, StreetId,
+    BuildingId, Case, CaseAction, CaseId, City, DistrictId, EvacuationStatus, Event, EventKind,
+    EventStatus, HazardId, SensorId, SensorReading, SensorTarget, StreetId,
 };
 use crate::protocol::{Change, Delta, Refusal, Role, Snapshot};
 
@@ -31,6 +31,15 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error("the stored stream does not apply: {0}")]
     Stream(#[from] ApplyError),
+}
+
+/// What the simulated field units and the slopes did in a tick.
+#[derive(Debug, Default)]
+pub struct HazardWork {
+    /// (body, index of the threatened building, its residents' new status).
+    pub evacuations: Vec<(HazardId, u16, EvacuationStatus)>,
+    /// Bodies that fail now.
+    pub failures: Vec<HazardId>,
 }
 
 pub struct Engine {
@@ -95,6 +104,17 @@ impl Engine {
             live.open_events().cloned().collect::<Vec<_>>(),
             next_event,
         );
+        rules.landslide_mut().resume(
+            city.hazards
+                .iter()
+                .zip(live.hazards())
+                .map(|(h, l)| (h.id, l.status.level, !l.status.evacuation.is_empty())),
+        );
+        for e in live.open_events() {
+            if let (EventKind::LandslideWarning, Some(h)) = (e.kind, e.hazard) {
+                rules.landslide_mut().resume_event(h, e.id);
+            }
+        }
         let sim = scenario.map(|s| Simulator::new(s, sensors.len()));
         let next_case = store.query_i64("SELECT COALESCE(MAX(id), 0) FROM cases")? as u64 + 1;
         Ok(Engine {
@@ -146,6 +166,22 @@ impl Engine {
         &self.sensors
     }
 
+    /// What a sensor reports for: a building's fire main or a hazard
+    /// body's monitoring point.
+    pub fn sensor_target(&self, sensor: SensorId) -> Option<SensorTarget> {
+        if let Some(b) = self.sensors.get(&sensor) {
+            return Some(SensorTarget::Building(*b));
+        }
+        self.rules
+            .hazard_point(sensor)
+            .map(|(hazard, point)| SensorTarget::HazardPoint { hazard, point })
+    }
+
+    /// The hazard rules' counters (duplicates, late and rejected readings).
+    pub fn landslide_stats(&self) -> super::rules::landslide::LandslideStats {
+        self.rules.landslide_stats()
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         self.live.to_snapshot(self.sim_now_ms)
     }
@@ -161,7 +197,7 @@ impl Engine {
         readings: &[SensorReading],
         now_ms: i64,
     ) -> Result<Option<Delta>, EngineError> {
-        self.handle_with(readings, &[], now_ms, Vec::new())
+        self.handle_with(readings, &[], now_ms, Vec::new(), HazardWork::default())
     }
 
     /// Raises incidents (camera detections, grid reports, slope warnings)
@@ -171,7 +207,7 @@ impl Engine {
         incidents: &[Incident],
         now_ms: i64,
     ) -> Result<Option<Delta>, EngineError> {
-        self.handle_with(&[], incidents, now_ms, Vec::new())
+        self.handle_with(&[], incidents, now_ms, Vec::new(), HazardWork::default())
     }
 
     /// One tick's work as one delta: readings through the rules, due
@@ -182,6 +218,7 @@ impl Engine {
         incidents: &[Incident],
         now_ms: i64,
         worked: Vec<(CaseId, CaseAction)>,
+        hazard_work: HazardWork,
     ) -> Result<Option<Delta>, EngineError> {
         self.sim_now_ms = self.sim_now_ms.max(now_ms);
         let mut changes = Vec::new();
@@ -195,6 +232,16 @@ impl Engine {
             changes.push(self.rules.on_incident(incident, self.sim_now_ms));
         }
         changes.extend(self.rules.on_tick(&self.city, self.sim_now_ms).changes);
+        for (hazard, index, status) in hazard_work.evacuations {
+            changes.push(Change::Evacuation {
+                hazard,
+                index,
+                status,
+            });
+        }
+        for hazard in hazard_work.failures {
+            changes.extend(self.failure(hazard));
+        }
         let cases = self.register_cases(&changes);
         changes.extend(cases);
         let updates = self.case_updates(worked);
@@ -236,10 +283,13 @@ impl Engine {
             let Some(deadline_ms) = self.dispatch.deadline_ms(event.kind, event.time_ms) else {
                 continue;
             };
-            let (district, street) = event
-                .building
-                .and_then(|b| self.city.building(b))
-                .map_or((DistrictId(0), StreetId(0)), |b| (b.district, b.street));
+            let hazard = event.hazard.and_then(|h| self.city.hazard(h));
+            let (district, street) =
+                match (hazard, event.building.and_then(|b| self.city.building(b))) {
+                    (Some(h), _) => (h.district, h.street),
+                    (None, Some(b)) => (b.district, b.street),
+                    (None, None) => (DistrictId(0), StreetId(0)),
+                };
             let mut case =
                 Case::register(CaseId(self.next_case), event, district, street, deadline_ms);
             case.suggested = self.dispatch.suggest(
@@ -343,6 +393,84 @@ impl Engine {
         })
     }
 
+    /// A field unit's report on a threatened building's residents: only
+    /// forward (未通知 → 已通知 → 撤离中 → 已撤离 → 已安置), only after the
+    /// evacuation was ordered, by a dispatcher whose scope covers the body.
+    pub fn evacuation(
+        &mut self,
+        grant: &Grant,
+        hazard: HazardId,
+        building: BuildingId,
+        status: EvacuationStatus,
+    ) -> Result<Option<Delta>, Refusal> {
+        let Some(h) = self.city.hazard(hazard) else {
+            return Err(Refusal::UnknownHazard { hazard: hazard.0 });
+        };
+        if grant.role != Role::Dispatcher {
+            return Err(Refusal::NotDispatcher);
+        }
+        if !grant.covers(&self.city, h.district, h.street) {
+            return Err(Refusal::OutOfScope {
+                what: format!("隐患点 {} / hazard {}", h.code, h.code),
+            });
+        }
+        let index = h.threatened.iter().position(|t| t.building == building);
+        let list = self
+            .live
+            .hazard(hazard)
+            .map(|l| l.status.evacuation.as_slice())
+            .unwrap_or_default();
+        let from = index.map(|i| list.get(i).copied().unwrap_or_default());
+        let refuse = |from, ordered| Refusal::Evacuation {
+            hazard: hazard.0,
+            building: building.0,
+            from,
+            to: status,
+            ordered,
+        };
+        let (Some(index), Some(from)) = (index, from) else {
+            return Err(refuse(None, !list.is_empty()));
+        };
+        if list.is_empty() {
+            return Err(refuse(Some(from), false));
+        }
+        if status <= from {
+            return Err(refuse(Some(from), true));
+        }
+        let change = Change::Evacuation {
+            hazard,
+            index: index as u16,
+            status,
+        };
+        self.commit(vec![change], &[])
+            .map_err(|e| Refusal::Internal {
+                reason: e.to_string(),
+            })
+    }
+
+    /// The body fails: its threatened buildings collapse, and whoever was
+    /// not yet out of the zone is counted.
+    fn failure(&self, hazard: HazardId) -> Vec<Change> {
+        let (Some(h), Some(live)) = (self.city.hazard(hazard), self.live.hazard(hazard)) else {
+            return Vec::new();
+        };
+        if live.status.failed_ms.is_some() {
+            return Vec::new();
+        }
+        let casualties = h
+            .threatened
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !live.status.evacuation.get(*i).is_some_and(|s| s.is_out()))
+            .map(|(_, t)| u32::from(t.residents))
+            .sum();
+        let mut out = vec![Change::HazardFailed { hazard, casualties }];
+        out.extend(h.threatened.iter().map(|t| Change::Collapsed {
+            building: t.building,
+        }));
+        out
+    }
+
     /// Turns changes into the next delta: journaled, applied, windowed.
     fn commit(
         &mut self,
@@ -383,6 +511,12 @@ impl Engine {
         let readings = sim.step(now, dt);
         let incidents = sim.incidents(&self.city, dt);
         let worked = sim.work_cases(now, self.live.open_cases(), |case| case.suggested.clone());
-        self.handle_with(&readings, &incidents, now, worked)
+        let mut readings = readings;
+        readings.extend(sim.hazard_readings(&self.city, now, dt));
+        let hazard_work = HazardWork {
+            evacuations: sim.work_evacuations(&self.city, self.live.hazards(), now),
+            failures: sim.failures(&self.city, now),
+        };
+        self.handle_with(&readings, &incidents, now, worked, hazard_work)
     }
 }

@@ -1,7 +1,8 @@
 //! Scenario files (`scenes/scenario_*.ron`) and the simulator that plays
 //! them: fire-main pressure sensors on the tallest buildings, normal readings
 //! with noise, and faults (pressure 0) that start at random and clear after a
-//! while; AI-camera muck-truck detections, grid reports and slope warnings;
+//! while; AI-camera muck-truck detections and grid reports; the monitored
+//! slopes (see `hazard_sim`);
 //! simulated departments working the cases. Time-scaled and deterministic
 //! for a seed.
 
@@ -10,13 +11,14 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::hazard_sim::HazardSimState;
 use crate::config::{self, ConfigError};
 use crate::geo::rng::Rng;
 
 const WHAT: &str = "scenario";
 use crate::model::{
-    BuildingId, Case, CaseAction, CaseId, CaseStatus, City, EventKind, RiskLevel, SensorId,
-    SensorReading,
+    BuildingId, Case, CaseAction, CaseId, CaseStatus, City, EvacuationStatus, EventKind, HazardId,
+    HazardLive, Measurement, RiskLevel, SensorId, SensorReading,
 };
 
 pub const EMBEDDED_DEMO_SCENARIO: &str = include_str!("../../scenes/scenario_demo.ron");
@@ -49,6 +51,15 @@ pub struct Scenario {
     /// geological monitoring (none: fire mains only).
     #[serde(default)]
     pub incidents: Option<IncidentSim>,
+    /// The monitored slopes: creep, episodes of acceleration, evacuation
+    /// (none: the bodies stay quiet).
+    #[serde(default)]
+    pub hazards: Option<super::hazard_sim::HazardSim>,
+    /// The city scene this scenario plays on (a `scenes/demo_*.ron` name,
+    /// relative to the scenario file); `None`: the city given on the
+    /// command line.
+    #[serde(default)]
+    pub scene: Option<String>,
 }
 
 /// Rates (per simulated hour) of the events the scenario raises directly.
@@ -58,10 +69,6 @@ pub struct IncidentSim {
     pub muck_trucks_per_hour: f64,
     /// Citizen and grid-worker reports (网格上报).
     pub grid_reports_per_hour: f64,
-    /// Landslide / dangerous-rock warnings (地质灾害预警).
-    pub landslides_per_hour: f64,
-    /// Monitored slopes: the buildings standing highest up the hillsides.
-    pub landslide_sites: usize,
 }
 
 /// An event the scenario raises at a building (not from a sensor reading).
@@ -112,6 +119,15 @@ impl Scenario {
                 "time_scale and tick_ms must be positive, fault_minutes (min, max)",
             ));
         }
+        if let Some(h) = &s.hazards
+            && (h.evacuation_min.len() != 4 || h.reading_every_min <= 0.0)
+        {
+            return Err(ConfigError::invalid(
+                WHAT,
+                path,
+                "hazards: evacuation_min needs four (min, max) delays and reading_every_min must be positive",
+            ));
+        }
         Ok(s)
     }
 
@@ -134,18 +150,6 @@ pub fn sensor_bindings(city: &City, count: usize) -> HashMap<SensorId, BuildingI
         .collect()
 }
 
-/// The `count` buildings standing highest up (ties by id): the monitored
-/// landslide and dangerous-rock sites.
-pub fn slope_sites(city: &City, count: usize) -> Vec<BuildingId> {
-    let mut order: Vec<_> = city
-        .buildings
-        .iter()
-        .map(|b| (b.base_elevation_m, b.id))
-        .collect();
-    order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    order.into_iter().take(count).map(|(_, id)| id).collect()
-}
-
 pub struct Simulator {
     scenario: Scenario,
     rng: Rng,
@@ -154,8 +158,8 @@ pub struct Simulator {
     faults: HashMap<SensorId, i64>,
     /// When each open case's next simulated step is due.
     next_step: HashMap<CaseId, i64>,
-    /// The monitored slopes (found once, on the first tick that needs them).
-    slopes: Option<Vec<BuildingId>>,
+    /// The slopes' simulation (set up on the first tick that needs it).
+    hazards: Option<HazardSimState>,
 }
 
 impl Simulator {
@@ -166,7 +170,7 @@ impl Simulator {
             scenario,
             faults: HashMap::new(),
             next_step: HashMap::new(),
-            slopes: None,
+            hazards: None,
         }
     }
 
@@ -178,7 +182,7 @@ impl Simulator {
         let (lo, hi) = self.scenario.normal_mpa;
         SensorReading {
             sensor,
-            value: self.rng.range(lo, hi),
+            value: Measurement::PressureMpa(self.rng.range(lo, hi)),
             time_ms,
         }
     }
@@ -277,35 +281,43 @@ impl Simulator {
                 message: format!("网格员上报：{} {what}", b.address),
             });
         }
-        let sites = self
-            .slopes
-            .get_or_insert_with(|| slope_sites(city, sim.landslide_sites))
-            .clone();
-        for _ in 0..self.arrivals(sim.landslides_per_hour, dt_ms) {
-            if sites.is_empty() {
-                break;
-            }
-            let id = sites[self.rng.below(sites.len())];
-            let major = self.rng.f32() < 0.25;
-            let severity = if major {
-                RiskLevel::Major
-            } else {
-                RiskLevel::High
-            };
-            let (zh, mm) = if major {
-                ("红色", 12 + self.rng.below(20))
-            } else {
-                ("橙色", 4 + self.rng.below(8))
-            };
-            let address = city.building(id).map_or("", |b| b.address.as_str());
-            out.push(Incident {
-                kind: EventKind::LandslideWarning,
-                building: id,
-                severity,
-                message: format!("{address} 边坡位移 {mm} mm/24h，{zh}预警"),
-            });
-        }
         out
+    }
+
+    fn hazard_state(&mut self, city: &City, now_ms: i64) -> Option<&mut HazardSimState> {
+        let sim = self.scenario.hazards.clone()?;
+        let seed = self.scenario.seed;
+        let start = self.scenario.start_time_ms;
+        Some(
+            self.hazards
+                .get_or_insert_with(|| HazardSimState::new(sim, seed, city, start.min(now_ms))),
+        )
+    }
+
+    /// Monitoring readings due in the tick ending at `now_ms`.
+    pub fn hazard_readings(&mut self, city: &City, now_ms: i64, _dt_ms: i64) -> Vec<SensorReading> {
+        self.hazard_state(city, now_ms)
+            .map(|h| h.readings(city, now_ms))
+            .unwrap_or_default()
+    }
+
+    /// Simulated field units' evacuation reports.
+    pub fn work_evacuations(
+        &mut self,
+        city: &City,
+        live: &[HazardLive],
+        now_ms: i64,
+    ) -> Vec<(HazardId, u16, EvacuationStatus)> {
+        self.hazard_state(city, now_ms)
+            .map(|h| h.work_evacuations(city, live, now_ms))
+            .unwrap_or_default()
+    }
+
+    /// Bodies that fail now.
+    pub fn failures(&mut self, city: &City, now_ms: i64) -> Vec<HazardId> {
+        self.hazard_state(city, now_ms)
+            .map(|h| h.failures(city, now_ms))
+            .unwrap_or_default()
     }
 
     /// Readings for the tick that ends at simulated `now_ms`, `dt_ms` long.
@@ -336,7 +348,7 @@ impl Simulator {
                     .insert(sensor, now_ms + (minutes * 60_000.0) as i64);
                 readings.push(SensorReading {
                     sensor,
-                    value: 0.0,
+                    value: Measurement::PressureMpa(0.0),
                     time_ms: now_ms,
                 });
             }
@@ -348,7 +360,7 @@ impl Simulator {
             let reading = if self.faults.contains_key(&sensor) {
                 SensorReading {
                     sensor,
-                    value: 0.0,
+                    value: Measurement::PressureMpa(0.0),
                     time_ms: now_ms,
                 }
             } else {

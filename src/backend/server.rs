@@ -22,7 +22,7 @@ use tokio_util::task::TaskTracker;
 use super::engine::Engine;
 use super::tokens::{Grant, Tokens};
 use super::window::Resume;
-use crate::model::SensorReading;
+use crate::model::{SensorReading, SensorTarget};
 use crate::protocol::{
     Command, CommandKind, CommandResult, FrameDecoder, Goodbye, Heartbeat, Message, ProtocolError,
     Refusal, Role, Scope, Welcome,
@@ -329,25 +329,46 @@ fn run_command(
     let (action, outcome) = match &command.kind {
         CommandKind::Ping => ("ping", Ok(())),
         CommandKind::InjectReading(reading) => {
-            let building = engine.sensors().get(&reading.sensor).copied();
+            let city = engine.city().clone();
+            let place = engine.sensor_target(reading.sensor).and_then(|t| match t {
+                SensorTarget::Building(b) => city.building(b).map(|b| {
+                    (
+                        b.district,
+                        b.street,
+                        format!("楼栋 {0} / building {0}", b.code),
+                    )
+                }),
+                SensorTarget::HazardPoint { hazard, .. } => city.hazard(hazard).map(|h| {
+                    (
+                        h.district,
+                        h.street,
+                        format!("隐患点 {0} / hazard {0}", h.code),
+                    )
+                }),
+            });
             let outcome = if grant.role != Role::Dispatcher {
                 Err(Refusal::NotDispatcher)
-            } else if let Some(b) = building.filter(|b| !grant.covers_building(engine.city(), *b)) {
-                let code = engine.city().building(b).map_or("?", |b| b.code.as_str());
-                Err(Refusal::OutOfScope {
-                    what: format!("楼栋 {code} / building {code}"),
-                })
-            } else if building.is_none() {
+            } else if let Some((d, st, what)) = &place
+                && !grant.covers(&city, *d, *st)
+            {
+                Err(Refusal::OutOfScope { what: what.clone() })
+            } else if place.is_none() {
                 Err(Refusal::UnknownSensor {
                     sensor: reading.sensor.0,
                 })
             } else {
+                // A hazard reading keeps its own time (a real series); a
+                // fire-main reading happens now.
+                let time_ms = match reading.value {
+                    crate::model::Measurement::PressureMpa(_) => reading.time_ms.max(now),
+                    _ => reading.time_ms,
+                };
                 let r = SensorReading {
-                    time_ms: reading.time_ms.max(now),
+                    time_ms,
                     ..*reading
                 };
                 let result = engine
-                    .handle(&[r], r.time_ms)
+                    .handle(&[r], now.max(time_ms))
                     .map_err(|e| Refusal::Internal {
                         reason: e.to_string(),
                     });
@@ -364,6 +385,16 @@ fn run_command(
                 .case_action(grant, *case, action.clone(), *version)
                 .map(|delta| publish(engine, Ok(delta), deltas, recorder));
             ("case", outcome)
+        }
+        CommandKind::Evacuation {
+            hazard,
+            building,
+            status,
+        } => {
+            let outcome = engine
+                .evacuation(grant, *hazard, *building, *status)
+                .map(|delta| publish(engine, Ok(delta), deltas, recorder));
+            ("evacuation", outcome)
         }
     };
     let detail = format!(

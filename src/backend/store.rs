@@ -11,10 +11,14 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::rules::{Notification, PartyRole};
 use crate::model::{
-    BuildingId, Case, CaseStatus, City, DistrictId, EventStatus, Kpi, KpiTable, SensorId, StreetId,
+    BuildingId, Case, CaseStatus, City, DistrictId, EventStatus, HazardId, Kpi, KpiTable, SensorId,
+    StreetId,
 };
 use crate::protocol::{Change, Delta, FrameDecoder, Message, Snapshot};
 
+/// The schema and journal encoding (`PRAGMA user_version`): 2 = protocol 2
+/// (typed readings, hazard bodies).
+pub const STORE_VERSION: i64 = 2;
 /// A full snapshot row every this many deltas bounds restart replay.
 pub const SNAPSHOT_EVERY: u64 = 500;
 /// Deltas kept behind the newest snapshot (the server's resume window).
@@ -40,6 +44,15 @@ pub enum StoreError {
         path: String,
         seq: u64,
         reason: String,
+    },
+    #[error(
+        "database {path} was written by store version {found}; this build writes version {expected} \
+         (its journal cannot be read): start with a new --db file"
+    )]
+    Version {
+        path: String,
+        found: i64,
+        expected: i64,
     },
     #[error("database {path}: stored stream is corrupt at seq {seq}: {reason}")]
     Corrupt {
@@ -70,9 +83,15 @@ CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY, kind TEXT NOT NULL, building INTEGER, severity INTEGER NOT NULL,
     status TEXT NOT NULL, opened_ms INTEGER NOT NULL, closed_ms INTEGER, message TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, building INTEGER NOT NULL, role TEXT NOT NULL,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, building INTEGER, hazard INTEGER, role TEXT NOT NULL,
     recipient TEXT NOT NULL, phone TEXT NOT NULL, text TEXT NOT NULL,
     created_ms INTEGER NOT NULL, sent_ms INTEGER);
+CREATE TABLE IF NOT EXISTS hazard_levels (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, hazard INTEGER NOT NULL, time_ms INTEGER NOT NULL,
+    level TEXT NOT NULL, angle_deg REAL, velocity_mm_d REAL);
+CREATE TABLE IF NOT EXISTS evacuation (
+    hazard INTEGER NOT NULL, building INTEGER NOT NULL, status TEXT NOT NULL,
+    time_ms INTEGER NOT NULL, PRIMARY KEY (hazard, building));
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT, time_ms INTEGER NOT NULL, actor TEXT NOT NULL,
     action TEXT NOT NULL, detail TEXT NOT NULL);
@@ -177,13 +196,17 @@ fn role_name(role: PartyRole) -> &'static str {
         PartyRole::SafetyResponsible => "消防安全责任人",
         PartyRole::SafetyManager => "消防安全管理人",
         PartyRole::Maintenance => "维保单位",
+        PartyRole::HazardMonitor => "群测群防员",
+        PartyRole::StreetDuty => "街道值班",
+        PartyRole::Resident => "受威胁住户",
     }
 }
 
 /// One outbox row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxRow {
-    pub building: BuildingId,
+    pub building: Option<BuildingId>,
+    pub hazard: Option<HazardId>,
     pub role: String,
     pub recipient: String,
     pub phone: String,
@@ -214,8 +237,27 @@ impl Store {
             Connection::open(Path::new(path))
         }
         .map_err(sql)?;
+        let has_tables: bool = conn
+            .query_row(
+                "SELECT COUNT(*) > 0 FROM sqlite_master WHERE name = 'buildings'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sql)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sql)?;
+        if has_tables && version != STORE_VERSION {
+            return Err(StoreError::Version {
+                path: path.to_owned(),
+                found: version,
+                expected: STORE_VERSION,
+            });
+        }
         conn.execute_batch(SCHEMA).map_err(sql)?;
         conn.execute_batch(BACKFILL_KPI).map_err(sql)?;
+        conn.execute_batch(&format!("PRAGMA user_version = {STORE_VERSION};"))
+            .map_err(sql)?;
         let mut store = Store {
             conn,
             path: path.to_owned(),
@@ -336,7 +378,7 @@ impl Store {
                              VALUES (?1, ?2, ?3, 1, ?4)
                              ON CONFLICT(sensor) DO UPDATE SET last_value = ?2, last_time_ms = ?3,
                                 count = count + 1, zero_count = zero_count + ?4",
-                            params![r.sensor.0, r.value, r.time_ms, i64::from(r.value <= super::rules::ZERO_PRESSURE_MPA)],
+                            params![r.sensor.0, r.value.scalar(), r.time_ms, i64::from(r.pressure_mpa().is_some_and(|v| v <= super::rules::ZERO_PRESSURE_MPA))],
                         )?;
                     }
                     Change::Case(c) => {
@@ -357,6 +399,34 @@ impl Store {
                             )?;
                         }
                     }
+                    Change::HazardLevel {
+                        hazard,
+                        level,
+                        criterion,
+                        ..
+                    } => {
+                        tx.execute(
+                            "INSERT INTO hazard_levels (hazard, time_ms, level, angle_deg, velocity_mm_d) VALUES (?1, ?2, ?3, ?4, ?5)",
+                            params![hazard.0, delta.time_ms, format!("{level:?}"), criterion.map(|c| c.angle_deg), criterion.map(|c| c.velocity_mm_d)],
+                        )?;
+                    }
+                    Change::Evacuation {
+                        hazard,
+                        index,
+                        status,
+                    } => {
+                        tx.execute(
+                            "INSERT INTO evacuation (hazard, building, status, time_ms) VALUES (?1, ?2, ?3, ?4)
+                             ON CONFLICT(hazard, building) DO UPDATE SET status = ?3, time_ms = ?4",
+                            params![hazard.0, index, format!("{status:?}"), delta.time_ms],
+                        )?;
+                    }
+                    // Samples, forecasts, failures and collapses live in the
+                    // delta journal itself.
+                    Change::Sample { .. }
+                    | Change::Forecast { .. }
+                    | Change::HazardFailed { .. }
+                    | Change::Collapsed { .. } => {}
                     Change::Event(e) => {
                         let status = match e.status {
                             EventStatus::Open => "open",
@@ -373,8 +443,8 @@ impl Store {
             }
             for n in notifications {
                 tx.execute(
-                    "INSERT INTO outbox (building, role, recipient, phone, text, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![n.building.0, role_name(n.role), n.recipient, n.phone, n.text, n.time_ms],
+                    "INSERT INTO outbox (building, hazard, role, recipient, phone, text, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![n.building.map(|b| b.0), n.hazard.map(|h| h.0), role_name(n.role), n.recipient, n.phone, n.text, n.time_ms],
                 )?;
             }
             if let Some(frame) = &snapshot {
@@ -476,19 +546,33 @@ impl Store {
         Ok(deltas)
     }
 
+    /// The texts sent about a building (its fire alarms; evacuation orders
+    /// for the hazard it stands under).
     pub fn outbox_for(&self, building: BuildingId) -> Result<Vec<OutboxRow>, StoreError> {
+        self.outbox_where("building = ?1", building.0)
+    }
+
+    /// The texts sent about a hazard body (evacuation orders).
+    pub fn outbox_for_hazard(&self, hazard: HazardId) -> Result<Vec<OutboxRow>, StoreError> {
+        self.outbox_where("hazard = ?1", hazard.0)
+    }
+
+    fn outbox_where(&self, filter: &str, id: u32) -> Result<Vec<OutboxRow>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT building, role, recipient, phone, text FROM outbox WHERE building = ?1 ORDER BY id")
+            .prepare(&format!(
+                "SELECT building, hazard, role, recipient, phone, text FROM outbox WHERE {filter} ORDER BY id"
+            ))
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map([building.0], |r| {
+            .query_map([id], |r| {
                 Ok(OutboxRow {
-                    building: BuildingId(r.get(0)?),
-                    role: r.get(1)?,
-                    recipient: r.get(2)?,
-                    phone: r.get(3)?,
-                    text: r.get(4)?,
+                    building: r.get::<_, Option<u32>>(0)?.map(BuildingId),
+                    hazard: r.get::<_, Option<u32>>(1)?.map(HazardId),
+                    role: r.get(2)?,
+                    recipient: r.get(3)?,
+                    phone: r.get(4)?,
+                    text: r.get(5)?,
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -655,6 +739,7 @@ mod tests {
                     id: EventId(i),
                     kind: EventKind::GridReport,
                     building: Some(b.id),
+                    hazard: None,
                     severity: RiskLevel::Lower,
                     status: crate::model::EventStatus::Open,
                     time_ms: opened,

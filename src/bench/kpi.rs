@@ -55,6 +55,7 @@ pub fn synthetic_case(rng: &mut Rng, city: &City, id: u64, opened_ms: i64) -> Ca
         id: EventId(id),
         kind,
         building: Some(b.id),
+        hazard: None,
         severity: crate::model::RiskLevel::ALL[rng.below(5)],
         status: EventStatus::Open,
         time_ms: opened_ms,

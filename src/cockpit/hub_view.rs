@@ -257,6 +257,7 @@ mod tests {
             id: EventId(id),
             kind,
             building: None,
+            hazard: None,
             severity: RiskLevel::Moderate,
             status: EventStatus::Open,
             time_ms: opened_min * 60_000,

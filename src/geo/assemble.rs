@@ -123,6 +123,7 @@ pub fn city_from_import(report: &ImportReport, dem: Option<&Dem>, name: &str) ->
             centre_m: [0.0, 0.0],
         }],
         buildings,
+        hazards: Vec::new(),
         attributions,
     }
 }
@@ -146,6 +147,7 @@ pub fn city_from_dem(dem: &Dem, name: &str) -> City {
         districts: Vec::new(),
         streets: Vec::new(),
         buildings: Vec::new(),
+        hazards: Vec::new(),
         attributions: Vec::new(),
     }
 }

@@ -10,6 +10,7 @@ pub mod gcj02;
 pub mod geojson;
 pub mod mesh;
 pub mod rng;
+pub mod series;
 
 pub use frame::LocalFrame;
 

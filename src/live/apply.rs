@@ -29,6 +29,12 @@ pub enum ApplyError {
     Gap { last: u64, got: u64 },
     #[error("delta {seq} arrived before any snapshot")]
     NoSnapshot { seq: u64 },
+    #[error("snapshot {seq} has {got} hazard bodies, this city has {expected}")]
+    HazardCount {
+        seq: u64,
+        expected: usize,
+        got: usize,
+    },
 }
 
 impl LiveState {
@@ -55,6 +61,13 @@ impl LiveState {
         if let Some((index, &value)) = snapshot.levels.iter().enumerate().find(|(_, v)| **v > 4) {
             return Err(ApplyError::BadLevel { seq, index, value });
         }
+        if snapshot.hazards.len() != self.hazards.len() {
+            return Err(ApplyError::HazardCount {
+                seq,
+                expected: self.hazards.len(),
+                got: snapshot.hazards.len(),
+            });
+        }
         let mut counts = [0usize; 5];
         for (slot, &byte) in self.levels.iter_mut().zip(&snapshot.levels) {
             let level = RiskLevel::from_u8(byte).unwrap_or(RiskLevel::Low);
@@ -68,7 +81,20 @@ impl LiveState {
             } else {
                 *f & !flags::ALARM
             };
+            *f &= !flags::COLLAPSED;
         }
+        for b in &snapshot.collapsed {
+            if let Some(f) = self.flags.get_mut(b.index()) {
+                *f |= flags::COLLAPSED;
+            }
+        }
+        for (mine, theirs) in self.hazards.iter_mut().zip(&snapshot.hazards) {
+            mine.status = theirs.status.clone();
+            for (i, series) in mine.series.iter_mut().enumerate() {
+                *series = theirs.series.get(i).cloned().unwrap_or_default();
+            }
+        }
+        self.hazards_revision += 1;
         self.readings.clear();
         for r in &snapshot.readings {
             self.readings.insert(r.sensor, *r);
@@ -135,12 +161,71 @@ impl LiveState {
                         self.open_cases.remove(&c.id);
                     }
                 }
+                Change::Collapsed { building } => {
+                    if !self.set_flag(*building, flags::COLLAPSED, true) {
+                        self.unknown_ids += 1;
+                    }
+                }
+                hazard_change => self.apply_hazard_change(hazard_change, delta.time_ms),
             }
         }
         self.last_seq = Some(delta.seq);
         self.last_time_ms = Some(delta.time_ms);
         self.revision += 1;
         Ok(Applied::Applied)
+    }
+
+    /// A hazard body's change; an unknown body or point is counted.
+    fn apply_hazard_change(&mut self, change: &Change, time_ms: i64) {
+        let hazard = match change {
+            Change::Sample { hazard, .. }
+            | Change::HazardLevel { hazard, .. }
+            | Change::Forecast { hazard, .. }
+            | Change::Evacuation { hazard, .. }
+            | Change::HazardFailed { hazard, .. } => *hazard,
+            _ => return,
+        };
+        let Some(live) = self.hazards.get_mut(hazard.index()) else {
+            self.unknown_ids += 1;
+            return;
+        };
+        match change {
+            Change::Sample { point, sample, .. } => {
+                if !live.push(usize::from(*point), *sample) {
+                    self.unknown_ids += 1;
+                }
+                // Samples move the pins' arrows, not the bodies' colours.
+                self.revision += 1;
+                return;
+            }
+            Change::HazardLevel {
+                level,
+                criterion,
+                plan,
+                ..
+            } => {
+                live.status.level = *level;
+                live.status.criterion = *criterion;
+                live.status.plan = plan.clone();
+                live.status.since_ms = time_ms;
+            }
+            Change::Forecast { forecast, .. } => live.status.forecast = *forecast,
+            Change::Evacuation { index, status, .. } => {
+                let i = usize::from(*index);
+                if live.status.evacuation.len() <= i {
+                    live.status
+                        .evacuation
+                        .resize(i + 1, crate::model::EvacuationStatus::NotNotified);
+                }
+                live.status.evacuation[i] = *status;
+            }
+            Change::HazardFailed { casualties, .. } => {
+                live.status.failed_ms = Some(time_ms);
+                live.status.casualties = Some(*casualties);
+            }
+            _ => {}
+        }
+        self.hazards_revision += 1;
     }
 
     /// The state as a snapshot at its current sequence number (what a
@@ -161,6 +246,14 @@ impl LiveState {
             open_events: self.open_events.values().cloned().collect(),
             open_cases: self.open_cases.values().cloned().collect(),
             kpi: self.kpi.clone(),
+            hazards: self.hazards.iter().map(|h| h.thinned(time_ms)).collect(),
+            collapsed: self
+                .flags
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| *f & flags::COLLAPSED != 0)
+                .map(|(i, _)| BuildingId(i as u32))
+                .collect(),
         }
     }
 

@@ -10,14 +10,16 @@ use std::collections::{BTreeMap, HashMap};
 pub use apply::{Applied, ApplyError};
 
 use crate::model::{
-    BuildingId, Case, CaseId, City, Event, EventId, KpiTable, LevelCounts, RiskLevel, SensorId,
-    SensorReading,
+    BuildingId, Case, CaseId, City, Event, EventId, HazardId, HazardLive, KpiTable, LevelCounts,
+    RiskLevel, SensorId, SensorReading,
 };
 
 /// Bit flags stored beside each building's level (what the stream says;
 /// the cockpit's own selection lives in the cockpit).
 pub mod flags {
     pub const ALARM: u8 = 1 << 1;
+    /// Destroyed by a slope failure.
+    pub const COLLAPSED: u8 = 1 << 2;
 }
 
 /// Live per-building state with incrementally maintained legend counts.
@@ -38,6 +40,10 @@ pub struct LiveState {
     kpi: KpiTable,
     cases_revision: u64,
     unknown_ids: u64,
+    /// Per hazard body: level, forecast, plan, evacuation, recent samples.
+    hazards: Vec<HazardLive>,
+    /// Bumped when any body's status (not only its samples) changes.
+    hazards_revision: u64,
 }
 
 impl LiveState {
@@ -56,6 +62,8 @@ impl LiveState {
             kpi: KpiTable::default(),
             cases_revision: 0,
             unknown_ids: 0,
+            hazards: city.hazards.iter().map(HazardLive::new).collect(),
+            hazards_revision: 1,
         }
     }
 
@@ -143,6 +151,26 @@ impl LiveState {
             self.revision += 1;
         }
         true
+    }
+
+    pub fn is_collapsed(&self, id: BuildingId) -> bool {
+        self.flags
+            .get(id.index())
+            .is_some_and(|f| f & flags::COLLAPSED != 0)
+    }
+
+    /// The live side of every hazard body, in city order.
+    pub fn hazards(&self) -> &[HazardLive] {
+        &self.hazards
+    }
+
+    pub fn hazard(&self, id: HazardId) -> Option<&HazardLive> {
+        self.hazards.get(id.index())
+    }
+
+    /// Bumped when a body's level, forecast, plan or evacuation changes.
+    pub fn hazards_revision(&self) -> u64 {
+        self.hazards_revision
     }
 
     /// Whether each building is alarmed, in id order.

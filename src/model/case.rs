@@ -263,6 +263,7 @@ mod tests {
             id: EventId(9),
             kind: EventKind::GridReport,
             building: None,
+            hazard: None,
             severity: crate::model::RiskLevel::Moderate,
             status: crate::model::EventStatus::Open,
             time_ms: 1_000,

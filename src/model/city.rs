@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Building, BuildingId, District, RiskLevel, Street};
+use super::{Building, BuildingId, District, Hazard, HazardId, RiskLevel, Street};
 
 /// A regular elevation grid in local metres, row 0 at the south edge.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -108,6 +108,8 @@ pub struct City {
     pub districts: Vec<District>,
     pub streets: Vec<Street>,
     pub buildings: Vec<Building>,
+    /// Landslide, dangerous-rock, rockfall and debris-flow bodies.
+    pub hazards: Vec<Hazard>,
     /// Data attributions to show (e.g. "© OpenStreetMap contributors (ODbL)").
     pub attributions: Vec<String>,
 }
@@ -115,6 +117,10 @@ pub struct City {
 impl City {
     pub fn building(&self, id: BuildingId) -> Option<&Building> {
         self.buildings.get(id.index())
+    }
+
+    pub fn hazard(&self, id: HazardId) -> Option<&Hazard> {
+        self.hazards.get(id.index())
     }
 
     pub fn base_levels(&self) -> impl Iterator<Item = RiskLevel> + '_ {

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{BuildingId, RiskLevel};
+use super::{BuildingId, HazardId, RiskLevel};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct EventId(pub u64);
@@ -48,6 +48,8 @@ pub struct Event {
     pub id: EventId,
     pub kind: EventKind,
     pub building: Option<BuildingId>,
+    /// The hazard body a landslide warning is about.
+    pub hazard: Option<HazardId>,
     /// How severe it is, on the same five-level scale as fire risk.
     pub severity: RiskLevel,
     pub status: EventStatus,

@@ -1,11 +1,12 @@
-//! Pure domain types: ids, risk levels, buildings, regions, sensors, events,
-//! cases and their workflow.
+//! Pure domain types: ids, risk levels, buildings, regions, sensors,
+//! geohazard bodies, events, cases and their workflow.
 //! No bevy, no tokio.
 
 mod building;
 mod case;
 mod city;
 mod event;
+mod hazard;
 mod kpi;
 mod region;
 mod risk;
@@ -15,7 +16,14 @@ pub use building::{Building, BuildingId, Party, ResponsibleParties};
 pub use case::{Case, CaseAction, CaseId, CaseLevel, CaseStatus, CaseStep, WorkflowError};
 pub use city::{City, CityBounds, LevelCounts, Terrain};
 pub use event::{Event, EventId, EventKind, EventStatus};
+pub use hazard::{
+    Criterion, EvacuationStatus, Forecast, Hazard, HazardId, HazardKind, HazardLive, HazardStatus,
+    MonitoringPoint, PlanStep, PointKind, Sample, Threatened, Thresholds, WarningLevel, ring_area,
+    ring_contains,
+};
 pub use kpi::{Kpi, KpiTable};
 pub use region::{Area, District, DistrictId, Street, StreetId};
 pub use risk::RiskLevel;
-pub use sensor::{Sensor, SensorId, SensorKind, SensorReading};
+pub use sensor::{
+    HAZARD_SENSOR_BASE, Measurement, Sensor, SensorId, SensorKind, SensorReading, SensorTarget,
+};

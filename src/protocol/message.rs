@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use super::ProtocolError;
 use super::frame::{Frame, begin_frame, finish_frame};
 use crate::model::{
-    BuildingId, Case, CaseAction, CaseId, Event, KpiTable, RiskLevel, SensorReading,
+    BuildingId, Case, CaseAction, CaseId, Criterion, EvacuationStatus, Event, Forecast, HazardId,
+    HazardLive, KpiTable, PlanStep, RiskLevel, Sample, SensorReading, WarningLevel,
 };
 
 /// The byte after the version in every frame; also the recorder's channel.
@@ -91,6 +92,11 @@ pub struct Snapshot {
     pub open_cases: Vec<Case>,
     /// KPIs so far (closed cases are not in the snapshot, their counts are).
     pub kpi: KpiTable,
+    /// Per hazard body (city order): its status and recent samples (the
+    /// last 48 h in full, older ones thinned to one a day).
+    pub hazards: Vec<HazardLive>,
+    /// Buildings destroyed by a slope failure.
+    pub collapsed: Vec<BuildingId>,
 }
 
 /// One change in a delta.
@@ -108,6 +114,40 @@ pub enum Change {
     Event(Event),
     /// A case as it is after its latest step.
     Case(Case),
+    /// A monitoring point's reading as the rules evaluated it.
+    Sample {
+        hazard: HazardId,
+        point: u16,
+        sample: Sample,
+    },
+    /// A body's warning level changed: why, and the response plan for it.
+    HazardLevel {
+        hazard: HazardId,
+        level: WarningLevel,
+        criterion: Option<Criterion>,
+        plan: Vec<PlanStep>,
+    },
+    /// The failure-time forecast was refitted (`None`: no acceleration).
+    Forecast {
+        hazard: HazardId,
+        forecast: Option<Forecast>,
+    },
+    /// A threatened building's residents moved on (index into the body's
+    /// threatened buildings).
+    Evacuation {
+        hazard: HazardId,
+        index: u16,
+        status: EvacuationStatus,
+    },
+    /// The body failed; `casualties` people were still in its threat zone.
+    HazardFailed {
+        hazard: HazardId,
+        casualties: u32,
+    },
+    /// A building was destroyed.
+    Collapsed {
+        building: BuildingId,
+    },
 }
 
 /// What changed since `seq - 1`.
@@ -133,6 +173,12 @@ pub enum CommandKind {
         case: CaseId,
         action: CaseAction,
         version: u32,
+    },
+    /// A field unit's report on a threatened building's residents.
+    Evacuation {
+        hazard: HazardId,
+        building: BuildingId,
+        status: EvacuationStatus,
     },
 }
 

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{CaseAction, CaseStatus};
+use crate::model::{CaseAction, CaseStatus, EvacuationStatus};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Refusal {
@@ -40,6 +40,19 @@ pub enum Refusal {
         department: Option<String>,
         step: CaseAction,
         at_ms: i64,
+    },
+    UnknownHazard {
+        hazard: u32,
+    },
+    /// An evacuation report the list cannot take: the building is not in
+    /// the body's threat zone (`from` None), no evacuation was ordered, or
+    /// the report would move its residents backwards.
+    Evacuation {
+        hazard: u32,
+        building: u32,
+        from: Option<EvacuationStatus>,
+        to: EvacuationStatus,
+        ordered: bool,
     },
     /// Something failed on the backend's side (storage).
     Internal {
@@ -110,6 +123,33 @@ impl fmt::Display for Refusal {
                     "案件 {case} 已由 {who} 于 {at} {zh}，请按最新状态操作 / case {case} was {en} by {who} at {at}: act on what it is now"
                 )
             }
+            Refusal::UnknownHazard { hazard } => {
+                write!(f, "没有地灾隐患点 {hazard} / no hazard body {hazard}")
+            }
+            Refusal::Evacuation {
+                hazard,
+                building,
+                from,
+                to,
+                ordered,
+            } => match (from, ordered) {
+                (None, _) => write!(
+                    f,
+                    "楼栋 {building} 不在隐患点 {hazard} 的威胁范围内 / building {building} is not in hazard {hazard}'s threat zone"
+                ),
+                (Some(_), false) => write!(
+                    f,
+                    "隐患点 {hazard} 尚未下达撤离令 / no evacuation has been ordered for hazard {hazard}"
+                ),
+                (Some(from), true) => write!(
+                    f,
+                    "楼栋 {building} 已是{}，不能改为{} / building {building} is {} already, cannot go back to {}",
+                    from.name_zh(),
+                    to.name_zh(),
+                    from.name_en(),
+                    to.name_en()
+                ),
+            },
             Refusal::Internal { reason } => {
                 write!(f, "后台错误 / backend error: {reason}")
             }

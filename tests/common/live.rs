@@ -49,6 +49,8 @@ pub fn quiet_scenario(time_scale: f64, restore_after_s: i64) -> Scenario {
         restore_after_s,
         workflow: None,
         incidents: None,
+        hazards: None,
+        scene: None,
     }
 }
 
@@ -67,11 +69,7 @@ pub fn city_dispatcher_tokens(token: &str) -> Tokens {
 }
 
 pub fn zero(sensor: SensorId) -> CommandKind {
-    CommandKind::InjectReading(SensorReading {
-        sensor,
-        value: 0.0,
-        time_ms: 0,
-    })
+    CommandKind::InjectReading(SensorReading::pressure(sensor, 0.0, 0))
 }
 
 pub fn serve(

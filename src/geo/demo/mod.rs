@@ -1,8 +1,9 @@
 //! The demo city generator: a deterministic central Chongqing from
-//! `scenes/demo_chongqing.ron` — terrain, rivers, nine districts, ~200 streets
-//! and 40,000 buildings with fire codes and bound parties.
+//! `scenes/demo_chongqing.ron` — terrain, rivers, nine districts, ~200 streets,
+//! 40,000 buildings with fire codes and bound parties, and ~30 geohazard bodies.
 
 mod footprints;
+mod hazards;
 mod names;
 mod scene;
 mod terrain;
@@ -28,6 +29,7 @@ pub fn generate(scene: &DemoScene) -> City {
     let districts = make_districts(scene, &frame);
     let streets = make_streets(scene, &frame, &terrain, &mut rng);
     let buildings = place_buildings(scene, &frame, &terrain, &streets, &mut rng);
+    let hazards = hazards::place_hazards(scene, &terrain, &streets, &buildings);
     City {
         name_zh: scene.name_zh.clone(),
         name_en: scene.name_en.clone(),
@@ -40,6 +42,7 @@ pub fn generate(scene: &DemoScene) -> City {
         districts,
         streets,
         buildings,
+        hazards,
         attributions: Vec::new(),
     }
 }
@@ -299,6 +302,13 @@ pub fn city_hash(city: &City) -> u64 {
             h.write(&p[1].to_bits().to_le_bytes());
         }
         h.write(b.parties.safety_responsible.phone.as_bytes());
+    }
+    for z in &city.hazards {
+        h.write(z.code.as_bytes());
+        for p in z.body_m.iter().chain(&z.threat_zone_m) {
+            h.write(&p[0].to_bits().to_le_bytes());
+            h.write(&p[1].to_bits().to_le_bytes());
+        }
     }
     h.finish()
 }

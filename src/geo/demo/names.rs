@@ -40,7 +40,7 @@ pub(crate) fn tower_name(rng: &mut Rng) -> String {
     )
 }
 
-fn person_name(rng: &mut Rng) -> String {
+pub(crate) fn person_name(rng: &mut Rng) -> String {
     if rng.f32() < 0.5 {
         format!("{}{}", rng.pick(&SURNAMES), rng.pick(&GIVEN))
     } else {
@@ -53,14 +53,14 @@ fn person_name(rng: &mut Rng) -> String {
     }
 }
 
-fn mobile(rng: &mut Rng) -> String {
+pub(crate) fn mobile(rng: &mut Rng) -> String {
     let prefix = rng.pick(&[
         "133", "135", "136", "138", "139", "151", "158", "177", "186", "189",
     ]);
     format!("{prefix}{:08}", rng.next_u64() % 100_000_000)
 }
 
-fn landline(rng: &mut Rng) -> String {
+pub(crate) fn landline(rng: &mut Rng) -> String {
     format!("023-6{:07}", rng.next_u64() % 10_000_000)
 }
 

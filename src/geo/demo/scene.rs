@@ -24,6 +24,9 @@ pub struct DemoScene {
     pub tile_m: f32,
     pub buildings: usize,
     pub streets: usize,
+    /// Landslide / dangerous-rock bodies on the steep banks and ridges.
+    #[serde(default)]
+    pub hazards: usize,
     pub terrain: TerrainRecipe,
     pub water_level_m: f32,
     pub ridges: Vec<Ridge>,

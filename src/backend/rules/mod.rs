@@ -3,12 +3,17 @@
 //! texts all three bound parties at the same time; pressure that stays
 //! restored for `restore_after_ms` returns it to its base level.
 
+pub mod forecast;
+pub mod landslide;
+
 use std::collections::HashMap;
+
+use landslide::{LandslideRules, LandslideStats};
 
 use super::scenario::Incident;
 use crate::model::{
-    Building, BuildingId, City, Event, EventId, EventKind, EventStatus, Party, RiskLevel, SensorId,
-    SensorReading,
+    Building, BuildingId, City, Event, EventId, EventKind, EventStatus, HazardId, Party, RiskLevel,
+    SensorId, SensorReading,
 };
 use crate::protocol::Change;
 
@@ -35,12 +40,19 @@ pub enum PartyRole {
     SafetyResponsible,
     SafetyManager,
     Maintenance,
+    /// 群测群防员 of a hazard body.
+    HazardMonitor,
+    /// The street office on duty.
+    StreetDuty,
+    /// The contact of a building in a threat zone.
+    Resident,
 }
 
 /// One SMS in the outbox.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Notification {
-    pub building: BuildingId,
+    pub building: Option<BuildingId>,
+    pub hazard: Option<HazardId>,
     pub role: PartyRole,
     pub recipient: String,
     pub phone: String,
@@ -74,6 +86,7 @@ pub struct Rules {
     sensors: HashMap<SensorId, BuildingId>,
     levels: Vec<RiskLevel>,
     alarms: HashMap<BuildingId, PressureAlarm>,
+    landslide: LandslideRules,
     next_event: u64,
 }
 
@@ -85,6 +98,7 @@ impl Rules {
             sensors,
             levels: city.base_levels().collect(),
             alarms: HashMap::new(),
+            landslide: LandslideRules::new(city),
             next_event: 1,
         }
     }
@@ -122,16 +136,45 @@ impl Rules {
         self.alarms.contains_key(&id)
     }
 
+    /// The hazard rules (for resuming and their counters).
+    pub fn landslide_mut(&mut self) -> &mut LandslideRules {
+        &mut self.landslide
+    }
+
+    pub fn landslide_stats(&self) -> LandslideStats {
+        self.landslide.stats()
+    }
+
+    /// The body and point a hazard sensor reports for.
+    pub fn hazard_point(&self, sensor: SensorId) -> Option<(HazardId, u16)> {
+        self.landslide.point_of(sensor)
+    }
+
+    /// Whether a sensor is known to either rule set.
+    pub fn knows(&self, sensor: SensorId) -> bool {
+        self.sensors.contains_key(&sensor) || self.landslide.point_of(sensor).is_some()
+    }
+
     /// Applies a reading. Unknown sensors change nothing (the caller logs).
     pub fn on_reading(&mut self, city: &City, reading: SensorReading) -> Outcome {
+        if let Some(hazard) = self
+            .landslide
+            .on_reading(city, &reading, &mut self.next_event)
+        {
+            return Outcome {
+                changes: hazard.changes,
+                notifications: hazard.notifications,
+            };
+        }
         let mut out = Outcome::default();
-        let Some(&id) = self.sensors.get(&reading.sensor) else {
+        let (Some(&id), Some(mpa)) = (self.sensors.get(&reading.sensor), reading.pressure_mpa())
+        else {
             return out;
         };
         let Some(building) = city.building(id) else {
             return out;
         };
-        let lost = reading.value <= ZERO_PRESSURE_MPA;
+        let lost = mpa <= ZERO_PRESSURE_MPA;
         out.changes.push(Change::Reading(reading));
         match (self.alarms.get_mut(&id), lost) {
             (Some(alarm), true) => alarm.restored_since_ms = None,
@@ -166,6 +209,7 @@ impl Rules {
                     id: event,
                     kind: EventKind::FireMainPressureLost,
                     building: Some(id),
+                    hazard: None,
                     severity: RiskLevel::High,
                     status: EventStatus::Open,
                     time_ms: reading.time_ms,
@@ -186,6 +230,7 @@ impl Rules {
             id,
             kind: incident.kind,
             building: Some(incident.building),
+            hazard: None,
             severity: incident.severity,
             status: EventStatus::Open,
             time_ms,
@@ -225,6 +270,7 @@ impl Rules {
                 id: alarm.event,
                 kind: EventKind::FireMainPressureRestored,
                 building: Some(id),
+                hazard: None,
                 severity: RiskLevel::High,
                 status: EventStatus::Closed,
                 time_ms: now_ms,
@@ -249,7 +295,8 @@ fn notify_all(building: &Building, time_ms: i64) -> Vec<Notification> {
     ]
     .into_iter()
     .map(|(role, party): (PartyRole, &Party)| Notification {
-        building: building.id,
+        building: Some(building.id),
+        hazard: None,
         role,
         recipient: party.name.clone(),
         phone: party.phone.clone(),

@@ -240,6 +240,16 @@ impl HeadlessCity {
         pick_marker(layer, camera, transform, px, radius_px)
     }
 
+    /// The monitoring pin within `radius_px` of a pixel: (body, point).
+    pub fn pick_pin(&self, px: Vec2, radius_px: f32) -> Option<(crate::model::HazardId, u16)> {
+        let (camera, transform) = self.camera_parts()?;
+        let layer = self
+            .app
+            .world()
+            .get_resource::<crate::cockpit::hazards::HazardLayer>()?;
+        crate::cockpit::hazards::pick_pin(layer, camera, transform, px, radius_px)
+    }
+
     /// The building under a pixel of the last rendered frame.
     pub fn pick(&self, px: Vec2) -> Option<BuildingId> {
         let (camera, transform) = self.camera_parts()?;

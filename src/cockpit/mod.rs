@@ -4,6 +4,7 @@ pub mod app;
 pub mod camera;
 pub mod city;
 pub mod drill;
+pub mod hazards;
 pub mod headless;
 pub mod hub_view;
 pub mod link;

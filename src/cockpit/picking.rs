@@ -104,6 +104,9 @@ pub fn click_to_select(
     mut pressed_at: Local<Option<Vec2>>,
     mut select: MessageWriter<SelectBuilding>,
     mut select_case: MessageWriter<SelectCase>,
+    hazards: Option<Res<super::hazards::HazardLayer>>,
+    city: Res<super::state::CityData>,
+    mut select_hazard: MessageWriter<super::state::SelectHazard>,
 ) {
     let cursor = window.cursor_position();
     if buttons.just_pressed(MouseButton::Left) {
@@ -128,9 +131,51 @@ pub fn click_to_select(
         select_case.write(SelectCase(Some(case)));
         return;
     }
-    select.write(SelectBuilding(pick_at_viewport(
-        &tiles.0, camera, transform, end,
-    )));
+    if let Some((hazard, point)) = hazards
+        .as_ref()
+        .and_then(|h| super::hazards::pick_pin(h, camera, transform, end, MARKER_PICK_PX))
+    {
+        select_hazard.write(super::state::SelectHazard(Some((hazard, Some(point)))));
+        return;
+    }
+    let building = pick_at_viewport(&tiles.0, camera, transform, end);
+    if building.is_none()
+        && let Ok(ray) = camera.viewport_to_world(transform, end)
+        && let Some(hazard) = pick_body(&city, ray)
+    {
+        select_hazard.write(super::state::SelectHazard(Some((hazard, None))));
+        return;
+    }
+    select.write(SelectBuilding(building));
+}
+
+/// The hazard body whose outline the ray meets first, at its volume's
+/// mid-height above its mean ground.
+pub fn pick_body(city: &crate::model::City, ray: Ray3d) -> Option<crate::model::HazardId> {
+    let mut best: Option<(f32, crate::model::HazardId)> = None;
+    for h in &city.hazards {
+        let n = h.body_m.len().max(1) as f32;
+        let ground = h
+            .body_m
+            .iter()
+            .map(|p| city.terrain.height_at(*p))
+            .sum::<f32>()
+            / n;
+        let y = ground + h.thickness_m * 0.5;
+        if ray.direction.y.abs() < 1e-6 {
+            continue;
+        }
+        let t = (y - ray.origin.y) / ray.direction.y;
+        if t <= 0.0 {
+            continue;
+        }
+        let p = ray.origin + *ray.direction * t;
+        let local = crate::geo::local_from_world(p.to_array());
+        if crate::model::ring_contains(&h.body_m, local) && best.is_none_or(|(d, _)| t < d) {
+            best = Some((t, h.id));
+        }
+    }
+    best.map(|(_, id)| id)
 }
 
 #[cfg(test)]

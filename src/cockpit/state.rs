@@ -10,13 +10,15 @@ use std::sync::Arc;
 use bevy::prelude::*;
 
 pub use crate::live::{Applied, ApplyError, LiveState, flags};
-use crate::model::{BuildingId, City};
+use crate::model::{BuildingId, City, HazardId};
 
 pub(super) fn plugin(app: &mut App) {
-    app.add_message::<SelectBuilding>().add_systems(
-        Update,
-        apply_selection.in_set(super::schedule::AppSystems::Ingest),
-    );
+    app.add_message::<SelectBuilding>()
+        .add_message::<SelectHazard>()
+        .add_systems(
+            Update,
+            apply_selection.in_set(super::schedule::AppSystems::Ingest),
+        );
 }
 
 /// The static city (geometry, codes, parties), shared read-only.
@@ -37,6 +39,8 @@ pub struct CityState {
     #[deref]
     pub live: LiveState,
     selected: Option<BuildingId>,
+    /// The selected hazard body and, when a pin was picked, its point.
+    selected_hazard: Option<(HazardId, Option<u16>)>,
     /// Bumped on every selection change (the GPU sync follows it).
     selection_revision: u64,
 }
@@ -46,8 +50,26 @@ impl CityState {
         CityState {
             live: LiveState::new(city),
             selected: None,
+            selected_hazard: None,
             selection_revision: 0,
         }
+    }
+
+    pub fn selected_hazard(&self) -> Option<(HazardId, Option<u16>)> {
+        self.selected_hazard
+    }
+
+    /// Selects a hazard body (and one of its points); an unknown body or
+    /// point clears it. A building and a body are never selected together.
+    pub fn select_hazard(&mut self, selection: Option<(HazardId, Option<u16>)>) {
+        self.selected_hazard = selection.and_then(|(h, point)| {
+            let live = self.live.hazard(h)?;
+            Some((h, point.filter(|p| usize::from(*p) < live.series.len())))
+        });
+        if self.selected_hazard.is_some() {
+            self.selected = None;
+        }
+        self.selection_revision += 1;
     }
 
     pub fn selected(&self) -> Option<BuildingId> {
@@ -57,6 +79,9 @@ impl CityState {
     /// Selects a building (an unknown id clears the selection).
     pub fn select(&mut self, id: Option<BuildingId>) {
         self.selected = id.filter(|id| id.index() < self.live.len());
+        if self.selected.is_some() {
+            self.selected_hazard = None;
+        }
         self.selection_revision += 1;
     }
 
@@ -94,9 +119,20 @@ impl CityState {
 #[derive(Message, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SelectBuilding(pub Option<BuildingId>);
 
-fn apply_selection(mut requests: MessageReader<SelectBuilding>, mut state: ResMut<CityState>) {
+/// Ask to select a hazard body, optionally one of its monitoring points.
+#[derive(Message, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SelectHazard(pub Option<(HazardId, Option<u16>)>);
+
+fn apply_selection(
+    mut requests: MessageReader<SelectBuilding>,
+    mut hazards: MessageReader<SelectHazard>,
+    mut state: ResMut<CityState>,
+) {
     if let Some(SelectBuilding(id)) = requests.read().last() {
         state.select(*id);
+    }
+    if let Some(SelectHazard(selection)) = hazards.read().last() {
+        state.select_hazard(*selection);
     }
 }
 

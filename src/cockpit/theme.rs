@@ -37,6 +37,19 @@ pub fn risk_color(level: RiskLevel) -> Rgb {
     }
 }
 
+/// Geohazard warning colours: quiet grey, 注意 blue, 警示 yellow, 警戒
+/// orange, 警报 red.
+pub fn warning_color(level: crate::model::WarningLevel) -> Rgb {
+    use crate::model::WarningLevel;
+    match level {
+        WarningLevel::Quiet => Rgb(140, 148, 160),
+        WarningLevel::Attention => Rgb(40, 130, 245),
+        WarningLevel::Caution => Rgb(245, 215, 40),
+        WarningLevel::Alert => Rgb(255, 140, 26),
+        WarningLevel::Alarm => Rgb(235, 38, 38),
+    }
+}
+
 /// Night-sky background of the command hall; fog fades into it.
 pub const BACKGROUND: Rgb = Rgb(7, 12, 24);
 pub const SELECTED: Rgb = Rgb(235, 250, 255);

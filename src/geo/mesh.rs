@@ -138,6 +138,14 @@ pub fn append_building(mesh: &mut TileMesh, building: &Building) -> Result<(), M
 }
 
 fn tessellate_roof(ring: &[[f32; 2]]) -> Result<VertexBuffers<[f32; 2], u32>, String> {
+    tessellate_ring(ring)
+}
+
+/// Triangulates a ring (lyon, non-zero fill); an error names the reason.
+pub fn tessellate_ring(ring: &[[f32; 2]]) -> Result<VertexBuffers<[f32; 2], u32>, String> {
+    if ring.len() < 3 {
+        return Err(format!("{} points are not a polygon", ring.len()));
+    }
     let mut builder = Path::builder();
     builder.begin(point(ring[0][0], ring[0][1]));
     for p in &ring[1..] {

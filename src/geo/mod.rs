@@ -8,6 +8,7 @@ pub mod demo;
 pub mod frame;
 pub mod gcj02;
 pub mod geojson;
+pub mod hazard_mesh;
 pub mod mesh;
 pub mod rng;
 pub mod series;

@@ -320,6 +320,25 @@ pub fn parse_lon_lat(text: &str) -> Result<[f64; 2], String> {
     Ok([lon, lat])
 }
 
+/// The city a scenario names (`scene: Some("demo_wushan.ron")`, relative to
+/// the scenario file) when the command line names none.
+pub fn scenario_scene(
+    data: &DataArgs,
+    scenario: Option<&std::path::Path>,
+) -> anyhow::Result<DataArgs> {
+    let mut data = data.clone();
+    if let Some(path) = scenario
+        && data.scene.is_none()
+        && data.buildings.is_none()
+        && data.dem.is_none()
+        && let Some(scene) = Scenario::load(path)?.scene
+    {
+        let dir = path.parent().unwrap_or(std::path::Path::new("."));
+        data.scene = Some(dir.join(scene));
+    }
+    Ok(data)
+}
+
 /// Loads the city the data arguments describe, reporting skipped features.
 pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
     let dem = data
@@ -413,7 +432,8 @@ pub fn main_with(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn run(args: RunArgs) -> anyhow::Result<()> {
-    let city = load_city(&args.data)?;
+    let data = scenario_scene(&args.data, args.scenario.as_deref())?;
+    let city = load_city(&data)?;
     let mut view = view_for(&city, &args.view)?;
     let select = match &args.select {
         Some(code) => {
@@ -579,7 +599,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             "info,citytwin=info",
         ))
         .try_init();
-    let city = Arc::new(load_city(&args.data)?);
+    let data = scenario_scene(&args.data, args.scenario.as_deref())?;
+    let city = Arc::new(load_city(&data)?);
     let scenario = if args.no_scenario {
         None
     } else {
@@ -763,7 +784,8 @@ fn replay_clip(args: ClipArgs) -> anyhow::Result<()> {
 
 /// `citytwin record`: the scenario fast-forwarded into a recording.
 fn record(args: RecordArgs) -> anyhow::Result<()> {
-    let city = Arc::new(load_city(&args.data)?);
+    let data = scenario_scene(&args.data, args.scenario.as_deref())?;
+    let city = Arc::new(load_city(&data)?);
     let scenario = scenario_from(args.scenario.as_deref())?;
     let db = args
         .db

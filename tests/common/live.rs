@@ -100,6 +100,8 @@ pub struct TestClient {
     pub status: SourceStatus,
     pub applied: Vec<u64>,
     pub results: Vec<CommandResult>,
+    /// Every delta applied, in order (tests read the history from it).
+    pub deltas: Vec<citytwin::protocol::Delta>,
     next_id: u64,
 }
 
@@ -117,6 +119,7 @@ impl TestClient {
             status: SourceStatus::Connecting,
             applied: Vec::new(),
             results: Vec::new(),
+            deltas: Vec::new(),
             next_id: 1,
         }
     }
@@ -139,6 +142,7 @@ impl TestClient {
                 let applied = self.state.apply_delta(&d).expect("delta follows");
                 assert_eq!(applied, Applied::Applied, "delta {} applied twice", d.seq);
                 self.applied.push(d.seq);
+                self.deltas.push(d);
                 return true;
             }
             StreamEvent::Message(Message::CommandResult(r)) => self.results.push(r),

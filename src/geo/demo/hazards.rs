@@ -80,14 +80,155 @@ fn centre_of(ring: &[[f32; 2]]) -> [f32; 2] {
     [s[0] / n, s[1] / n]
 }
 
+/// Places the scene's hand-made sites: the body on the slope at its
+/// centre, its houses (new buildings, appended) spread over the dry part of
+/// its threat zone with the residents shared among them.
+pub(crate) fn place_sites(
+    scene: &DemoScene,
+    frame: &crate::geo::LocalFrame,
+    terrain: &Terrain,
+    streets: &[Street],
+    buildings: &mut Vec<Building>,
+    first_sensor: u32,
+) -> Vec<Hazard> {
+    let mut rng = Rng::new(scene.seed ^ 0x517e);
+    let mut sensor = first_sensor;
+    let mut out = Vec::new();
+    for (i, site) in scene.sites.iter().enumerate() {
+        let p = frame.to_local(site.centre.0, site.centre.1);
+        let g = gradient(terrain, p);
+        let slope = g[0].hypot(g[1]).max(1e-6);
+        let down = [-g[0] / slope, -g[1] / slope];
+        let body = tongue(p, down, site.length_m, site.width_m);
+        let zone = runout(p, down, site.length_m, site.width_m);
+        let Some(street) = nearest_street(streets, p) else {
+            continue;
+        };
+        let district_code = scene
+            .districts
+            .get(usize::from(street.district.0))
+            .map_or("000000", |d| d.code.as_str());
+        // Houses: on a jittered grid over the zone below the body, on dry land.
+        let water = scene.water_level_m;
+        let mut spots = Vec::new();
+        let across = [-down[1], down[0]];
+        'grid: for a in 0..40 {
+            for c in 0..12 {
+                let along = site.length_m * 0.6 + a as f32 * 30.0;
+                let side = (c as f32 - 5.5) * 32.0;
+                let q = [
+                    p[0] + down[0] * along + across[0] * side + rng.range(-6.0, 6.0),
+                    p[1] + down[1] * along + across[1] * side + rng.range(-6.0, 6.0),
+                ];
+                if ring_contains(&zone, q)
+                    && !ring_contains(&body, q)
+                    && terrain.height_at(q) > water + 10.0
+                    && rng.f32() < 0.5
+                {
+                    spots.push(q);
+                    if spots.len() == site.houses {
+                        break 'grid;
+                    }
+                }
+            }
+        }
+        let per_house = site.residents / site.houses.max(1) as u32;
+        let extra = site.residents as usize - per_house as usize * site.houses.max(1);
+        let mut threatened = Vec::new();
+        for (k, q) in spots.iter().enumerate() {
+            let angle = f32::atan2(down[1], down[0]);
+            let ring = super::footprints::footprint(&mut rng, *q, 12.0, angle);
+            let base = ring
+                .iter()
+                .map(|r| terrain.height_at(*r))
+                .fold(f32::INFINITY, f32::min);
+            let floors = 2 + rng.below(2) as u16;
+            let id = crate::model::BuildingId(buildings.len() as u32);
+            let residents = (per_house + u32::from(k < extra)) as u16;
+            buildings.push(Building {
+                id,
+                code: format!("{district_code}-V{:03}-{:03}", i + 1, k + 1),
+                name: None,
+                address: format!("{}{}组{}号", site.name, 1 + k / 8, 1 + k % 8),
+                district: street.district,
+                street: street.id,
+                footprint_m: ring,
+                base_elevation_m: base,
+                height_m: f32::from(floors) * 3.2,
+                floors,
+                base_level: crate::model::RiskLevel::Low,
+                parties: names::parties(&mut rng),
+            });
+            threatened.push(Threatened {
+                building: id,
+                households: residents.div_ceil(3).max(1),
+                residents,
+            });
+        }
+        let mut points: Vec<MonitoringPoint> = (0..site.stations)
+            .map(|k| {
+                let along = (k as f32 + 0.5) / site.stations as f32 - 0.5;
+                let q = [
+                    p[0] + down[0] * along * site.length_m * 0.8,
+                    p[1] + down[1] * along * site.length_m * 0.8,
+                ];
+                sensor += 1;
+                MonitoringPoint {
+                    sensor: SensorId(sensor),
+                    code: format!("GNSS-{:02}", k + 1),
+                    kind: PointKind::Displacement,
+                    position_m: q,
+                }
+            })
+            .collect();
+        if site.rain_gauge {
+            sensor += 1;
+            points.push(MonitoringPoint {
+                sensor: SensorId(sensor),
+                code: "RG-01".to_owned(),
+                kind: PointKind::RainGauge,
+                position_m: [
+                    p[0] - down[0] * site.length_m * 0.6,
+                    p[1] - down[1] * site.length_m * 0.6,
+                ],
+            });
+        }
+        out.push(Hazard {
+            id: HazardId(i as u32),
+            code: site.code.clone(),
+            name: site.name.clone(),
+            kind: HazardKind::parse(&site.kind).unwrap_or(HazardKind::Landslide),
+            district: street.district,
+            street: StreetId(street.id.0),
+            body_m: body,
+            threat_zone_m: zone,
+            thickness_m: site.thickness_m,
+            downslope: down,
+            points,
+            threatened,
+            monitor: Party {
+                name: names::person_name(&mut rng),
+                phone: names::mobile(&mut rng),
+            },
+            street_duty: Party {
+                name: format!("{}办事处", street.name_zh),
+                phone: names::landline(&mut rng),
+            },
+            thresholds: Thresholds::default(),
+        });
+    }
+    out
+}
+
 /// Places `scene.hazards` bodies; deterministic for the scene's seed.
 pub(crate) fn place_hazards(
     scene: &DemoScene,
     terrain: &Terrain,
     streets: &[Street],
     buildings: &[Building],
+    sites: Vec<Hazard>,
 ) -> Vec<Hazard> {
-    let wanted = scene.hazards;
+    let wanted = scene.hazards + sites.len();
     let mut rng = Rng::new(scene.seed ^ 0x6e0_2a2d);
     let water = scene.water_level_m;
     let margin = 1_500.0;
@@ -129,10 +270,14 @@ pub(crate) fn place_hazards(
         .iter()
         .map(|b| centre_of(&b.footprint_m))
         .collect();
-    let mut hazards: Vec<Hazard> = Vec::new();
-    let mut sensor = HAZARD_SENSOR_BASE;
+    let mut sensor = sites
+        .iter()
+        .flat_map(|h| h.points.iter().map(|p| p.sensor.0))
+        .max()
+        .unwrap_or(HAZARD_SENSOR_BASE);
+    let mut hazards: Vec<Hazard> = sites;
     // First the bodies above somebody (four in five), then any.
-    let passes = [(wanted * 4 / 5, true), (wanted, false)];
+    let passes = [(wanted - scene.hazards / 5, true), (wanted, false)];
     let mut used = vec![false; candidates.len()];
     for (quota, must_threaten) in passes {
         for (k, &(_, p, down)) in candidates.iter().enumerate() {

@@ -28,8 +28,16 @@ pub fn generate(scene: &DemoScene) -> City {
     let mut rng = Rng::new(scene.seed);
     let districts = make_districts(scene, &frame);
     let streets = make_streets(scene, &frame, &terrain, &mut rng);
-    let buildings = place_buildings(scene, &frame, &terrain, &streets, &mut rng);
-    let hazards = hazards::place_hazards(scene, &terrain, &streets, &buildings);
+    let mut buildings = place_buildings(scene, &frame, &terrain, &streets, &mut rng);
+    let sites = hazards::place_sites(
+        scene,
+        &frame,
+        &terrain,
+        &streets,
+        &mut buildings,
+        crate::model::HAZARD_SENSOR_BASE,
+    );
+    let hazards = hazards::place_hazards(scene, &terrain, &streets, &buildings, sites);
     City {
         name_zh: scene.name_zh.clone(),
         name_en: scene.name_en.clone(),

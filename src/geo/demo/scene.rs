@@ -27,6 +27,9 @@ pub struct DemoScene {
     /// Landslide / dangerous-rock bodies on the steep banks and ridges.
     #[serde(default)]
     pub hazards: usize,
+    /// Bodies placed by hand, each with the village in its threat zone.
+    #[serde(default)]
+    pub sites: Vec<SiteRecipe>,
     pub terrain: TerrainRecipe,
     pub water_level_m: f32,
     pub ridges: Vec<Ridge>,
@@ -34,6 +37,26 @@ pub struct DemoScene {
     pub districts: Vec<DistrictRecipe>,
     /// Shares of 重大, 较大, 一般, 较低; the rest are 低.
     pub level_mix: (f32, f32, f32, f32),
+}
+
+/// A hazard body placed by hand, with the houses and residents below it.
+#[derive(Clone, Debug, Deserialize)]
+pub struct SiteRecipe {
+    pub code: String,
+    pub name: String,
+    /// 滑坡 / 危岩 / 崩塌 / 泥石流 (or the English names).
+    pub kind: String,
+    /// Centre of the body (lon, lat); it points down the local slope.
+    pub centre: (f64, f64),
+    pub length_m: f32,
+    pub width_m: f32,
+    pub thickness_m: f32,
+    /// Houses in the threat zone and the people living in them.
+    pub houses: usize,
+    pub residents: u32,
+    /// GNSS stations on the body; a rain gauge beside it.
+    pub stations: usize,
+    pub rain_gauge: bool,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -92,6 +115,20 @@ impl DemoScene {
         }
         if scene.max_m.0 <= scene.min_m.0 || scene.max_m.1 <= scene.min_m.1 {
             return Err(invalid("max_m must lie north-east of min_m"));
+        }
+        for site in &scene.sites {
+            if crate::model::HazardKind::parse(&site.kind).is_none() {
+                return Err(invalid(&format!(
+                    "site {}: kind {:?} is not 滑坡, 危岩, 崩塌 or 泥石流",
+                    site.code, site.kind
+                )));
+            }
+            if site.length_m <= 0.0 || site.width_m <= 0.0 || site.stations == 0 {
+                return Err(invalid(&format!(
+                    "site {}: length, width and stations must be positive",
+                    site.code
+                )));
+            }
         }
         Ok(scene)
     }

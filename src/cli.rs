@@ -111,7 +111,8 @@ pub struct RunArgs {
     pub view: ViewArgs,
     #[command(flatten)]
     pub window: WindowArgs,
-    /// Select the building with this fire code at start.
+    /// Select the building with this fire code (or the hazard body with
+    /// this code, opening its card) at start.
     #[arg(long, value_name = "CODE")]
     pub select: Option<String>,
     /// Start drilled into a district (its code, e.g. 500103) or a street
@@ -200,8 +201,13 @@ pub struct ReplayArgs {
     /// Start at this moment (China Standard Time) instead of the beginning.
     #[arg(long, value_name = "YYYY-MM-DDTHH:MM", value_parser = crate::time::parse_cst)]
     pub at: Option<i64>,
+    /// Select a building (fire code) or a hazard body (its code) at start.
+    #[arg(long, value_name = "CODE")]
+    pub select: Option<String>,
     #[command(flatten)]
     pub data: DataArgs,
+    #[command(flatten)]
+    pub view: ViewArgs,
     #[command(flatten)]
     pub window: WindowArgs,
 }
@@ -431,25 +437,45 @@ pub fn main_with(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// `--select CODE`: a building's fire code or a hazard body's code; the
+/// view moves there unless the command line placed it.
+fn resolve_select(
+    city: &City,
+    code: Option<&str>,
+    args: &ViewArgs,
+    view: &mut OrbitCamera,
+) -> anyhow::Result<(
+    Option<crate::model::BuildingId>,
+    Option<crate::model::HazardId>,
+)> {
+    let Some(code) = code else {
+        return Ok((None, None));
+    };
+    if let Some(b) = city.buildings.iter().find(|b| b.code == code) {
+        if args.look_at.is_none() {
+            view.focus = Vec3::from(world_from_local(b.centre_m(), b.base_elevation_m));
+            view.distance_m = args.distance.unwrap_or((b.height_m * 5.0).max(700.0));
+        }
+        return Ok((Some(b.id), None));
+    }
+    if let Some(h) = city.hazards.iter().find(|h| h.code == code) {
+        if args.look_at.is_none()
+            && let Some(to) = crate::cockpit::camera::fly_to_hazard(city, h.id)
+        {
+            view.focus = to.focus;
+            view.distance_m = args.distance.or(to.distance_m).unwrap_or(2_000.0);
+        }
+        return Ok((None, Some(h.id)));
+    }
+    bail!("--select {code}: no building has that fire code and no hazard body that code")
+}
+
 fn run(args: RunArgs) -> anyhow::Result<()> {
     let data = scenario_scene(&args.data, args.scenario.as_deref())?;
     let city = load_city(&data)?;
     let mut view = view_for(&city, &args.view)?;
-    let select = match &args.select {
-        Some(code) => {
-            let b = city
-                .buildings
-                .iter()
-                .find(|b| &b.code == code)
-                .with_context(|| format!("--select {code}: no building has that fire code"))?;
-            if args.view.look_at.is_none() {
-                view.focus = Vec3::from(world_from_local(b.centre_m(), b.base_elevation_m));
-                view.distance_m = args.view.distance.unwrap_or((b.height_m * 5.0).max(700.0));
-            }
-            Some(b.id)
-        }
-        None => None,
-    };
+    let (select, select_hazard) =
+        resolve_select(&city, args.select.as_deref(), &args.view, &mut view)?;
     let area = match &args.area {
         Some(text) => {
             let scope = match text.split_once('/') {
@@ -507,6 +533,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             lang: args.window.lang,
             initial_view: Some(view),
             select,
+            select_hazard,
             area,
             // egui needs a few frames for its first pass (the CJK font atlas).
             screenshot: args
@@ -693,6 +720,9 @@ fn replay(args: ReplayArgs) -> anyhow::Result<()> {
     if let Some(at) = args.at {
         time.apply(crate::cockpit::time::TimeControlCommand::Seek(at));
     }
+    let mut view = view_for(&city, &args.view)?;
+    let (select, select_hazard) =
+        resolve_select(&city, args.select.as_deref(), &args.view, &mut view)?;
     let w = &args.window;
     run_window(
         city.clone(),
@@ -700,8 +730,9 @@ fn replay(args: ReplayArgs) -> anyhow::Result<()> {
             window_size: (w.size.x, w.size.y),
             ui_scale: w.ui_scale,
             lang: w.lang,
-            initial_view: Some(default_view(&city)),
-            select: None,
+            initial_view: Some(view),
+            select,
+            select_hazard,
             area: None,
             screenshot: w
                 .screenshot

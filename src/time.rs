@@ -59,6 +59,14 @@ pub fn format_cst(time_ms: i64) -> String {
     )
 }
 
+/// `11-24 10:30` in China Standard Time.
+pub fn day_clock_cst(time_ms: i64) -> String {
+    zoned(time_ms).map_or_else(
+        || "--".to_owned(),
+        |z| z.strftime("%m-%d %H:%M").to_string(),
+    )
+}
+
 /// `10:30` in China Standard Time.
 pub fn clock_cst(time_ms: i64) -> String {
     zoned(time_ms).map_or_else(|| "--:--".to_owned(), |z| z.strftime("%H:%M").to_string())

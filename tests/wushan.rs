@@ -26,7 +26,7 @@ fn wushan_warns_level_by_level_evacuates_everyone_and_fails_with_no_casualties()
     let body = &city.hazards[0];
     let (length, width) = body.size_m();
     assert!(
-        (900.0..1100.0).contains(&length) && (200.0..300.0).contains(&width),
+        (900.0..1100.0).contains(&length) && (260.0..300.0).contains(&width),
         "{length} × {width}"
     );
     assert_eq!(body.threatened.len(), 24, "24 houses");
@@ -60,6 +60,20 @@ fn wushan_warns_level_by_level_evacuates_everyone_and_fails_with_no_casualties()
     });
     server.stop();
 
+    let cases: std::collections::BTreeSet<_> = client
+        .deltas
+        .iter()
+        .flat_map(|d| &d.changes)
+        .filter_map(|c| match c {
+            Change::Case(case) if case.kind == EventKind::LandslideWarning => Some(case.id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        cases.len(),
+        1,
+        "one case for the warning, however high it rises"
+    );
     let mut levels = Vec::new();
     let mut first_out: Vec<Option<i64>> = vec![None; 24];
     let mut alarm_at = None;
@@ -142,4 +156,40 @@ fn wushan_warns_level_by_level_evacuates_everyone_and_fails_with_no_casualties()
             .iter()
             .all(|o| o.text.contains("警报级") && o.text.contains("182"))
     );
+}
+
+#[test]
+fn a_replay_of_wushan_shows_the_whole_history_of_its_points() {
+    let scenario = Scenario::load(Path::new("scenes/scenario_wushan.ron")).expect("scenario");
+    let start = scenario.start_time_ms;
+    let city = Arc::new(generate(
+        &DemoScene::load(Path::new("scenes/demo_wushan.ron")).expect("scene"),
+    ));
+    let engine = Engine::open(city.clone(), ":memory:", Some(scenario)).expect("engine");
+    let out = temp_path("wushan", "wushan.mcap");
+    citytwin::backend::fast_forward::record(engine, 200.0, &out).expect("records");
+    let at = start + 198 * 3_600_000;
+    let state = citytwin::recording::state_at(&out, &city, at).expect("state");
+    let live = state.hazard(HazardId(0)).expect("body");
+    assert_eq!(live.status.level, WarningLevel::Alarm, "警报 by then");
+    for (i, series) in live.series.iter().enumerate() {
+        let first = series.front().expect("samples").time_ms();
+        let last = series.back().expect("samples").time_ms();
+        // Thinned to a sample a day before the last 48 h, full after.
+        assert!(
+            first <= start + 86_400_000,
+            "point {i} starts at {}",
+            citytwin::time::format_cst(first)
+        );
+        assert!(
+            at - last <= 3_600_000,
+            "point {i} ends at {}",
+            citytwin::time::format_cst(last)
+        );
+        let recent = series
+            .iter()
+            .filter(|s| s.time_ms() > at - 48 * 3_600_000)
+            .count();
+        assert!(recent >= 47, "point {i}: {recent} samples in the last 48 h");
+    }
 }

@@ -277,7 +277,9 @@ impl Engine {
             let Change::Event(event) = change else {
                 continue;
             };
-            if event.status != EventStatus::Open {
+            // An update of an event already open (a warning raised to 警报)
+            // is not a new case.
+            if event.status != EventStatus::Open || self.live.open_event(event.id).is_some() {
                 continue;
             }
             let Some(deadline_ms) = self.dispatch.deadline_ms(event.kind, event.time_ms) else {

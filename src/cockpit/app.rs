@@ -71,6 +71,8 @@ pub struct RunOptions {
     pub initial_view: Option<OrbitCamera>,
     /// Building selected (and flown to) at start.
     pub select: Option<BuildingId>,
+    /// A hazard body to select at start (its card opens).
+    pub select_hazard: Option<crate::model::HazardId>,
     /// Area drilled into at start.
     pub area: Option<Area>,
     /// Save a screenshot of the window after this many frames, then exit.
@@ -137,6 +139,14 @@ pub fn run_window(city: Arc<City>, options: RunOptions) -> AppExit {
         app.add_systems(Startup, move |mut select: MessageWriter<SelectBuilding>| {
             select.write(SelectBuilding(Some(id)));
         });
+    }
+    if let Some(id) = options.select_hazard {
+        app.add_systems(
+            Startup,
+            move |mut select: MessageWriter<crate::cockpit::state::SelectHazard>| {
+                select.write(crate::cockpit::state::SelectHazard(Some((id, None))));
+            },
+        );
     }
     if let Some(area) = options.area {
         app.add_systems(Startup, move |mut drill: MessageWriter<DrillTo>| {

@@ -85,6 +85,18 @@ pub fn fly_to_building(city: &crate::model::City, id: crate::model::BuildingId) 
     })
 }
 
+/// Where to look at a hazard body: its centre, from far enough to see its
+/// threat zone.
+pub fn fly_to_hazard(city: &crate::model::City, id: crate::model::HazardId) -> Option<FlyTo> {
+    let h = city.hazard(id)?;
+    let c = h.centre_m();
+    let (length, width) = h.size_m();
+    Some(FlyTo {
+        focus: Vec3::from(world_from_local(c, city.terrain.height_at(c))),
+        distance_m: Some((length.max(width) * 4.0).max(1_200.0)),
+    })
+}
+
 #[derive(Component, Debug, Clone, Copy)]
 struct FlyAnimation {
     from: OrbitCamera,

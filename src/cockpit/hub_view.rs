@@ -169,6 +169,7 @@ impl HubView {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn select_case(
     mut requests: MessageReader<SelectCase>,
     mut view: ResMut<HubView>,
@@ -176,12 +177,25 @@ fn select_case(
     history: Res<TimelineMarks>,
     city: Res<CityData>,
     mut select: MessageWriter<SelectBuilding>,
+    mut select_hazard: MessageWriter<crate::cockpit::state::SelectHazard>,
     mut fly: MessageWriter<FlyTo>,
 ) {
     let Some(SelectCase(id)) = requests.read().last().copied() else {
         return;
     };
     view.selected = id;
+    // A landslide warning's case opens its body's card.
+    let hazard = id
+        .and_then(|id| state.open_case(id).or(history.cases.get(&id)))
+        .and_then(|c| state.open_event(c.event))
+        .and_then(|e| e.hazard);
+    if let Some(h) = hazard {
+        select_hazard.write(crate::cockpit::state::SelectHazard(Some((h, None))));
+        if let Some(to) = crate::cockpit::camera::fly_to_hazard(&city, h) {
+            fly.write(to);
+        }
+        return;
+    }
     // A case chosen in the History tab may not be open at this moment yet.
     let building = id
         .and_then(|id| state.open_case(id).or(history.cases.get(&id)))

@@ -7,6 +7,7 @@
 
 pub mod building_card;
 pub mod event_hub;
+pub mod hazard_card;
 pub mod kpi_panel;
 pub mod legend;
 pub mod link_badge;
@@ -159,6 +160,9 @@ pub enum UiAction {
     Filter(CaseFilter),
     /// Play, pause, seek … (the timeline bar, keys, the History tab).
     Time(TimeControlCommand),
+    /// Select a hazard body (and one of its points), or clear it.
+    SelectHazard(Option<(crate::model::HazardId, Option<u16>)>),
+    FlyToHazard(crate::model::HazardId),
 }
 
 /// All panels' own state (text typed, results shown).
@@ -167,6 +171,7 @@ pub struct Panels {
     pub top_bar: top_bar::TopBar,
     pub legend: legend::Legend,
     pub card: building_card::BuildingCard,
+    pub hazard_card: hazard_card::HazardCard,
     pub hub: event_hub::EventHub,
     pub kpi: kpi_panel::KpiPanel,
     pub labels: map_labels::MapLabels,
@@ -180,6 +185,7 @@ impl Panels {
             top_bar,
             legend,
             card,
+            hazard_card,
             hub,
             kpi,
             labels,
@@ -197,6 +203,7 @@ impl Panels {
         labels.ui(root.ctx(), cx, map, &mut actions);
         legend.ui(root.ctx(), cx);
         card.ui(root.ctx(), cx, &mut actions);
+        hazard_card.ui(root.ctx(), cx, &mut actions);
         hub.ui(root.ctx(), cx, &mut actions);
         kpi.ui(root.ctx(), cx, &mut actions);
         actions
@@ -207,6 +214,7 @@ impl Panels {
 #[derive(bevy::ecs::system::SystemParam)]
 pub struct PanelMessages<'w> {
     select: MessageWriter<'w, SelectBuilding>,
+    select_hazard: MessageWriter<'w, super::state::SelectHazard>,
     fly: MessageWriter<'w, FlyTo>,
     select_case: MessageWriter<'w, SelectCase>,
     drill: MessageWriter<'w, DrillTo>,
@@ -366,6 +374,15 @@ fn panels_ui(
             }
             UiAction::Time(command) => {
                 out.time.write(command);
+            }
+            UiAction::SelectHazard(selection) => {
+                out.select_hazard
+                    .write(super::state::SelectHazard(selection));
+            }
+            UiAction::FlyToHazard(id) => {
+                if let Some(to) = super::camera::fly_to_hazard(&city, id) {
+                    out.fly.write(to);
+                }
             }
         }
     }

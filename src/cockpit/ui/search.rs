@@ -1,10 +1,10 @@
-//! One-box search (一键查): a fire code, name or address → the building,
-//! selected and flown to.
+//! One-box search (一键查): a fire code, name or address → the building;
+//! a hazard body's name or code → the body; selected and flown to.
 
 use bevy_egui::egui;
 
 use super::{PanelContext, UiAction, theme};
-use crate::model::BuildingId;
+use crate::model::{BuildingId, HazardId};
 
 const MAX_RESULTS: usize = 8;
 
@@ -12,6 +12,7 @@ const MAX_RESULTS: usize = 8;
 pub struct SearchBox {
     pub query: String,
     pub results: Vec<BuildingId>,
+    pub hazards: Vec<HazardId>,
     /// The query the results belong to (None = nothing searched yet).
     pub searched: Option<String>,
 }
@@ -20,10 +21,18 @@ impl SearchBox {
     /// Runs the query; a single hit is selected and flown to at once.
     pub fn submit(&mut self, cx: &PanelContext<'_>, actions: &mut Vec<UiAction>) {
         self.results = cx.city.search(&self.query, MAX_RESULTS);
+        self.hazards = super::hazard_card::search(cx.city, &self.query, MAX_RESULTS);
         self.searched = Some(self.query.clone());
-        if let [only] = self.results[..] {
-            actions.push(UiAction::Select(Some(only)));
-            actions.push(UiAction::FlyToBuilding(only));
+        match (&self.results[..], &self.hazards[..]) {
+            ([only], []) => {
+                actions.push(UiAction::Select(Some(*only)));
+                actions.push(UiAction::FlyToBuilding(*only));
+            }
+            ([], [only]) => {
+                actions.push(UiAction::SelectHazard(Some((*only, None))));
+                actions.push(UiAction::FlyToHazard(*only));
+            }
+            _ => {}
         }
     }
 
@@ -52,7 +61,18 @@ impl SearchBox {
             .resizable(false)
             .collapsible(false)
             .show(ui.ctx(), |ui| {
-                if self.results.is_empty() {
+                for id in &self.hazards {
+                    let Some(h) = cx.city.hazard(*id) else {
+                        continue;
+                    };
+                    let text = format!("{}  {}", h.code, h.name);
+                    let on = cx.state.selected_hazard().is_some_and(|(s, _)| s == *id);
+                    if ui.selectable_label(on, text).clicked() {
+                        actions.push(UiAction::SelectHazard(Some((*id, None))));
+                        actions.push(UiAction::FlyToHazard(*id));
+                    }
+                }
+                if self.results.is_empty() && self.hazards.is_empty() {
                     ui.label(
                         egui::RichText::new(format!(
                             "{}「{searched}」",
@@ -81,6 +101,7 @@ impl SearchBox {
         if close {
             self.searched = None;
             self.results.clear();
+            self.hazards.clear();
         }
     }
 }

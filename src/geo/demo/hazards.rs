@@ -34,7 +34,8 @@ fn tongue(centre: [f32; 2], down: [f32; 2], length: f32, width: f32) -> Vec<[f32
             let along = a.cos() * length * 0.5;
             // Wider towards the toe (along > 0 is down-slope).
             let widen = 0.75 + 0.25 * a.cos();
-            let side = a.sin() * width * 0.5 * widen;
+            // max of sin·widen is 0.79: the widest point is `width` across.
+            let side = a.sin() * width * 0.5 * widen / 0.79;
             [
                 centre[0] + down[0] * along + across[0] * side,
                 centre[1] + down[1] * along + across[1] * side,

@@ -18,6 +18,10 @@
 //! | why the backend refused a command                | [`protocol::Refusal`]         |
 //! | the wire format (frames, messages, errors)       | [`protocol`]                  |
 //! | rules (pressure → level + SMS), resume window    | [`backend`]                   |
+//! | landslide levels, forecast, plan, evacuation     | [`backend::rules::landslide`], [`backend::rules::forecast`] |
+//! | hazard bodies (model, demo placement, CSV series) | [`model::Hazard`], `geo::demo`, [`geo::series`] |
+//! | simulated slopes and field units                 | [`backend::hazard_sim`], `scenes/scenario_*.ron` |
+//! | hazard bodies on the GPU, their card             | [`cockpit::hazards`], `shaders/hazards.wgsl`, [`cockpit::ui::hazard_card`] |
 //! | building colours on the GPU                      | [`cockpit::city::buildings`], `shaders/buildings.wgsl` |
 //! | terrain and water look                           | [`cockpit::city::terrain`], `shaders/terrain.wgsl` |
 //! | camera controls, fly-to                          | [`cockpit::camera`]           |

@@ -1,6 +1,7 @@
 //! `citytwin bench …`: modes that print performance figures (never asserted
 //! in tests).
 
+mod hazards;
 mod hub;
 mod kpi;
 mod reference;
@@ -23,6 +24,9 @@ pub enum BenchCommand {
     /// A day's recording: size, open time, seeks vs a full replay, 600×
     /// playback, memory — per snapshot interval.
     Replay(replay::ReplayBenchArgs),
+    /// 1,000 hazard bodies × 10 points: rules + forecast per reading, and
+    /// the frame cost of drawing them.
+    Hazards(hazards::HazardBenchArgs),
 }
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -32,6 +36,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Snapshot(common) => stream::snapshot(&common),
         BenchCommand::Kpi(args) => kpi::run(&args),
         BenchCommand::Replay(args) => replay::run(&args),
+        BenchCommand::Hazards(args) => hazards::run(&args),
     }
 }
 

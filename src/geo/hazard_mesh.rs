@@ -16,8 +16,8 @@ pub const PART_PIN: u32 = 4;
 pub const PART_ARROW: u32 = 5;
 pub const PART_RING: u32 = 6;
 
-/// Draped triangles are split until no edge is longer than this (m), so
-/// they follow the terrain.
+/// Draped triangles are split until no edge is longer than the terrain's
+/// cell (finer would follow nothing) and never below this (m).
 const DRAPE_EDGE_M: f32 = 40.0;
 /// Lifts above the ground (m): the zone under the body, the body's outline.
 const ZONE_LIFT_M: f32 = 2.0;
@@ -75,12 +75,16 @@ pub struct HazardMesh {
     pub problems: Vec<(String, String)>,
 }
 
+fn drape_edge(terrain: &Terrain) -> f32 {
+    terrain.cell_m.max(DRAPE_EDGE_M)
+}
+
 fn drape(terrain: &Terrain, p: [f32; 2], lift: f32) -> [f32; 3] {
     world_from_local(p, terrain.height_at(p) + lift)
 }
 
 /// Triangles of a ring, split until every edge is short.
-fn fine_triangles(ring: &[[f32; 2]]) -> Result<Vec<[[f32; 2]; 3]>, String> {
+fn fine_triangles(ring: &[[f32; 2]], edge_m: f32) -> Result<Vec<[[f32; 2]; 3]>, String> {
     let buffers = tessellate_ring(ring)?;
     let mut out = Vec::new();
     let mut stack: Vec<[[f32; 2]; 3]> = buffers
@@ -102,7 +106,7 @@ fn fine_triangles(ring: &[[f32; 2]]) -> Result<Vec<[[f32; 2]; 3]>, String> {
         }
         let (ab, bc, ca) = (len(a, b), len(b, c), len(c, a));
         let longest = ab.max(bc).max(ca);
-        if longest <= DRAPE_EDGE_M {
+        if longest <= edge_m {
             out.push([a, b, c]);
         } else if ab == longest {
             let m = mid(a, b);
@@ -119,7 +123,7 @@ fn fine_triangles(ring: &[[f32; 2]]) -> Result<Vec<[[f32; 2]; 3]>, String> {
 }
 
 /// Points along a closed ring, no two further apart than the drape edge.
-fn dense_ring(ring: &[[f32; 2]]) -> Vec<[f32; 2]> {
+fn dense_ring(ring: &[[f32; 2]], edge_m: f32) -> Vec<[f32; 2]> {
     let mut out = Vec::new();
     for i in 0..ring.len() {
         let (a, b) = (ring[i], ring[(i + 1) % ring.len()]);
@@ -149,7 +153,7 @@ fn face_normal(a: [f32; 3], b: [f32; 3], c: [f32; 3]) -> [f32; 3] {
 /// A ribbon along a closed ring: anchors on the ground, offsets across it
 /// (grown by the shader with distance).
 fn ribbon(out: &mut MeshData, terrain: &Terrain, ring: &[[f32; 2]], body: u32, part: u32) {
-    let dense = dense_ring(ring);
+    let dense = dense_ring(ring, drape_edge(terrain));
     let n = dense.len();
     for i in 0..n {
         let (a, b) = (dense[i], dense[(i + 1) % n]);
@@ -210,7 +214,7 @@ pub fn build(city: &City) -> HazardMesh {
             if ring.is_empty() {
                 continue;
             }
-            match fine_triangles(ring) {
+            match fine_triangles(ring, drape_edge(terrain)) {
                 Ok(tris) => {
                     for [a, b, c] in tris {
                         let (pa, pb, pc) = (
@@ -231,7 +235,7 @@ pub fn build(city: &City) -> HazardMesh {
             }
         }
         // The skirt: from the ground up to the volume's top.
-        let dense = dense_ring(&h.body_m);
+        let dense = dense_ring(&h.body_m, drape_edge(terrain));
         let top = h.thickness_m.max(1.0);
         for i in 0..dense.len() {
             let (a, b) = (dense[i], dense[(i + 1) % dense.len()]);
@@ -315,7 +319,7 @@ mod tests {
     #[test]
     fn draped_triangles_are_small_and_cover_the_ring() {
         let square = [[0.0, 0.0], [200.0, 0.0], [200.0, 100.0], [0.0, 100.0]];
-        let tris = fine_triangles(&square).expect("tessellates");
+        let tris = fine_triangles(&square, DRAPE_EDGE_M).expect("tessellates");
         let area: f32 = tris
             .iter()
             .map(|[a, b, c]| {
@@ -326,7 +330,7 @@ mod tests {
         for [a, b, _] in &tris {
             assert!((a[0] - b[0]).hypot(a[1] - b[1]) <= DRAPE_EDGE_M + 1e-3);
         }
-        assert!(fine_triangles(&[[0.0, 0.0], [1.0, 1.0]]).is_err());
+        assert!(fine_triangles(&[[0.0, 0.0], [1.0, 1.0]], DRAPE_EDGE_M).is_err());
     }
 
     #[test]

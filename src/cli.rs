@@ -25,6 +25,7 @@ use crate::geo::assemble::{city_from_dem, city_from_import};
 use crate::geo::dem::Dem;
 use crate::geo::demo::{self, DemoScene};
 use crate::geo::geojson::{Crs, ImportOptions, import_file};
+use crate::geo::series::{bodies_for_series, readings_for};
 use crate::geo::{LocalFrame, world_from_local};
 use crate::model::City;
 use crate::protocol::{Role, Scope};
@@ -84,6 +85,11 @@ pub struct DataArgs {
     /// Extra attribution to show (e.g. "ASTER GDEM © METI/NASA").
     #[arg(long, value_name = "TEXT")]
     pub attribution: Vec<String>,
+    /// A monitoring series (CSV). When none of its points is one of the
+    /// city's, a body is made for each of its sites (so a real series can
+    /// be looked at on its own); `serve` plays it in as live readings.
+    #[arg(long, value_name = "FILE.csv")]
+    pub readings: Option<PathBuf>,
 }
 
 /// Where the camera looks.
@@ -159,6 +165,9 @@ pub struct ServeArgs {
     /// Simulate nothing: state changes only through commands.
     #[arg(long, conflicts_with = "scenario")]
     pub no_scenario: bool,
+    /// How many times real time `--readings` plays (86400: a day a second).
+    #[arg(long, default_value_t = 86_400.0)]
+    pub speed: f64,
     /// Tokens: TOML with [[token]] name, token, role (viewer|dispatcher), scope.
     #[arg(long, value_name = "FILE.toml")]
     pub token_file: PathBuf,
@@ -393,7 +402,67 @@ pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
         }
     };
     city.attributions.extend(data.attribution.iter().cloned());
+    if let Some(path) = &data.readings {
+        let series = read_series(path)?;
+        let (matched, _) = readings_for(&series, &city);
+        if matched.is_empty() {
+            let made = bodies_for_series(&series, &mut city);
+            eprintln!(
+                "{}: none of its points is on a body of this city: made {} bod{} named after its sites",
+                path.display(),
+                made.len(),
+                if made.len() == 1 { "y" } else { "ies" }
+            );
+        }
+    }
     Ok(city)
+}
+
+/// Reads a monitoring series, naming every bad row (and skipping it).
+fn read_series(path: &std::path::Path) -> anyhow::Result<crate::geo::series::Series> {
+    let series = crate::geo::series::Series::read(path)?;
+    for p in series.problems.iter().take(20) {
+        eprintln!("warning: {}: {p} (skipped)", path.display());
+    }
+    if series.problems.len() > 20 {
+        eprintln!(
+            "warning: {}: … and {} more bad rows skipped",
+            path.display(),
+            series.problems.len() - 20
+        );
+    }
+    Ok(series)
+}
+
+/// The live-readings feed of `serve --readings`, naming the points the city
+/// does not have.
+fn readings_feed(
+    data: &DataArgs,
+    city: &City,
+    speed: f64,
+) -> anyhow::Result<Option<crate::backend::feed::ReadingFeed>> {
+    let Some(path) = &data.readings else {
+        return Ok(None);
+    };
+    let series = read_series(path)?;
+    let (readings, unmatched) = readings_for(&series, city);
+    for (name, rows) in &unmatched {
+        eprintln!(
+            "warning: {}: point {name:?} ({rows} rows) matches no monitoring point: not played",
+            path.display()
+        );
+    }
+    if readings.is_empty() {
+        bail!("{}: no reading matches a monitoring point", path.display());
+    }
+    eprintln!(
+        "{}: {} readings play in at {speed}× real time",
+        path.display(),
+        readings.len()
+    );
+    Ok(Some(crate::backend::feed::ReadingFeed::new(
+        readings, speed,
+    )))
 }
 
 /// The camera the view arguments ask for, starting from the default view.
@@ -615,6 +684,7 @@ fn start_embedded_backend(
             tick,
             heartbeat: Duration::from_secs(2),
             record: None,
+            feed: None,
         },
     )?;
     Ok((backend, token))
@@ -641,6 +711,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let tick = Duration::from_millis(scenario.as_ref().map_or(250, |s| s.tick_ms));
+    let feed = readings_feed(&data, &city, args.speed)?;
     let engine = Engine::open(city, &args.db.display().to_string(), scenario)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -656,6 +727,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 tick,
                 heartbeat: Duration::from_secs_f64(args.heartbeat_secs.max(0.1)),
                 record: args.record.clone(),
+                feed,
             },
         )
         .await?;

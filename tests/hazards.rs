@@ -340,3 +340,68 @@ fn the_demo_city_has_bodies_on_steep_dry_ground_not_on_buildings() {
         "most bodies threaten somebody ({threatened}/{n})"
     );
 }
+
+#[test]
+fn a_real_series_replays_into_a_loopback_server_as_live_readings() {
+    use citytwin::backend::engine::Engine;
+    use citytwin::backend::feed::ReadingFeed;
+    use citytwin::backend::server::{BackendThread, ServerConfig};
+    use common::live::{TestClient, city_dispatcher_tokens};
+
+    let path = common::shared_data("hazards/baishuihe_gnss_monthly_2007_2012.csv");
+    let series = Series::read(&path).expect("the shared series reads");
+    let mut city = (*small_city()).clone();
+    city.hazards.clear();
+    bodies_for_series(&series, &mut city);
+    let city = Arc::new(city);
+    let (readings, _) = readings_for(&series, &city);
+    let engine = Engine::open(city.clone(), ":memory:", None).expect("engine");
+    let server = BackendThread::spawn(
+        engine,
+        ServerConfig {
+            listen: ([127, 0, 0, 1], 0).into(),
+            tokens: city_dispatcher_tokens("t"),
+            tick: std::time::Duration::from_millis(20),
+            heartbeat: std::time::Duration::from_millis(500),
+            record: None,
+            // Six years in about two seconds.
+            feed: Some(ReadingFeed::new(readings, 1e8)),
+        },
+    )
+    .expect("server starts");
+    let mut client = TestClient::connect_ready(&city, server.addr, "t");
+    // Whether they came in the snapshot (played before the client joined)
+    // or as deltas, the client's state ends with every reading.
+    let samples = |c: &TestClient| {
+        c.state
+            .hazard(HazardId(0))
+            .map_or(0, |h| h.series.iter().map(|s| s.len()).sum::<usize>())
+    };
+    client.pump_until(30, "every reading played", |c| samples(c) >= 204);
+    server.stop();
+    assert_eq!(samples(&client), 204);
+    let live = client.state.hazard(HazardId(0)).expect("body");
+    assert_eq!(live.status.level, WarningLevel::Attention);
+    assert!(
+        client
+            .deltas
+            .iter()
+            .flat_map(|d| &d.changes)
+            .all(|ch| !matches!(
+                ch,
+                Change::HazardLevel {
+                    level: WarningLevel::Alarm,
+                    ..
+                }
+            )),
+        "a step jump raised 警报"
+    );
+    // Six years, oldest first, per point.
+    for s in &live.series {
+        assert!(
+            s.iter()
+                .zip(s.iter().skip(1))
+                .all(|(a, b)| a.time_ms() < b.time_ms())
+        );
+    }
+}

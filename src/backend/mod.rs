@@ -18,6 +18,7 @@
 pub mod dispatch;
 pub mod engine;
 pub mod fast_forward;
+pub mod feed;
 pub mod hazard_sim;
 pub mod rules;
 pub mod scenario;

@@ -44,6 +44,8 @@ pub struct ServerConfig {
     pub tick: Duration,
     pub heartbeat: Duration,
     pub record: Option<PathBuf>,
+    /// A recorded monitoring series played in as live readings.
+    pub feed: Option<super::feed::ReadingFeed>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,6 +149,7 @@ impl Server {
             request_rx,
             deltas,
             recorder,
+            config.feed,
             config.tick,
             head.clone(),
             cancel.clone(),
@@ -180,22 +183,38 @@ impl Server {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn engine_task(
     mut engine: Engine,
     mut requests: mpsc::Receiver<Request>,
     deltas: broadcast::Sender<FrameBytes>,
     recorder: Option<Recorder>,
+    feed: Option<super::feed::ReadingFeed>,
     tick: Duration,
     head: Arc<AtomicU64>,
     cancel: CancellationToken,
 ) {
     let mut recorder = recorder;
+    let mut feed = feed;
+    let feed_started = std::time::Instant::now();
     let mut ticker = tokio::time::interval(tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             () = cancel.cancelled() => break,
             _ = ticker.tick() => {
+                if let Some(f) = feed.as_mut() {
+                    let due = f.due(feed_started.elapsed());
+                    if !due.is_empty() {
+                        let now = engine.now_ms();
+                        let result = engine.handle(&due, now);
+                        publish(&mut engine, result, &deltas, &mut recorder);
+                    }
+                    if f.remaining() == 0 {
+                        info!("the readings feed has played out");
+                        feed = None;
+                    }
+                }
                 let result = engine.tick();
                 publish(&mut engine, result, &deltas, &mut recorder);
                 if let Some(r) = recorder.as_mut()

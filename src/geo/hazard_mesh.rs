@@ -127,9 +127,7 @@ fn dense_ring(ring: &[[f32; 2]], edge_m: f32) -> Vec<[f32; 2]> {
     let mut out = Vec::new();
     for i in 0..ring.len() {
         let (a, b) = (ring[i], ring[(i + 1) % ring.len()]);
-        let steps = ((a[0] - b[0]).hypot(a[1] - b[1]) / edge_m)
-            .ceil()
-            .max(1.0) as usize;
+        let steps = ((a[0] - b[0]).hypot(a[1] - b[1]) / edge_m).ceil().max(1.0) as usize;
         for k in 0..steps {
             let t = k as f32 / steps as f32;
             out.push([a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t]);

@@ -486,8 +486,11 @@ impl Sample {
     }
 }
 
-/// Samples a point keeps: 30 days, at most this many.
+/// Samples a point keeps: 30 days (but never fewer than the last
+/// [`SERIES_MIN_SAMPLES`], so a sparse real series stays whole), at most
+/// [`SERIES_MAX_SAMPLES`].
 pub const SERIES_DAYS: i64 = 30;
+pub const SERIES_MIN_SAMPLES: usize = 256;
 pub const SERIES_MAX_SAMPLES: usize = 4_096;
 /// In a snapshot, samples older than this before its time are thinned …
 pub const SNAPSHOT_FULL_MS: i64 = 48 * 3_600_000;
@@ -537,9 +540,10 @@ impl HazardLive {
         }
         let newest = series.back().map_or(t, Sample::time_ms);
         while series.len() > SERIES_MAX_SAMPLES
-            || series
-                .front()
-                .is_some_and(|s| s.time_ms() < newest - SERIES_DAYS * 86_400_000)
+            || (series.len() > SERIES_MIN_SAMPLES
+                && series
+                    .front()
+                    .is_some_and(|s| s.time_ms() < newest - SERIES_DAYS * 86_400_000))
         {
             series.pop_front();
         }

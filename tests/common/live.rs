@@ -87,6 +87,7 @@ pub fn serve(
             tick: Duration::from_millis(tick_ms),
             heartbeat: Duration::from_millis(500),
             record,
+            feed: None,
         },
     )
     .expect("server starts")

@@ -27,8 +27,11 @@ use crate::model::{
 use crate::protocol::Change;
 
 const DAY_MS: f64 = 86_400_000.0;
-/// Readings a point keeps for its rules: 90 days, at most this many.
+/// Readings a point keeps for its rules: 90 days (never fewer than
+/// `KEEP_AT_LEAST`, so a monthly series keeps its history), at most
+/// `KEEP_READINGS`.
 const KEEP_DAYS: i64 = 90;
+const KEEP_AT_LEAST: usize = 256;
 const KEEP_READINGS: usize = 10_000;
 /// Velocities the steady-stage median is taken over, and how often (in
 /// readings) it is recomputed.
@@ -232,9 +235,10 @@ impl LandslideRules {
         p.velocities
             .insert(at.min(p.velocities.len()), (t, v, centre));
         while p.readings.len() > KEEP_READINGS
-            || p.readings
-                .front()
-                .is_some_and(|r| r.0 < t - KEEP_DAYS * 86_400_000)
+            || (p.readings.len() > KEEP_AT_LEAST
+                && p.readings
+                    .front()
+                    .is_some_and(|r| r.0 < t - KEEP_DAYS * 86_400_000))
         {
             p.readings.pop_front();
             p.velocities.pop_front();

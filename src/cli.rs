@@ -85,6 +85,10 @@ pub struct DataArgs {
     /// Extra attribution to show (e.g. "ASTER GDEM © METI/NASA").
     #[arg(long, value_name = "TEXT")]
     pub attribution: Vec<String>,
+    /// Hazard bodies (GeoJSON Polygons; properties name, type, thickness_m,
+    /// code, threat_zone, residents, points), in the --crs of the buildings.
+    #[arg(long, value_name = "FILE.geojson")]
+    pub hazards: Option<PathBuf>,
     /// A monitoring series (CSV). When none of its points is one of the
     /// city's, a body is made for each of its sites (so a real series can
     /// be looked at on its own); `serve` plays it in as live readings.
@@ -402,6 +406,21 @@ pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
         }
     };
     city.attributions.extend(data.attribution.iter().cloned());
+    if let Some(path) = &data.hazards {
+        let report = crate::geo::hazards::import_hazards(path, &mut city, data.crs == Crs::Gcj02)?;
+        for (index, reason) in &report.skipped {
+            eprintln!(
+                "warning: {}: feature {index} skipped: {reason}",
+                path.display()
+            );
+        }
+        eprintln!(
+            "{}: {} hazard bodies ({} skipped)",
+            path.display(),
+            report.added.len(),
+            report.skipped.len()
+        );
+    }
     if let Some(path) = &data.readings {
         let series = read_series(path)?;
         let (matched, _) = readings_for(&series, &city);

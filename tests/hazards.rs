@@ -405,3 +405,81 @@ fn a_real_series_replays_into_a_loopback_server_as_live_readings() {
         );
     }
 }
+
+#[test]
+fn imported_bodies_keep_the_good_and_name_the_bad() {
+    use citytwin::geo::LocalFrame;
+    use citytwin::geo::hazards::import_hazards;
+    let mut city = (*small_city()).clone();
+    let before = city.hazards.len();
+    let [olon, olat] = city.bounds.origin_lon_lat;
+    let frame = LocalFrame::new(olon, olat);
+    let ll = |x: f32, y: f32| {
+        let [lon, lat] = frame.to_lon_lat([x, y]);
+        format!("[{lon}, {lat}]")
+    };
+    let square = |x: f32, y: f32, s: f32| {
+        format!(
+            "[{}, {}, {}, {}, {}]",
+            ll(x, y),
+            ll(x + s, y),
+            ll(x + s, y + s),
+            ll(x, y + s),
+            ll(x, y)
+        )
+    };
+    let bow = format!(
+        "[{}, {}, {}, {}]",
+        ll(0.0, 0.0),
+        ll(300.0, 300.0),
+        ll(300.0, 0.0),
+        ll(0.0, 300.0)
+    );
+    let text = format!(
+        r#"{{"type": "FeatureCollection", "features": [
+          {{"type": "Feature", "properties": {{"name": "好滑坡", "type": "滑坡", "thickness_m": 12, "code": "T-1",
+            "threat_zone": {zone}, "residents": 40, "points": [{{"code": "G1", "lon": {plon}, "lat": {plat}}}]}},
+            "geometry": {{"type": "Polygon", "coordinates": [{good}]}}}},
+          {{"type": "Feature", "properties": {{"name": "蝴蝶结"}}, "geometry": {{"type": "Polygon", "coordinates": [{bow}]}}}},
+          {{"type": "Feature", "properties": {{"name": "天外"}}, "geometry": {{"type": "Polygon", "coordinates": [{far}]}}}},
+          {{"type": "Feature", "properties": {{"name": "火山", "type": "volcano"}}, "geometry": {{"type": "Polygon", "coordinates": [{good}]}}}}
+        ]}}"#,
+        good = square(1000.0, 1000.0, 200.0),
+        zone = square(600.0, 600.0, 400.0),
+        far = square(1e7, 1e7, 100.0),
+        plon = frame.to_lon_lat([1100.0, 1100.0])[0],
+        plat = frame.to_lon_lat([1100.0, 1100.0])[1],
+    );
+    let path = common::live::temp_path("hazards", "bodies.geojson");
+    std::fs::write(&path, text).expect("write");
+    let report = import_hazards(&path, &mut city, false).expect("reads");
+    assert_eq!(report.added.len(), 1);
+    assert_eq!(city.hazards.len(), before + 1);
+    let h = city.hazards.last().expect("added");
+    assert_eq!(
+        (h.code.as_str(), h.name.as_str(), h.kind),
+        ("T-1", "好滑坡", HazardKind::Landslide)
+    );
+    assert_eq!(h.points[0].code, "G1");
+    assert!((h.thickness_m - 12.0).abs() < 1e-6);
+    assert!((h.area_m2() - 40_000.0).abs() < 200.0, "{}", h.area_m2());
+    assert_eq!(h.residents(), if h.threatened.is_empty() { 0 } else { 40 });
+    let reasons: Vec<(usize, &str)> = report
+        .skipped
+        .iter()
+        .map(|(i, r)| (*i, r.as_str()))
+        .collect();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert!(
+        reasons[0].0 == 1 && reasons[0].1.contains("crosses itself"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[1].0 == 2 && reasons[1].1.contains("outside the terrain"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[2].0 == 3 && reasons[2].1.contains("volcano"),
+        "{reasons:?}"
+    );
+}

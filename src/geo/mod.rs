@@ -9,6 +9,7 @@ pub mod frame;
 pub mod gcj02;
 pub mod geojson;
 pub mod hazard_mesh;
+pub mod hazards;
 pub mod mesh;
 pub mod rng;
 pub mod series;

@@ -438,7 +438,7 @@ fn imported_bodies_keep_the_good_and_name_the_bad() {
     let text = format!(
         r#"{{"type": "FeatureCollection", "features": [
           {{"type": "Feature", "properties": {{"name": "好滑坡", "type": "滑坡", "thickness_m": 12, "code": "T-1",
-            "threat_zone": {zone}, "residents": 40, "points": [{{"code": "G1", "lon": {plon}, "lat": {plat}}}]}},
+            "threat_zone": {zone}, "residents": 40, "thresholds": {{"velocity_mm_d": [3, 10, 20]}}, "points": [{{"code": "G1", "lon": {plon}, "lat": {plat}}}]}},
             "geometry": {{"type": "Polygon", "coordinates": [{good}]}}}},
           {{"type": "Feature", "properties": {{"name": "蝴蝶结"}}, "geometry": {{"type": "Polygon", "coordinates": [{bow}]}}}},
           {{"type": "Feature", "properties": {{"name": "天外"}}, "geometry": {{"type": "Polygon", "coordinates": [{far}]}}}},
@@ -461,6 +461,16 @@ fn imported_bodies_keep_the_good_and_name_the_bad() {
         ("T-1", "好滑坡", HazardKind::Landslide)
     );
     assert_eq!(h.points[0].code, "G1");
+    assert_eq!(
+        h.thresholds.velocity_mm_d,
+        [3.0, 10.0, 20.0],
+        "its own thresholds"
+    );
+    assert_eq!(
+        h.thresholds.angle_deg,
+        [45.0, 80.0, 85.0],
+        "the rest default"
+    );
     assert!((h.thickness_m - 12.0).abs() < 1e-6);
     assert!((h.area_m2() - 40_000.0).abs() < 200.0, "{}", h.area_m2());
     assert_eq!(h.residents(), if h.threatened.is_empty() { 0 } else { 40 });

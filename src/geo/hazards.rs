@@ -2,7 +2,9 @@
 //! `name`, `type` (滑坡 / 危岩 / 崩塌 / 泥石流 or the English names),
 //! `thickness_m`, optional `code`, `threat_zone` (a ring of [lon, lat]),
 //! `residents` (shared over the buildings in the threat zone) and `points`
-//! ([{"code", "lon", "lat"}]; one point at the body's centre when absent).
+//! ([{"code", "lon", "lat"}]; one point at the body's centre when absent)
+//! and `thresholds` (any of [`Thresholds`]' fields, e.g. `{"velocity_mm_d":
+//! [3, 10, 20]}`).
 //! A feature that cannot be a body (not a polygon, a ring that crosses
 //! itself, no terrain under it, a bad property) is named by its index and
 //! the reason and skipped; the others are kept.
@@ -195,6 +197,11 @@ fn body_of(
         Some(z) => ring_of(z, to_local).map_err(|e| format!("threat_zone: {e}"))?,
         None => Vec::new(),
     };
+    let thresholds = match props.get("thresholds") {
+        Some(t) => serde_json::from_value::<Thresholds>(t.clone())
+            .map_err(|e| format!("thresholds: {e}"))?,
+        None => Thresholds::default(),
+    };
     let id = HazardId(city.hazards.len() as u32);
     let centre = {
         let n = body.len() as f32;
@@ -310,7 +317,7 @@ fn body_of(
         threatened,
         monitor: unknown(),
         street_duty: unknown(),
-        thresholds: Thresholds::default(),
+        thresholds,
     })
 }
 

@@ -162,8 +162,11 @@ pub struct Threatened {
     pub residents: u16,
 }
 
-/// The thresholds a body's rules use (configurable per body in data).
+/// The thresholds a body's rules use (configurable per body in data: a
+/// `thresholds` object in `--hazards` features; missing keys keep their
+/// defaults).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Thresholds {
     /// Below this smoothed velocity (mm/day) the body is quiet.
     pub quiet_mm_d: f32,

@@ -200,21 +200,15 @@ impl KpiPanel {
             });
     }
 
-    /// Bars: cases received per sample interval; line: closure rate.
+    /// Bars: cases received per sample interval (scaled so the busiest is
+    /// 100); line: closure rate (%). Drawn with egui_plot (hover read-outs).
     fn trend(ui: &mut egui::Ui, points: &[Kpi], lang: Lang) {
-        let (rect, _) = ui.allocate_exact_size(
-            egui::vec2(ui.available_width().max(380.0), 84.0),
-            egui::Sense::hover(),
-        );
-        let painter = ui.painter_at(rect);
-        painter.rect_stroke(
-            rect,
-            2.0,
-            egui::Stroke::new(1.0, theme::PANEL_STROKE.egui()),
-            egui::StrokeKind::Inside,
-        );
         if points.len() < 2 {
-            painter.text(
+            let (rect, _) = ui.allocate_exact_size(
+                egui::vec2(ui.available_width().max(380.0), 84.0),
+                egui::Sense::hover(),
+            );
+            ui.painter().text(
                 rect.center(),
                 egui::Align2::CENTER_CENTER,
                 lang.pick("趋势采样中…", "Sampling the trend…"),
@@ -227,63 +221,43 @@ impl KpiPanel {
             .windows(2)
             .map(|w| w[1].received.saturating_sub(w[0].received))
             .collect();
-        let most = received.iter().copied().max().unwrap_or(0).max(1) as f32;
-        let slot = rect.width() / SAMPLES_KEPT as f32;
-        let x0 = rect.right() - slot * received.len() as f32;
-        for (i, n) in received.iter().enumerate() {
-            let h = (rect.height() - 6.0) * (*n as f32 / most);
-            let x = x0 + slot * i as f32;
-            painter.rect_filled(
-                egui::Rect::from_min_max(
-                    egui::pos2(x + 0.5, rect.bottom() - h),
-                    egui::pos2(x + slot.max(1.5) - 0.5, rect.bottom()),
-                ),
-                0.0,
-                theme::PANEL_STROKE.egui(),
-            );
-        }
-        let line: Vec<egui::Pos2> = points[1..]
+        let most = received.iter().copied().max().unwrap_or(0).max(1) as f64;
+        let bars: Vec<egui_plot::Bar> = received
             .iter()
             .enumerate()
-            .map(|(i, k)| {
-                egui::pos2(
-                    x0 + slot * (i as f32 + 0.5),
-                    rect.bottom() - 3.0 - (rect.height() - 6.0) * k.closure_rate() as f32,
-                )
+            .map(|(i, n)| {
+                egui_plot::Bar::new(i as f64, *n as f64 * 100.0 / most)
+                    .width(0.8)
+                    .name(format!("{n}"))
             })
             .collect();
-        painter.add(egui::Shape::line(
-            line,
-            egui::Stroke::new(2.0, theme::ACCENT.egui()),
-        ));
-        // Legend: a line swatch for the rate, a bar swatch for the count.
-        let font = egui::FontId::proportional(12.0);
-        let mut x = rect.left() + 6.0;
-        let y = rect.top() + 9.0;
-        painter.line_segment(
-            [egui::pos2(x, y), egui::pos2(x + 12.0, y)],
-            egui::Stroke::new(2.0, theme::ACCENT.egui()),
-        );
-        x += 16.0;
-        let text = painter.text(
-            egui::pos2(x, y),
-            egui::Align2::LEFT_CENTER,
-            lang.pick("办结率", "closure rate"),
-            font.clone(),
-            theme::TEXT_DIM.egui(),
-        );
-        x = text.right() + 12.0;
-        painter.rect_filled(
-            egui::Rect::from_min_size(egui::pos2(x, y - 5.0), egui::vec2(6.0, 10.0)),
-            0.0,
-            theme::PANEL_STROKE.egui(),
-        );
-        painter.text(
-            egui::pos2(x + 10.0, y),
-            egui::Align2::LEFT_CENTER,
-            lang.pick("受理量", "received"),
-            font,
-            theme::TEXT_DIM.egui(),
-        );
+        let rate: Vec<[f64; 2]> = points[1..]
+            .iter()
+            .enumerate()
+            .map(|(i, k)| [i as f64, k.closure_rate() * 100.0])
+            .collect();
+        egui_plot::Plot::new("kpi_trend")
+            .height(96.0)
+            .width(ui.available_width().max(380.0))
+            .include_y(0.0)
+            .include_y(100.0)
+            .show_x(false)
+            .allow_scroll(false)
+            .x_axis_formatter(|_, _| String::new())
+            .legend(egui_plot::Legend::default())
+            .show(ui, |p| {
+                p.bar_chart(
+                    egui_plot::BarChart::new(lang.pick("受理量", "received"), bars)
+                        .color(theme::PANEL_STROKE.egui()),
+                );
+                p.line(
+                    egui_plot::Line::new(
+                        lang.pick("办结率", "closure rate"),
+                        egui_plot::PlotPoints::from(rate),
+                    )
+                    .color(theme::ACCENT.egui())
+                    .width(2.0),
+                );
+            });
     }
 }

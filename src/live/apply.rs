@@ -95,6 +95,7 @@ impl LiveState {
             }
         }
         self.hazards_revision += 1;
+        self.samples_revision += 1;
         self.readings.clear();
         for r in &snapshot.readings {
             self.readings.insert(r.sensor, *r);
@@ -195,7 +196,7 @@ impl LiveState {
                     self.unknown_ids += 1;
                 }
                 // Samples move the pins' arrows, not the bodies' colours.
-                self.revision += 1;
+                self.samples_revision += 1;
                 return;
             }
             Change::HazardLevel {

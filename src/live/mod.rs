@@ -44,6 +44,8 @@ pub struct LiveState {
     hazards: Vec<HazardLive>,
     /// Bumped when any body's status (not only its samples) changes.
     hazards_revision: u64,
+    /// Bumped when a monitoring point gets a sample.
+    samples_revision: u64,
 }
 
 impl LiveState {
@@ -64,6 +66,7 @@ impl LiveState {
             unknown_ids: 0,
             hazards: city.hazards.iter().map(HazardLive::new).collect(),
             hazards_revision: 1,
+            samples_revision: 1,
         }
     }
 
@@ -171,6 +174,11 @@ impl LiveState {
     /// Bumped when a body's level, forecast, plan or evacuation changes.
     pub fn hazards_revision(&self) -> u64 {
         self.hazards_revision
+    }
+
+    /// Bumped when a monitoring point gets a sample (the pins' arrows).
+    pub fn samples_revision(&self) -> u64 {
+        self.samples_revision
     }
 
     /// Whether each building is alarmed, in id order.

@@ -254,8 +254,12 @@ pub fn pack_points(state: &CityState, pins: &[Pin], out: &mut Vec<u8>) {
 }
 
 fn revisions(state: &CityState) -> (u64, u64, u64) {
-    let (live, selection) = state.revision();
-    (state.hazards_revision(), selection, live)
+    let (_, selection) = state.revision();
+    (
+        state.hazards_revision(),
+        selection,
+        state.samples_revision(),
+    )
 }
 
 /// Rewrites the buffers when a body's status, a sample or the selection

@@ -28,6 +28,15 @@ const POINT_COLOURS: [egui::Color32; 6] = [
     egui::Color32::from_rgb(255, 140, 110),
 ];
 
+/// A chart with thresholds: id, unit, title, the series it draws, limits.
+type ThresholdChart<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    fn(&PointSeries) -> &Vec<[f64; 2]>,
+    [f32; 3],
+);
+
 #[derive(Default)]
 pub struct HazardCard {
     /// The 推演 slider: hours past the latest reading to extend to.
@@ -421,52 +430,53 @@ impl HazardCard {
                 );
             }
         });
-        ui.label(lang.pick("速率 (mm/d)", "Velocity (mm/day)"));
-        plot("velocity", "mm/d").show(ui, |p| {
-            for (k, (i, s)) in series.iter().enumerate() {
-                p.line(
-                    Line::new(
-                        hazard.points[*i].code.clone(),
-                        PlotPoints::from(s.velocity.clone()),
-                    )
-                    .color(colour(k)),
-                );
-            }
-            for (v, level) in th.velocity_mm_d.iter().zip([
-                WarningLevel::Caution,
-                WarningLevel::Alert,
-                WarningLevel::Alarm,
-            ]) {
-                p.hline(
-                    HLine::new(level_text(lang, level), f64::from(*v))
+        // Velocity and angle: a line per point, dashed lines at the
+        // 警示 / 警戒 / 警报 thresholds.
+        let above = [
+            WarningLevel::Caution,
+            WarningLevel::Alert,
+            WarningLevel::Alarm,
+        ];
+        let charts: [ThresholdChart<'_>; 2] = [
+            (
+                "velocity",
+                "mm/d",
+                lang.pick("速率 (mm/d)", "Velocity (mm/day)"),
+                |s| &s.velocity,
+                th.velocity_mm_d,
+            ),
+            (
+                "angle",
+                "°",
+                lang.pick("改进切线角 (°)", "Improved tangential angle (°)"),
+                |s| &s.angle,
+                th.angle_deg,
+            ),
+        ];
+        for (id, unit, title, values, limits) in charts {
+            ui.label(title);
+            plot(id, unit).show(ui, |p| {
+                for (k, (i, s)) in series.iter().enumerate() {
+                    p.line(
+                        Line::new(
+                            hazard.points[*i].code.clone(),
+                            PlotPoints::from(values(s).clone()),
+                        )
+                        .color(colour(k)),
+                    );
+                }
+                for (limit, level) in limits.iter().zip(above) {
+                    p.hline(
+                        HLine::new(
+                            format!("{} {limit:.0}{unit}", level_text(lang, level)),
+                            f64::from(*limit),
+                        )
                         .color(theme::warning_color(level).egui())
                         .style(LineStyle::dashed_dense()),
-                );
-            }
-        });
-        ui.label(lang.pick("改进切线角 (°)", "Improved tangential angle (°)"));
-        plot("angle", "°").show(ui, |p| {
-            for (k, (i, s)) in series.iter().enumerate() {
-                p.line(
-                    Line::new(
-                        hazard.points[*i].code.clone(),
-                        PlotPoints::from(s.angle.clone()),
-                    )
-                    .color(colour(k)),
-                );
-            }
-            for (a, level) in th.angle_deg.iter().zip([
-                WarningLevel::Caution,
-                WarningLevel::Alert,
-                WarningLevel::Alarm,
-            ]) {
-                p.hline(
-                    HLine::new(format!("{a:.0}°"), f64::from(*a))
-                        .color(theme::warning_color(level).egui())
-                        .style(LineStyle::dashed_dense()),
-                );
-            }
-        });
+                    );
+                }
+            });
+        }
         ui.label(lang.pick("速率倒数 1/v (d/mm)", "Inverse velocity 1/v (day/mm)"));
         match forecast {
             None => {

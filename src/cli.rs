@@ -94,6 +94,10 @@ pub struct DataArgs {
     /// be looked at on its own); `serve` plays it in as live readings.
     #[arg(long, value_name = "FILE.csv")]
     pub readings: Option<PathBuf>,
+    /// Cameras (RON, see scenes/cameras_demo.ron): position, heading, field
+    /// of view, kind and stream URL. The embedded demo has its own.
+    #[arg(long, value_name = "FILE.ron")]
+    pub cameras: Option<PathBuf>,
 }
 
 /// Where the camera looks.
@@ -420,6 +424,17 @@ pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
             report.added.len(),
             report.skipped.len()
         );
+    }
+    match &data.cameras {
+        Some(path) => city.cameras = crate::geo::cameras::load_cameras(path, &city)?,
+        None if data.scene.is_none() && data.buildings.is_none() && data.dem.is_none() => {
+            city.cameras = crate::geo::cameras::parse_cameras(
+                crate::geo::cameras::EMBEDDED_DEMO_CAMERAS,
+                "<embedded cameras_demo.ron>",
+                &city,
+            )?;
+        }
+        None => {}
     }
     if let Some(path) = &data.readings {
         let series = read_series(path)?;

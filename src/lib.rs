@@ -43,3 +43,4 @@ pub mod model;
 pub mod protocol;
 pub mod recording;
 pub mod time;
+pub mod video;

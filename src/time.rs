@@ -18,6 +18,13 @@ fn zoned(time_ms: i64) -> Option<Zoned> {
 
 /// Parses `YYYY-MM-DDTHH:MM[:SS]` (or with a space for the `T`) in China
 /// Standard Time to ms since the Unix epoch.
+/// The wall clock in milliseconds since the Unix epoch (0 before 1970).
+pub fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 pub fn parse_cst(text: &str) -> Result<i64, String> {
     let bad = |why: String| {
         format!("{text:?} should look like 2026-11-24T18:00 (China Standard Time): {why}")

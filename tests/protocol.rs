@@ -19,6 +19,7 @@ fn event(id: u64, status: EventStatus) -> Event {
         kind: EventKind::FireMainPressureLost,
         building: Some(BuildingId(7)),
         hazard: None,
+        camera: None,
         severity: RiskLevel::High,
         status,
         time_ms: 1_764_000_000_000,

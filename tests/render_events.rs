@@ -40,6 +40,7 @@ fn open_case(city: &City, building: usize, severity: RiskLevel, time_ms: i64) ->
         kind: EventKind::LandslideWarning,
         building: Some(b.id),
         hazard: None,
+        camera: None,
         severity,
         status: EventStatus::Open,
         time_ms,

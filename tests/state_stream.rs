@@ -37,6 +37,7 @@ fn fire_event(id: u64, status: EventStatus) -> Change {
         kind: EventKind::FireMainPressureLost,
         building: Some(BuildingId(3)),
         hazard: None,
+        camera: None,
         severity: RiskLevel::High,
         status,
         time_ms: 0,

@@ -76,6 +76,8 @@ pub struct IncidentSim {
 pub struct Incident {
     pub kind: EventKind,
     pub building: BuildingId,
+    /// The camera that saw it (a detection by an AI camera).
+    pub camera: Option<crate::model::CameraId>,
     pub severity: RiskLevel,
     pub message: String,
 }
@@ -262,13 +264,26 @@ impl Simulator {
         if n == 0 {
             return out;
         }
+        // Detections come from the city's AI cameras, at the building
+        // nearest each; a city without any raises them at random buildings.
+        let ai: Vec<&crate::model::Camera> = city.cameras.iter().filter(|c| c.ai).collect();
         for _ in 0..self.arrivals(sim.muck_trucks_per_hour, dt_ms) {
-            let b = &city.buildings[self.rng.below(n)];
+            let camera = (!ai.is_empty()).then(|| ai[self.rng.below(ai.len())]);
+            let b = match camera {
+                Some(c) => nearest_building(city, c.position_m),
+                None => &city.buildings[self.rng.below(n)],
+            };
             out.push(Incident {
                 kind: EventKind::MuckTruck,
                 building: b.id,
+                camera: camera.map(|c| c.id),
                 severity: RiskLevel::Moderate,
-                message: format!("AI 摄像头：{} 附近渣土车未覆盖、抛洒", b.address),
+                message: match camera {
+                    Some(c) => {
+                        format!("AI 摄像头 {}：{} 附近渣土车未覆盖、抛洒", c.name, b.address)
+                    }
+                    None => format!("AI 摄像头：{} 附近渣土车未覆盖、抛洒", b.address),
+                },
             });
         }
         for _ in 0..self.arrivals(sim.grid_reports_per_hour, dt_ms) {
@@ -277,6 +292,7 @@ impl Simulator {
             out.push(Incident {
                 kind: EventKind::GridReport,
                 building: b.id,
+                camera: None,
                 severity: RiskLevel::Lower,
                 message: format!("网格员上报：{} {what}", b.address),
             });
@@ -370,4 +386,18 @@ impl Simulator {
         }
         readings
     }
+}
+
+/// The building whose footprint centre is nearest `p` (the city has one).
+fn nearest_building(city: &City, p: [f32; 2]) -> &crate::model::Building {
+    city.buildings
+        .iter()
+        .min_by(|a, b| {
+            let d = |x: &crate::model::Building| {
+                let c = x.centre_m();
+                (c[0] - p[0]).hypot(c[1] - p[1])
+            };
+            d(a).total_cmp(&d(b))
+        })
+        .unwrap_or(&city.buildings[0])
 }

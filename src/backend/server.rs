@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use bevy::log::{error, info, warn};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -108,11 +108,7 @@ pub struct Server {
     tracker: TaskTracker,
 }
 
-fn wall_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+use crate::time::wall_ms;
 
 fn frame_of(message: &Message) -> Result<FrameBytes, ProtocolError> {
     let mut out = Vec::new();

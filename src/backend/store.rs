@@ -18,7 +18,7 @@ use crate::protocol::{Change, Delta, FrameDecoder, Message, Snapshot};
 
 /// The schema and journal encoding (`PRAGMA user_version`): 2 = protocol 2
 /// (typed readings, hazard bodies).
-pub const STORE_VERSION: i64 = 2;
+pub const STORE_VERSION: i64 = 3;
 /// A full snapshot row every this many deltas bounds restart replay.
 pub const SNAPSHOT_EVERY: u64 = 500;
 /// Deltas kept behind the newest snapshot (the server's resume window).
@@ -740,6 +740,7 @@ mod tests {
                     kind: EventKind::GridReport,
                     building: Some(b.id),
                     hazard: None,
+                    camera: None,
                     severity: RiskLevel::Lower,
                     status: crate::model::EventStatus::Open,
                     time_ms: opened,

@@ -56,6 +56,7 @@ pub fn synthetic_case(rng: &mut Rng, city: &City, id: u64, opened_ms: i64) -> Ca
         kind,
         building: Some(b.id),
         hazard: None,
+        camera: None,
         severity: crate::model::RiskLevel::ALL[rng.below(5)],
         status: EventStatus::Open,
         time_ms: opened_ms,

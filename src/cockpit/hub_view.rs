@@ -272,6 +272,7 @@ mod tests {
             kind,
             building: None,
             hazard: None,
+            camera: None,
             severity: RiskLevel::Moderate,
             status: EventStatus::Open,
             time_ms: opened_min * 60_000,

@@ -124,6 +124,7 @@ pub fn city_from_import(report: &ImportReport, dem: Option<&Dem>, name: &str) ->
         }],
         buildings,
         hazards: Vec::new(),
+        cameras: Vec::new(),
         attributions,
     }
 }
@@ -148,6 +149,7 @@ pub fn city_from_dem(dem: &Dem, name: &str) -> City {
         streets: Vec::new(),
         buildings: Vec::new(),
         hazards: Vec::new(),
+        cameras: Vec::new(),
         attributions: Vec::new(),
     }
 }

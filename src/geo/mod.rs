@@ -3,6 +3,7 @@
 
 pub mod area_grid;
 pub mod assemble;
+pub mod cameras;
 pub mod dem;
 pub mod demo;
 pub mod frame;

@@ -264,6 +264,7 @@ mod tests {
             kind: EventKind::GridReport,
             building: None,
             hazard: None,
+            camera: None,
             severity: crate::model::RiskLevel::Moderate,
             status: crate::model::EventStatus::Open,
             time_ms: 1_000,

@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Building, BuildingId, District, Hazard, HazardId, RiskLevel, Street};
+use super::{
+    Building, BuildingId, Camera, CameraId, District, Hazard, HazardId, RiskLevel, Street,
+};
 
 /// A regular elevation grid in local metres, row 0 at the south edge.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -110,6 +112,9 @@ pub struct City {
     pub buildings: Vec<Building>,
     /// Landslide, dangerous-rock, rockfall and debris-flow bodies.
     pub hazards: Vec<Hazard>,
+    /// Site, crossing, building and body-worn cameras.
+    #[serde(default)]
+    pub cameras: Vec<Camera>,
     /// Data attributions to show (e.g. "© OpenStreetMap contributors (ODbL)").
     pub attributions: Vec<String>,
 }
@@ -117,6 +122,10 @@ pub struct City {
 impl City {
     pub fn building(&self, id: BuildingId) -> Option<&Building> {
         self.buildings.get(id.index())
+    }
+
+    pub fn camera(&self, id: CameraId) -> Option<&Camera> {
+        self.cameras.get(id.index())
     }
 
     pub fn hazard(&self, id: HazardId) -> Option<&Hazard> {

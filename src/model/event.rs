@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{BuildingId, HazardId, RiskLevel};
+use super::{BuildingId, CameraId, HazardId, RiskLevel};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct EventId(pub u64);
@@ -50,6 +50,8 @@ pub struct Event {
     pub building: Option<BuildingId>,
     /// The hazard body a landslide warning is about.
     pub hazard: Option<HazardId>,
+    /// The camera that raised it (an AI camera's detection).
+    pub camera: Option<CameraId>,
     /// How severe it is, on the same five-level scale as fire risk.
     pub severity: RiskLevel,
     pub status: EventStatus,

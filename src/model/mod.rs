@@ -3,6 +3,7 @@
 //! No bevy, no tokio.
 
 mod building;
+mod camera;
 mod case;
 mod city;
 mod event;
@@ -13,6 +14,7 @@ mod risk;
 mod sensor;
 
 pub use building::{Building, BuildingId, Party, ResponsibleParties};
+pub use camera::{Camera, CameraId, CameraKind, cameras_near};
 pub use case::{Case, CaseAction, CaseId, CaseLevel, CaseStatus, CaseStep, WorkflowError};
 pub use city::{City, CityBounds, LevelCounts, Terrain};
 pub use event::{Event, EventId, EventKind, EventStatus};

@@ -20,4 +20,4 @@ pub use message::{
 pub use refusal::Refusal;
 
 /// The one version this build speaks; a frame with another is refused.
-pub const PROTOCOL_VERSION: u8 = 2;
+pub const PROTOCOL_VERSION: u8 = 3;

@@ -39,7 +39,7 @@ use crate::protocol::{Message, MessageKind, PROTOCOL_VERSION, ProtocolError};
 pub const PROFILE: &str = "citytwin";
 /// `message_encoding` of every channel: a citytwin protocol frame of this
 /// build's protocol version.
-pub const ENCODING: &str = "citytwin-frame-v2";
+pub const ENCODING: &str = "citytwin-frame-v3";
 /// The prefix of [`ENCODING`]; the number after it is the protocol version.
 pub const ENCODING_PREFIX: &str = "citytwin-frame-v";
 /// A full snapshot every 15 minutes of stream time, chosen by `citytwin
@@ -51,7 +51,7 @@ pub const SNAPSHOT_EVERY_MS: i64 = 15 * 60_000;
 /// history is seekable up to about a second ago).
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
-const _: () = assert!(PROTOCOL_VERSION == 2, "ENCODING names the protocol version");
+const _: () = assert!(PROTOCOL_VERSION == 3, "ENCODING names the protocol version");
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecordingError {

@@ -237,6 +237,7 @@ pub fn incident(kind: EventKind, building: &Building, severity: RiskLevel) -> In
     Incident {
         kind,
         building: building.id,
+        camera: None,
         severity,
         message: format!("{kind:?} at {}", building.code),
     }

@@ -369,6 +369,7 @@ impl LandslideRules {
                 kind: EventKind::LandslideWarning,
                 building: None,
                 hazard: Some(hazard.id),
+                camera: None,
                 severity: if level == WarningLevel::Alarm {
                     RiskLevel::Major
                 } else {

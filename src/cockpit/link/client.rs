@@ -215,11 +215,7 @@ async fn run(
     let _ = events.send(StreamEvent::Status(SourceStatus::Stopped));
 }
 
-fn wall_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+use crate::time::wall_ms;
 
 async fn write(stream: &mut TcpStream, message: &Message) -> Result<(), String> {
     let mut frame = Vec::new();

@@ -51,6 +51,7 @@ pub fn generate(scene: &DemoScene) -> City {
         streets,
         buildings,
         hazards,
+        cameras: Vec::new(),
         attributions: Vec::new(),
     }
 }

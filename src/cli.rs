@@ -269,6 +269,9 @@ pub struct WindowArgs {
     /// Frames to wait before the screenshot.
     #[arg(long, value_name = "N", default_value_t = 45, requires = "screenshot")]
     pub screenshot_frames: u32,
+    /// Open the video wall at start with N×N tiles (1–4).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=4))]
+    pub video_wall: Option<u8>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -637,6 +640,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             initial_view: Some(view),
             select,
             select_hazard,
+            video_wall: args.window.video_wall,
             area,
             // egui needs a few frames for its first pass (the CJK font atlas).
             screenshot: args
@@ -839,6 +843,7 @@ fn replay(args: ReplayArgs) -> anyhow::Result<()> {
             initial_view: Some(view),
             select,
             select_hazard,
+            video_wall: w.video_wall,
             area: None,
             screenshot: w
                 .screenshot

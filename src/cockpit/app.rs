@@ -73,6 +73,8 @@ pub struct RunOptions {
     pub select: Option<BuildingId>,
     /// A hazard body to select at start (its card opens).
     pub select_hazard: Option<crate::model::HazardId>,
+    /// Open the video wall with N×N tiles at start.
+    pub video_wall: Option<u8>,
     /// Area drilled into at start.
     pub area: Option<Area>,
     /// Save a screenshot of the window after this many frames, then exit.
@@ -115,6 +117,7 @@ pub fn run_window(city: Arc<City>, options: RunOptions) -> AppExit {
         ui_scale: options.ui_scale,
     })
     .add_plugins(ui::plugin)
+    .add_plugins(super::video::plugin)
     .add_systems(Startup, move |mut commands: Commands| {
         commands.spawn(city_camera(view));
     })
@@ -145,6 +148,15 @@ pub fn run_window(city: Arc<City>, options: RunOptions) -> AppExit {
             Startup,
             move |mut select: MessageWriter<crate::cockpit::state::SelectHazard>| {
                 select.write(crate::cockpit::state::SelectHazard(Some((id, None))));
+            },
+        );
+    }
+    if let Some(n) = options.video_wall {
+        app.add_systems(
+            Startup,
+            move |mut video: MessageWriter<super::video::VideoCommand>| {
+                video.write(super::video::VideoCommand::Layout(n));
+                video.write(super::video::VideoCommand::Show(true));
             },
         );
     }

@@ -63,6 +63,22 @@ impl HeadlessCity {
     /// Builds the app and renders the first frame (pipelines compile
     /// synchronously, so the first capture is complete).
     pub fn new(city: Arc<City>, view: OrbitCamera, size: UVec2, log: bool) -> HeadlessCity {
+        Self::build(city, view, size, log, false)
+    }
+
+    /// The city with the cockpit's panels and video wall drawn over it (the
+    /// egui context renders into the same image).
+    pub fn with_panels(city: Arc<City>, view: OrbitCamera, size: UVec2, log: bool) -> HeadlessCity {
+        Self::build(city, view, size, log, true)
+    }
+
+    fn build(
+        city: Arc<City>,
+        view: OrbitCamera,
+        size: UVec2,
+        log: bool,
+        panels: bool,
+    ) -> HeadlessCity {
         let mut app = App::new();
         let plugins = DefaultPlugins
             .set(WindowPlugin {
@@ -83,6 +99,11 @@ impl HeadlessCity {
         app.add_plugins(CityViewPlugin { city })
             .init_resource::<MeshModifications>()
             .add_systems(Last, count_mesh_modifications);
+        if panels {
+            app.add_plugins(bevy_egui::EguiPlugin::default())
+                .add_plugins(super::ui::plugin)
+                .add_plugins(super::video::plugin);
+        }
         // The renderer is created asynchronously; wait for it before finishing.
         while app.plugins_state() == PluginsState::Adding {
             bevy::tasks::tick_global_task_pools_on_main_thread();

@@ -15,3 +15,4 @@ pub mod stream;
 pub mod theme;
 pub mod time;
 pub mod ui;
+pub mod video;

@@ -15,6 +15,7 @@ pub mod map_labels;
 pub mod search;
 pub mod timeline;
 pub mod top_bar;
+pub mod video_wall;
 
 /// The theme lives beside the panels' folder (the city's materials use it
 /// too); panels reach it as `ui::theme`.
@@ -98,6 +99,10 @@ pub struct PanelContext<'a> {
     /// Height of what runs along the bottom edge (the timeline bar): panels
     /// anchored to the bottom stand above it.
     pub bottom_inset: f32,
+    /// The video wall and its streams (None: no video in this cockpit).
+    pub video: Option<video_wall::VideoPanel<'a>>,
+    /// Camera icons to draw on the map, at these screen positions (points).
+    pub camera_icons: &'a [video_wall::CameraIcon],
 }
 
 /// The clock, command feedback, live head and timeline marks of a cockpit
@@ -137,6 +142,8 @@ impl<'a> PanelContext<'a> {
             view,
             labels: &[],
             bottom_inset: 0.0,
+            video: None,
+            camera_icons: &[],
         }
     }
 }
@@ -163,6 +170,13 @@ pub enum UiAction {
     /// Select a hazard body (and one of its points), or clear it.
     SelectHazard(Option<(crate::model::HazardId, Option<u16>)>),
     FlyToHazard(crate::model::HazardId),
+    /// Change the video wall (layout, order, focus, links).
+    Video(crate::cockpit::video::VideoCommand),
+    /// A tile shows this stream this frame (its decoder must run).
+    ShowTile {
+        request: crate::video::StreamRequest,
+        brightness: f32,
+    },
 }
 
 /// All panels' own state (text typed, results shown).
@@ -176,6 +190,7 @@ pub struct Panels {
     pub kpi: kpi_panel::KpiPanel,
     pub labels: map_labels::MapLabels,
     pub timeline: timeline::TimelineBar,
+    pub video: video_wall::VideoWallPanel,
 }
 
 impl Panels {
@@ -190,6 +205,7 @@ impl Panels {
             kpi,
             labels,
             timeline,
+            video,
         } = self;
         let mut actions = Vec::new();
         top_bar.ui(root, cx, &mut actions);
@@ -201,6 +217,7 @@ impl Panels {
         // The map is what the top bar leaves; labels stay inside it.
         let map = root.available_rect_before_wrap();
         labels.ui(root.ctx(), cx, map, &mut actions);
+        video.ui(root.ctx(), cx, &mut actions);
         legend.ui(root.ctx(), cx);
         card.ui(root.ctx(), cx, &mut actions);
         hazard_card.ui(root.ctx(), cx, &mut actions);
@@ -221,6 +238,7 @@ pub struct PanelMessages<'w> {
     filter: MessageWriter<'w, SetFilter>,
     time: MessageWriter<'w, TimeControlCommand>,
     command: MessageWriter<'w, SendCommand>,
+    video: MessageWriter<'w, crate::cockpit::video::VideoCommand>,
 }
 
 /// What the panels read besides the city and its state.
@@ -235,6 +253,9 @@ pub struct PanelInputs<'w> {
     view: Res<'w, HubView>,
     drill: Res<'w, Drill>,
     index: Option<Res<'w, AreaIndex>>,
+    wall: Option<Res<'w, crate::cockpit::video::VideoWall>>,
+    videos: Option<Res<'w, crate::cockpit::video::Videos>>,
+    shown: Option<ResMut<'w, crate::cockpit::video::ShownStreams>>,
 }
 
 /// The UI scale for a window `height_px` tall: panels are laid out for a
@@ -264,6 +285,54 @@ pub fn map_label_positions(
             Some((area, egui::pos2(px.x / zoom, px.y / zoom)))
         })
         .collect()
+}
+
+/// Screen positions (egui points) of the cameras in view and their view
+/// cones, decluttered: an icon too close to one already placed waits until
+/// the camera comes nearer.
+pub fn camera_icon_positions(
+    city: &City,
+    camera: &Camera,
+    transform: &GlobalTransform,
+    zoom: f32,
+) -> Vec<video_wall::CameraIcon> {
+    const GAP: f32 = 14.0;
+    let project = |p: [f32; 2], up: f32| {
+        let ground = city.terrain.height_at(p);
+        let world = Vec3::from(crate::geo::world_from_local(p, ground + up));
+        camera
+            .world_to_viewport(transform, world)
+            .ok()
+            .map(|px| egui::pos2(px.x / zoom, px.y / zoom))
+    };
+    let mut placed: Vec<video_wall::CameraIcon> = Vec::new();
+    for c in &city.cameras {
+        let Some(at) = project(c.position_m, c.height_m) else {
+            continue;
+        };
+        if placed
+            .iter()
+            .any(|q| (q.at.x - at.x).abs() < GAP && (q.at.y - at.y).abs() < GAP)
+        {
+            continue;
+        }
+        let edge = |side: f32| {
+            let h = (c.heading_deg + side * c.fov_deg / 2.0).to_radians();
+            [
+                c.position_m[0] + c.range_m * h.sin(),
+                c.position_m[1] + c.range_m * h.cos(),
+            ]
+        };
+        let (Some(a), Some(b)) = (project(edge(-1.0), 0.0), project(edge(1.0), 0.0)) else {
+            continue;
+        };
+        placed.push(video_wall::CameraIcon {
+            camera: c.id,
+            at,
+            cone: [a, b],
+        });
+    }
+    placed
 }
 
 pub fn plugin(app: &mut App) {
@@ -306,7 +375,16 @@ fn panels_ui(
         view,
         drill,
         index,
+        wall,
+        videos,
+        mut shown,
     } = inputs;
+    let icons = match cameras.single() {
+        Ok((camera, transform)) if wall.is_some() => {
+            camera_icon_positions(&city, camera, transform, ctx.zoom_factor())
+        }
+        _ => Vec::new(),
+    };
     let labels = match (cameras.single(), index) {
         (Ok((camera, transform)), Some(index)) => map_label_positions(
             &city,
@@ -340,6 +418,11 @@ fn panels_ui(
         view: &view,
         labels: &labels,
         bottom_inset: 0.0,
+        video: match (&wall, &videos) {
+            (Some(wall), Some(videos)) => Some(video_wall::VideoPanel { wall, videos }),
+            _ => None,
+        },
+        camera_icons: &icons,
     };
     for action in panels.ui(&mut root, &cx) {
         match action {
@@ -382,6 +465,17 @@ fn panels_ui(
             UiAction::FlyToHazard(id) => {
                 if let Some(to) = super::camera::fly_to_hazard(&city, id) {
                     out.fly.write(to);
+                }
+            }
+            UiAction::Video(command) => {
+                out.video.write(command);
+            }
+            UiAction::ShowTile {
+                request,
+                brightness,
+            } => {
+                if let (Some(videos), Some(shown)) = (&videos, shown.as_deref_mut()) {
+                    crate::cockpit::video::show_stream(videos, shown, &request, brightness);
                 }
             }
         }

@@ -40,6 +40,17 @@ impl TopBar {
                         {
                             actions.push(UiAction::SetLang(other));
                         }
+                        if let Some(video) = cx.video {
+                            let open = video.wall.open;
+                            if ui
+                                .selectable_label(open, cx.lang.pick("视频墙", "Video wall"))
+                                .clicked()
+                            {
+                                actions.push(UiAction::Video(
+                                    crate::cockpit::video::VideoCommand::Show(!open),
+                                ));
+                            }
+                        }
                         search.ui(ui, cx, actions);
                         if let Some(link) = cx.link {
                             super::link_badge::link_badge_ui(ui, link, cx.lang);

@@ -117,6 +117,9 @@ pub fn run_window(city: Arc<City>, options: RunOptions) -> AppExit {
         ui_scale: options.ui_scale,
     })
     .add_plugins(ui::plugin)
+    .insert_resource(super::video::VideoLayoutFile(
+        super::video::default_layout_file(),
+    ))
     .add_plugins(super::video::plugin)
     .add_systems(Startup, move |mut commands: Commands| {
         commands.spawn(city_camera(view));

@@ -39,7 +39,7 @@ pub fn clip(name: &str, args: &[&str]) -> PathBuf {
     let out = super::output_path(name);
     if !out.exists() {
         let src = super::shared_data("video/street_camera_768x576.avi");
-        let tmp = out.with_extension(format!("part.{}", std::process::id()));
+        let tmp = out.with_file_name(format!("part-{}-{name}", std::process::id()));
         let src = src.to_string_lossy().into_owned();
         let tmp_s = tmp.to_string_lossy().into_owned();
         let mut all = vec!["-i", src.as_str()];
@@ -51,18 +51,21 @@ pub fn clip(name: &str, args: &[&str]) -> PathBuf {
     out
 }
 
-/// A still H.264 stream (the clip's frame at 10 s, repeated): every frame
-/// decodes to the same picture, so a tile can be compared with ffmpeg's.
+/// A still H.264 stream (the clip's frame at 10 s, repeated for 60 s at
+/// 10 fps): every frame decodes to the same picture, so a tile can be
+/// compared with ffmpeg's decode of it.
 pub fn still_h264() -> PathBuf {
-    clip(
-        "still_h264.ts",
-        &[
-            "-ss",
-            "10",
-            "-frames:v",
+    let frame = clip("still_frame.png", &["-ss", "10", "-frames:v", "1"]);
+    let out = super::output_path("still_h264.ts");
+    if !out.exists() {
+        let tmp = out.with_file_name(format!("part-{}-still_h264.ts", std::process::id()));
+        ffmpeg(&[
+            "-loop",
             "1",
-            "-vf",
-            "loop=loop=-1:size=1,fps=10",
+            "-framerate",
+            "10",
+            "-i",
+            frame.to_str().expect("path"),
             "-t",
             "60",
             "-an",
@@ -76,8 +79,11 @@ pub fn still_h264() -> PathBuf {
             "yuv420p",
             "-f",
             "mpegts",
-        ],
-    )
+            tmp.to_str().expect("path"),
+        ]);
+        std::fs::rename(&tmp, &out).expect("move the clip into place");
+    }
+    out
 }
 
 /// The clip as H.264 in MPEG-TS (60 s, a keyframe a second).
@@ -175,9 +181,13 @@ impl Drop for RtspServer {
     }
 }
 
-/// ffmpeg as an MJPEG-over-HTTP server for one client (`-f mpjpeg -listen 1`).
+/// ffmpeg as an MJPEG-over-HTTP server (`-f mpjpeg -listen 1`): ffmpeg
+/// serves one client and exits, so a thread starts it again for the next
+/// one, as a camera takes a new connection.
 pub struct MjpegServer {
-    child: Child,
+    child: Arc<std::sync::Mutex<Option<Child>>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
     pub url: String,
 }
 
@@ -185,24 +195,52 @@ impl MjpegServer {
     pub fn start(file: &Path) -> MjpegServer {
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}/cam.mjpg");
-        let child = Command::new("ffmpeg")
-            .args([
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-re",
-                "-stream_loop",
-                "-1",
-                "-i",
-            ])
-            .arg(file)
-            .args([
-                "-an", "-c:v", "mjpeg", "-q:v", "3", "-f", "mpjpeg", "-listen", "1", &url,
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start ffmpeg (install Debian's ffmpeg): {e}"));
+        let child: Arc<std::sync::Mutex<Option<Child>>> = Arc::default();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let spawn = {
+            let (file, url) = (file.to_owned(), url.clone());
+            move || {
+                Command::new("ffmpeg")
+                    .args([
+                        "-hide_banner",
+                        "-loglevel",
+                        "error",
+                        "-re",
+                        "-stream_loop",
+                        "-1",
+                        "-i",
+                    ])
+                    .arg(&file)
+                    .args([
+                        "-an", "-c:v", "mjpeg", "-q:v", "3", "-f", "mpjpeg", "-listen", "1", &url,
+                    ])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap_or_else(|e| {
+                        panic!("cannot start ffmpeg (install Debian's ffmpeg): {e}")
+                    })
+            }
+        };
+        *child.lock().expect("lock") = Some(spawn());
+        let thread = {
+            let (child, stop) = (child.clone(), stop.clone());
+            std::thread::Builder::new()
+                .name("mjpeg-server".into())
+                .spawn(move || {
+                    while !stop.load(std::sync::atomic::Ordering::Acquire) {
+                        std::thread::sleep(Duration::from_millis(50));
+                        let mut slot = child.lock().expect("lock");
+                        let exited = slot
+                            .as_mut()
+                            .is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))));
+                        if exited && !stop.load(std::sync::atomic::Ordering::Acquire) {
+                            *slot = Some(spawn());
+                        }
+                    }
+                })
+                .expect("spawn")
+        };
         // The listener is up once the kernel lists it (a test connection
         // would be its one client).
         let started = Instant::now();
@@ -213,14 +251,25 @@ impl MjpegServer {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        MjpegServer { child, url }
+        MjpegServer {
+            child,
+            stop,
+            thread: Some(thread),
+            url,
+        }
     }
 }
 
 impl Drop for MjpegServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop.store(true, std::sync::atomic::Ordering::Release);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        if let Some(mut c) = self.child.lock().ok().and_then(|mut c| c.take()) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
 

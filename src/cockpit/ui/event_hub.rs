@@ -534,6 +534,7 @@ impl EventHub {
                     .color(theme::TEXT_DIM.egui()),
             );
         }
+        video_links(ui, case, cx, actions);
         let overdue = case.is_late(now_ms);
         ui.horizontal(|ui| {
             ui.label(status_name(case.status, lang));
@@ -707,4 +708,65 @@ impl EventHub {
             line(ui, step.time_ms, who, step_name(&step.action, lang));
         }
     }
+}
+
+/// The case's cameras: the AI camera that raised it, the nearby cameras on
+/// the wall, and for a fire case the 视频连线 to the rescue team's
+/// body-worn camera.
+fn video_links(ui: &mut egui::Ui, case: &Case, cx: &PanelContext<'_>, actions: &mut Vec<UiAction>) {
+    use crate::cockpit::video::{VideoCommand, rescue_camera};
+    let Some(video) = cx.video else {
+        return;
+    };
+    let lang = cx.lang;
+    let source = cx
+        .state
+        .live
+        .open_event(case.event)
+        .and_then(|e| e.camera)
+        .and_then(|id| cx.city.camera(id));
+    ui.horizontal(|ui| {
+        if let Some(camera) = source {
+            ui.label(
+                egui::RichText::new(format!(
+                    "{} {}",
+                    lang.pick("AI 识别相机", "AI camera"),
+                    camera.name
+                ))
+                .color(theme::TEXT_DIM.egui()),
+            );
+        }
+        if let Some(linked) = video.wall.linked.as_ref().filter(|l| l.case == case.id)
+            && !linked.cameras.is_empty()
+            && ui
+                .small_button(format!(
+                    "{} {}",
+                    lang.pick("周边视频", "Nearby cameras"),
+                    linked.cameras.len()
+                ))
+                .clicked()
+        {
+            actions.push(UiAction::Video(VideoCommand::Show(true)));
+        }
+        let place = case
+            .building
+            .and_then(|b| cx.city.building(b))
+            .map(|b| b.centre_m());
+        if case.kind == EventKind::FireMainPressureLost
+            && let Some(camera) = place.and_then(|p| rescue_camera(cx.city, p))
+        {
+            let on = video.wall.video_link.is_some_and(|(c, _)| c == case.id);
+            if ui
+                .selectable_label(on, lang.pick("视频连线", "Video link"))
+                .on_hover_text(lang.pick(
+                    "与救援队执法记录仪视频连线",
+                    "Talk to the rescue team over its body-worn camera",
+                ))
+                .clicked()
+            {
+                let link = (!on).then_some((case.id, camera));
+                actions.push(UiAction::Video(VideoCommand::VideoLink(link)));
+            }
+        }
+    });
 }

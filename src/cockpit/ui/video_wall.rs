@@ -137,7 +137,7 @@ fn tile(
     // Name and clock on a dark strip at the top, state at the bottom.
     let lang = cx.lang;
     let strip = egui::Rect::from_min_size(rect.min, egui::vec2(rect.width(), 20.0));
-    painter.rect_filled(strip, 0.0, egui::Color32::from_black_alpha(150));
+    painter.rect_filled(strip, 0.0, theme::PANEL_FILL.egui());
     let small = egui::FontId::proportional(if large { 15.0 } else { 12.5 });
     painter.text(
         strip.left_center() + egui::vec2(6.0, 0.0),

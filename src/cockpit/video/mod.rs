@@ -416,10 +416,19 @@ pub fn show_stream(
     }
 }
 
+/// Where this cockpit keeps the wall's layout; inserted before the plugin
+/// (the window uses [`default_layout_file`]; headless apps keep none).
+#[derive(Resource, Clone, Debug, Default)]
+pub struct VideoLayoutFile(pub Option<PathBuf>);
+
 pub(super) fn plugin(app: &mut App) {
     let city = app.world().resource::<CityData>().0.clone();
     let mut wall = VideoWall::new(&city);
-    if let Some(path) = default_layout_file() {
+    let file = app
+        .world()
+        .get_resource::<VideoLayoutFile>()
+        .and_then(|f| f.0.clone());
+    if let Some(path) = file {
         match read_layout(&path) {
             Ok(Some(saved)) => wall.restore(&saved, &city),
             Ok(None) => {}

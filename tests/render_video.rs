@@ -150,7 +150,7 @@ fn a_tile_shows_the_decoded_picture_for_rtsp_h264_and_mjpeg() {
     let mut headless =
         HeadlessCity::with_panels(city.clone(), overview(&city), UVec2::new(1280, 720), false);
     {
-        let mut world = headless.app().world_mut();
+        let world = headless.app().world_mut();
         world.write_message(VideoCommand::Layout(2));
         world.write_message(VideoCommand::Show(true));
     }

@@ -135,18 +135,7 @@ pub fn run(args: &HazardBenchArgs) -> anyhow::Result<()> {
     view.pitch_deg = 60.0;
     let frame = |c: City| -> (f64, f64) {
         let mut headless = HeadlessCity::new(Arc::new(c), view, args.size, false);
-        headless.wait_for_gpu();
-        for _ in 0..3 {
-            headless.update();
-        }
-        let mut frames = Vec::with_capacity(args.common.frames);
-        for _ in 0..args.common.frames {
-            let t = Instant::now();
-            headless.update();
-            headless.wait_for_gpu();
-            frames.push(t.elapsed().as_secs_f64() * 1e3);
-        }
-        median_p95(&mut frames)
+        super::time_frames(&mut headless, args.common.frames)
     };
     let (without, without95) = frame(bare);
     let (with, with95) = frame((*city).clone());

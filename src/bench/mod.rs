@@ -8,6 +8,7 @@ mod reference;
 mod render;
 mod replay;
 mod stream;
+mod video;
 
 use clap::{Args, Subcommand};
 
@@ -27,6 +28,9 @@ pub enum BenchCommand {
     /// 1,000 hazard bodies × 10 points: rules + forecast per reading, and
     /// the frame cost of drawing them.
     Hazards(hazards::HazardBenchArgs),
+    /// N = 1, 4, 9, 16 live 720p25 H.264 streams from a local RTSP server:
+    /// decode CPU, drops, end-to-end latency, added frame time, memory.
+    Video(video::VideoBenchArgs),
 }
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -37,7 +41,41 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Kpi(args) => kpi::run(&args),
         BenchCommand::Replay(args) => replay::run(&args),
         BenchCommand::Hazards(args) => hazards::run(&args),
+        BenchCommand::Video(args) => video::run(&args),
     }
+}
+
+/// Resident memory (MB) of a process: `self` or a pid.
+pub fn rss_mb(pid: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
+        })
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// Median and p95 (ms) of `frames` updates of a headless cockpit, each
+/// waited for on the GPU (after a few warm-up frames).
+pub fn time_frames(
+    headless: &mut crate::cockpit::headless::HeadlessCity,
+    frames: usize,
+) -> (f64, f64) {
+    headless.wait_for_gpu();
+    for _ in 0..3 {
+        headless.update();
+    }
+    let mut times = Vec::with_capacity(frames);
+    for _ in 0..frames {
+        let t = std::time::Instant::now();
+        headless.update();
+        headless.wait_for_gpu();
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    median_p95(&mut times)
 }
 
 /// Median and 95th percentile of samples in milliseconds.

@@ -38,18 +38,6 @@ pub struct ReplayBenchArgs {
     pub dir: PathBuf,
 }
 
-fn rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
-        })
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
 /// The recording for `every_min`, made when missing.
 fn recording(city: &Arc<City>, args: &ReplayBenchArgs, every_min: i64) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(&args.dir)?;
@@ -110,7 +98,7 @@ fn measure(
         "  size {:.1} MB in {chunks} chunks; open {open_ms:.2} ms (goal ≤ 300 ms)",
         bytes as f64 / 1e6
     );
-    let rss_before = rss_mb();
+    let rss_before = super::rss_mb("self");
     let mut cursor = Cursor::new(recording);
     let mut state = CityState::new(city);
     let mut view = HubView::default();
@@ -179,8 +167,8 @@ fn measure(
     println!(
         "  resident memory: {:.0} MB before opening, {:.0} MB while replaying (+{:.1} MB; goal ≤ 300 MB above the live cockpit)",
         rss_before,
-        rss_mb(),
-        rss_mb() - rss_before
+        super::rss_mb("self"),
+        super::rss_mb("self") - rss_before
     );
     Ok(())
 }

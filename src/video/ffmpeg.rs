@@ -99,7 +99,10 @@ impl FfmpegSource {
         }
         args.extend(input_args(&request.url)?);
         args.extend(["-i".to_owned(), request.url.clone()]);
-        args.extend(["-map", "0:v:0", "-an", "-sn", "-dn"].map(str::to_owned));
+        // One decoding thread a stream: the wall runs many streams in
+        // parallel processes, and frame threads add a frame of latency and
+        // a set of buffers each.
+        args.extend(["-threads", "1", "-map", "0:v:0", "-an", "-sn", "-dn"].map(str::to_owned));
         args.push("-vf".to_owned());
         args.push(format!(
             "scale={w}:{h}:force_original_aspect_ratio=decrease:force_divisible_by=2:flags=bilinear,\

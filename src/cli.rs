@@ -269,6 +269,10 @@ pub struct WindowArgs {
     /// Frames to wait before the screenshot.
     #[arg(long, value_name = "N", default_value_t = 45, requires = "screenshot")]
     pub screenshot_frames: u32,
+    /// Hardware video decoding (ffmpeg's -hwaccel: vaapi, cuda, qsv …) on a
+    /// wall machine with a GPU; software decoding without it.
+    #[arg(long, value_name = "NAME")]
+    pub hwaccel: Option<String>,
     /// Open the video wall at start with N×N tiles (1–4).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=4))]
     pub video_wall: Option<u8>,
@@ -641,6 +645,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             select,
             select_hazard,
             video_wall: args.window.video_wall,
+            hwaccel: args.window.hwaccel.clone(),
             area,
             // egui needs a few frames for its first pass (the CJK font atlas).
             screenshot: args
@@ -844,6 +849,7 @@ fn replay(args: ReplayArgs) -> anyhow::Result<()> {
             select,
             select_hazard,
             video_wall: w.video_wall,
+            hwaccel: w.hwaccel.clone(),
             area: None,
             screenshot: w
                 .screenshot

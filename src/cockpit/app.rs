@@ -75,6 +75,8 @@ pub struct RunOptions {
     pub select_hazard: Option<crate::model::HazardId>,
     /// Open the video wall with N×N tiles at start.
     pub video_wall: Option<u8>,
+    /// ffmpeg's `-hwaccel` for the video tiles (None: software decoding).
+    pub hwaccel: Option<String>,
     /// Area drilled into at start.
     pub area: Option<Area>,
     /// Save a screenshot of the window after this many frames, then exit.
@@ -120,6 +122,10 @@ pub fn run_window(city: Arc<City>, options: RunOptions) -> AppExit {
     .insert_resource(super::video::VideoLayoutFile(
         super::video::default_layout_file(),
     ))
+    .insert_resource(super::video::VideoDecoder(crate::video::FfmpegSource {
+        hwaccel: options.hwaccel.clone(),
+        ..Default::default()
+    }))
     .add_plugins(super::video::plugin)
     .add_systems(Startup, move |mut commands: Commands| {
         commands.spawn(city_camera(view));

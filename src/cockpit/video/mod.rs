@@ -242,8 +242,13 @@ pub struct Videos {
     pub status: HashMap<StreamRequest, TileStatus>,
 }
 
+/// The decoder the wall uses (inserted before the plugin; default: ffmpeg
+/// in software).
+#[derive(Resource, Clone, Debug, Default)]
+pub struct VideoDecoder(pub FfmpegSource);
+
 impl Videos {
-    pub fn start(city: &City) -> Videos {
+    pub fn start(city: &City, decoder: FfmpegSource) -> Videos {
         let mut videos = Videos::default();
         if city.cameras.iter().any(|c| {
             c.url.starts_with("demo://")
@@ -258,7 +263,7 @@ impl Videos {
                 Err(e) => videos.problem = Some(format!("demo clip server: {e}")),
             }
         }
-        match VideoManager::start(Arc::new(FfmpegSource::default()), WatchSettings::default()) {
+        match VideoManager::start(Arc::new(decoder), WatchSettings::default()) {
             Ok(m) => videos.manager = Some(m),
             Err(e) => videos.problem = Some(format!("video watchdog: {e}")),
         }
@@ -436,7 +441,12 @@ pub(super) fn plugin(app: &mut App) {
         }
         wall.layout_file = Some(path);
     }
-    let videos = Videos::start(&city);
+    let decoder = app
+        .world()
+        .get_resource::<VideoDecoder>()
+        .map(|d| d.0.clone())
+        .unwrap_or_default();
+    let videos = Videos::start(&city, decoder);
     if let Some(problem) = &videos.problem {
         warn!("video: {problem}");
     }

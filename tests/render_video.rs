@@ -14,6 +14,7 @@ use citytwin::cockpit::camera::OrbitCamera;
 use citytwin::cockpit::headless::HeadlessCity;
 use citytwin::cockpit::hub_view::SelectCase;
 use citytwin::cockpit::ui::Panels;
+use citytwin::cockpit::video::render::{SharedUploadStats, VideoUploadStats};
 use citytwin::cockpit::video::{VideoCommand, VideoWall, Videos};
 use citytwin::geo::demo::{DemoScene, generate};
 use citytwin::model::{
@@ -111,6 +112,16 @@ fn live_tiles(headless: &mut HeadlessCity, n: usize) -> Vec<(CameraId, [u32; 4])
     }
 }
 
+fn headless_stats(headless: &HeadlessCity) -> std::sync::MutexGuard<'_, VideoUploadStats> {
+    headless
+        .app_ref()
+        .world()
+        .resource::<SharedUploadStats>()
+        .0
+        .lock()
+        .expect("stats")
+}
+
 /// Mean absolute difference per channel (0–255) and the picture's spread.
 fn compare(shot: &image::RgbaImage, at: [u32; 4], reference: &image::RgbImage) -> (f64, f64) {
     let [x0, y0, w, h] = at;
@@ -187,6 +198,21 @@ fn a_tile_shows_the_decoded_picture_for_rtsp_h264_and_mjpeg() {
             "tile {id:?} differs from ffmpeg's decode: {error:.2}"
         );
     }
+    // New frames rewrite the same textures: uploads go on, no new texture.
+    let before = *headless_stats(&headless);
+    let started = Instant::now();
+    while headless_stats(&headless).uploads < before.uploads + 6 {
+        headless.update();
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "frames keep arriving"
+        );
+    }
+    let after = *headless_stats(&headless);
+    assert_eq!(
+        after.allocations, before.allocations,
+        "textures are reused ({before:?} → {after:?})"
+    );
     // Another picture is far off: the comparison can fail.
     let black = image::RgbImage::new(tiles[0].1[2], tiles[0].1[3]);
     assert!(compare(&shot, tiles[0].1, &black).0 > 30.0);

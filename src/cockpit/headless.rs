@@ -140,6 +140,10 @@ impl HeadlessCity {
         &mut self.app
     }
 
+    pub fn app_ref(&self) -> &App {
+        &self.app
+    }
+
     pub fn state(&self) -> &CityState {
         self.app.world().resource::<CityState>()
     }

@@ -21,7 +21,7 @@ use citytwin::model::{
     Camera, CameraId, CameraKind, Case, CaseId, City, Event, EventId, EventKind, EventStatus,
     RiskLevel,
 };
-use citytwin::video::StreamState;
+use citytwin::video::{StreamState, VideoError};
 use common::output_path;
 use common::video::{MjpegServer, RtspServer, reference_frame, still_h264};
 
@@ -325,4 +325,115 @@ fn selecting_a_muck_truck_case_puts_its_ai_camera_first_on_the_wall() {
             .linked
             .is_none()
     );
+}
+
+#[test]
+fn a_killed_camera_dims_its_tile_while_the_cockpit_keeps_rendering_and_comes_back() {
+    let file = common::video::clip_h264();
+    let mut rtsp = RtspServer::start(&file);
+    let city = city_with(vec![camera(
+        0,
+        "RTSP-KILL",
+        CameraKind::Crossing,
+        [0.0, 0.0],
+        &rtsp.url,
+    )]);
+    let mut headless =
+        HeadlessCity::with_panels(city.clone(), overview(&city), UVec2::new(640, 360), false);
+    headless
+        .app()
+        .world_mut()
+        .write_message(VideoCommand::Layout(1));
+    headless
+        .app()
+        .world_mut()
+        .write_message(VideoCommand::Show(true));
+    live_tiles(&mut headless, 1);
+    let state = |h: &HeadlessCity| {
+        h.app_ref()
+            .world()
+            .resource::<Videos>()
+            .status
+            .values()
+            .next()
+            .map(|s| s.state.clone())
+    };
+    let brightness = |h: &HeadlessCity| {
+        h.app_ref()
+            .world()
+            .resource::<citytwin::cockpit::video::ShownStreams>()
+            .0
+            .first()
+            .map(|(_, b)| *b)
+    };
+    assert_eq!(brightness(&headless), Some(1.0));
+    let at = headless
+        .app_ref()
+        .world()
+        .resource::<Panels>()
+        .video
+        .pictures()[0]
+        .2;
+    let mean = |shot: &image::RgbaImage| {
+        let (x0, y0) = (at.min.x as u32, at.min.y as u32 + 24);
+        let (w, h) = (at.width() as u32, at.height() as u32 - 64);
+        let mut sum = 0f64;
+        for y in y0..y0 + h {
+            for x in x0..x0 + w {
+                let p = shot.get_pixel(x, y).0;
+                sum += f64::from(p[0]) + f64::from(p[1]) + f64::from(p[2]);
+            }
+        }
+        sum / f64::from(3 * w * h)
+    };
+    let live_mean = mean(&headless.capture().expect("frame"));
+    rtsp.kill();
+    let killed = Instant::now();
+    let mut frames = 0u32;
+    while !matches!(state(&headless), Some(StreamState::Lost { .. })) {
+        headless.update();
+        frames += 1;
+        assert!(
+            killed.elapsed() < Duration::from_secs(10),
+            "the tile never lost its signal"
+        );
+    }
+    println!(
+        "signal lost in the tile {:?} after the kill; the cockpit drew {frames} frames meanwhile",
+        killed.elapsed()
+    );
+    // The cockpit goes on drawing; the last picture stays, dimmed.
+    headless.update();
+    headless.update();
+    assert!(brightness(&headless).is_some_and(|b| b < 1.0));
+    match state(&headless) {
+        Some(StreamState::Lost { reason, .. }) => assert!(
+            matches!(
+                reason,
+                VideoError::Ended | VideoError::Stalled { .. } | VideoError::Refused
+            ),
+            "a dead camera's reason: {reason:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    let lost_shot = headless.capture().expect("frame");
+    lost_shot.save(output_path("video_lost.png")).expect("save");
+    let lost_mean = mean(&lost_shot);
+    println!("tile brightness live {live_mean:.0}, lost {lost_mean:.0}");
+    assert!(
+        lost_mean < live_mean * 0.6 && lost_mean > 5.0,
+        "dimmed last picture: {live_mean:.0} → {lost_mean:.0}"
+    );
+    rtsp.restart();
+    let restarted = Instant::now();
+    while state(&headless) != Some(StreamState::Live) {
+        headless.update();
+        assert!(
+            restarted.elapsed() < Duration::from_secs(30),
+            "the tile came back by itself"
+        );
+    }
+    headless.update();
+    headless.update();
+    assert_eq!(brightness(&headless), Some(1.0));
 }

@@ -118,10 +118,23 @@ impl VideoError {
         }) {
             return Some(VideoError::UnsupportedCodec { codec });
         }
+        // Otherwise the last line that says something failed (not the
+        // summary ffmpeg prints when a stream simply ends).
+        const FAULT: [&str; 8] = [
+            "rror",
+            "failed",
+            "Failed",
+            "nvalid",
+            "Unable",
+            "Could not",
+            "cannot",
+            "not found",
+        ];
         lines
             .iter()
             .rev()
-            .find(|l| !l.trim().is_empty() && !l.starts_with("  "))
+            .filter(|l| !l.starts_with("  ") && !l.starts_with("video:"))
+            .find(|l| FAULT.iter().any(|f| l.contains(f)))
             .map(|l| VideoError::Other(l.trim().to_owned()))
     }
 }
@@ -215,6 +228,18 @@ mod tests {
             Some(VideoError::Other("Conversion failed!".into()))
         );
         assert_eq!(VideoError::from_ffmpeg_log(&[], url), None);
+        // A stream that just ended leaves only its summary: no fault.
+        assert_eq!(
+            VideoError::from_ffmpeg_log(
+                &log(&[
+                    "frame=  380 fps= 25 q=-0.0 Lsize=   1kB time=00:00:15.20",
+                    "video:774kB audio:0kB subtitle:0kB other streams:0kB global headers:0kB",
+                    "Exiting normally, received signal 15.",
+                ]),
+                url
+            ),
+            None
+        );
     }
 
     #[test]

@@ -22,6 +22,9 @@
 //! | hazard bodies (model, demo placement, CSV series) | [`model::Hazard`], `geo::demo`, [`geo::series`] |
 //! | simulated slopes and field units                 | [`backend::hazard_sim`], `scenes/scenario_*.ron` |
 //! | hazard bodies on the GPU, their card             | [`cockpit::hazards`], `shaders/hazards.wgsl`, [`cockpit::ui::hazard_card`] |
+//! | cameras (model, camera files)                    | [`model::Camera`], [`geo::cameras`], `scenes/cameras_demo.ron` |
+//! | decoding streams, the watchdog, the demo's clip   | [`video`]                     |
+//! | the video wall, tiles on the GPU                 | [`cockpit::video`], `shaders/video.wgsl`, [`cockpit::ui::video_wall`] |
 //! | building colours on the GPU                      | [`cockpit::city::buildings`], `shaders/buildings.wgsl` |
 //! | terrain and water look                           | [`cockpit::city::terrain`], `shaders/terrain.wgsl` |
 //! | camera controls, fly-to                          | [`cockpit::camera`]           |

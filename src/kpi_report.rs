@@ -93,8 +93,13 @@ fn render_csv(rows: &[KpiRow]) -> String {
                 r.name.clone(),
                 r.kpi.received.to_string(),
                 r.kpi.closed.to_string(),
-                format!("{:.4}", r.kpi.closure_rate()),
-                format!("{:.4}", r.kpi.on_time_rate()),
+                // No rate: an empty cell (not 0).
+                r.kpi
+                    .closure()
+                    .map_or_else(String::new, |v| format!("{v:.4}")),
+                r.kpi
+                    .on_time()
+                    .map_or_else(String::new, |v| format!("{v:.4}")),
             ])?;
         }
         writer.flush()?;
@@ -132,8 +137,8 @@ pub fn render(rows: &[KpiRow], csv: bool) -> String {
         for (cell, (_, w)) in [
             r.kpi.received.to_string(),
             r.kpi.closed.to_string(),
-            format!("{:.1}%", 100.0 * r.kpi.closure_rate()),
-            format!("{:.1}%", 100.0 * r.kpi.on_time_rate()),
+            crate::model::percent_text(r.kpi.closure()),
+            crate::model::percent_text(r.kpi.on_time()),
         ]
         .iter()
         .zip(header)
@@ -169,6 +174,36 @@ mod tests {
             true,
         );
         assert_eq!(text.lines().nth(1), Some("500103,渝中区,4,2,0.5000,0.5000"));
+    }
+
+    #[test]
+    fn a_rate_with_nothing_to_divide_is_a_dash_not_zero() {
+        let rows = |kpi| {
+            [KpiRow {
+                scope: "500103".into(),
+                name: "渝中区".into(),
+                kpi,
+            }]
+        };
+        // Received but nothing closed: a closure rate of 0, no on-time rate.
+        let k = Kpi {
+            received: 3,
+            closed: 0,
+            closed_on_time: 0,
+        };
+        let text = render(&rows(k), false);
+        let line = text.lines().nth(1).unwrap_or_default();
+        assert!(
+            line.contains("0.0%") && line.trim_end().ends_with('—'),
+            "{line}"
+        );
+        assert_eq!(
+            render(&rows(k), true).lines().nth(1),
+            Some("500103,渝中区,3,0,0.0000,")
+        );
+        let none = render(&rows(Kpi::default()), false);
+        assert_eq!(none.lines().nth(1).map(|l| l.matches('—').count()), Some(2));
+        assert_eq!(crate::model::percent_text(Some(0.125)), "12.5%");
     }
 
     #[test]

@@ -35,6 +35,22 @@ impl Kpi {
             self.closed_on_time as f64 / self.closed as f64
         }
     }
+
+    /// Closed / received; `None` when nothing was received (there is no
+    /// rate to show, not a rate of 0).
+    pub fn closure(&self) -> Option<f64> {
+        (self.received > 0).then(|| self.closure_rate())
+    }
+
+    /// On time / closed; `None` when nothing was closed.
+    pub fn on_time(&self) -> Option<f64> {
+        (self.closed > 0).then(|| self.on_time_rate())
+    }
+}
+
+/// A rate as shown: `12.5%`, or `—` when there is nothing to divide.
+pub fn percent_text(rate: Option<f64>) -> String {
+    rate.map_or_else(|| "—".to_owned(), |r| format!("{:.1}%", 100.0 * r))
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

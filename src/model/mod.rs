@@ -23,7 +23,7 @@ pub use hazard::{
     MonitoringPoint, PlanStep, PointKind, Sample, Threatened, Thresholds, WarningLevel, ring_area,
     ring_contains,
 };
-pub use kpi::{Kpi, KpiTable};
+pub use kpi::{Kpi, KpiTable, percent_text};
 pub use region::{Area, District, DistrictId, Street, StreetId};
 pub use risk::RiskLevel;
 pub use sensor::{

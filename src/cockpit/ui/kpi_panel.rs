@@ -35,10 +35,6 @@ pub fn kpi_of(table: &KpiTable, area: Area) -> Kpi {
     }
 }
 
-fn percent(x: f64) -> String {
-    format!("{:.1}%", 100.0 * x)
-}
-
 impl KpiPanel {
     /// The areas one level below `area` with their KPIs (districts of the
     /// city, streets of a district; a street has none), busiest first.
@@ -145,8 +141,14 @@ impl KpiPanel {
                     for (label, value) in [
                         (lang.pick("受理", "Received"), kpi.received.to_string()),
                         (lang.pick("办结", "Closed"), kpi.closed.to_string()),
-                        (lang.pick("办结率", "Closure"), percent(kpi.closure_rate())),
-                        (lang.pick("按时率", "On time"), percent(kpi.on_time_rate())),
+                        (
+                            lang.pick("办结率", "Closure"),
+                            crate::model::percent_text(kpi.closure()),
+                        ),
+                        (
+                            lang.pick("按时率", "On time"),
+                            crate::model::percent_text(kpi.on_time()),
+                        ),
                     ] {
                         ui.vertical(|ui| {
                             ui.label(egui::RichText::new(label).color(theme::TEXT_DIM.egui()));
@@ -191,8 +193,8 @@ impl KpiPanel {
                                     }
                                     ui.label(row.kpi.received.to_string());
                                     ui.label(row.kpi.closed.to_string());
-                                    ui.label(percent(row.kpi.closure_rate()));
-                                    ui.label(percent(row.kpi.on_time_rate()));
+                                    ui.label(crate::model::percent_text(row.kpi.closure()));
+                                    ui.label(crate::model::percent_text(row.kpi.on_time()));
                                     ui.end_row();
                                 }
                             });
@@ -234,7 +236,8 @@ impl KpiPanel {
         let rate: Vec<[f64; 2]> = points[1..]
             .iter()
             .enumerate()
-            .map(|(i, k)| [i as f64, k.closure_rate() * 100.0])
+            // An interval with nothing received has no rate: no point.
+            .filter_map(|(i, k)| Some([i as f64, k.closure()? * 100.0]))
             .collect();
         egui_plot::Plot::new("kpi_trend")
             .height(96.0)

@@ -78,6 +78,68 @@ pub const LINK_LOST: Rgb = Rgb(240, 70, 70);
 /// The 回放中 / REPLAY banner.
 pub const REPLAY_FILL: Rgb = Rgb(150, 60, 20);
 
+/// WCAG 2 contrast ratio of two sRGB colours (1 to 21).
+pub fn contrast(a: Rgb, b: Rgb) -> f64 {
+    fn luminance(c: Rgb) -> f64 {
+        let lin = |v: u8| {
+            let v = f64::from(v) / 255.0;
+            if v <= 0.04045 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * lin(c.0) + 0.7152 * lin(c.1) + 0.0722 * lin(c.2)
+    }
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+}
+
+/// WCAG AA for body text.
+pub const MIN_TEXT_CONTRAST: f64 = 4.5;
+
+/// `c` lightened toward white just enough to read as text on `bg` (WCAG
+/// AA); colours that already do are returned as they are.
+pub fn readable_on(c: Rgb, bg: Rgb) -> Rgb {
+    let mix = |t: f64| {
+        let m = |v: u8| (f64::from(v) + (255.0 - f64::from(v)) * t).round() as u8;
+        Rgb(m(c.0), m(c.1), m(c.2))
+    };
+    (0..=20)
+        .map(|i| mix(f64::from(i) / 20.0))
+        .find(|m| contrast(*m, bg) >= MIN_TEXT_CONTRAST)
+        .unwrap_or(Rgb(255, 255, 255))
+}
+
+/// Every text/background pair the panels draw, by name (the contrast test
+/// walks them all).
+pub fn text_pairs() -> Vec<(String, Rgb, Rgb)> {
+    let mut pairs: Vec<(String, Rgb, Rgb)> = [
+        ("text on panel", TEXT, PANEL_FILL),
+        ("dim text on panel", TEXT_DIM, PANEL_FILL),
+        ("accent on panel", ACCENT, PANEL_FILL),
+        ("link ok on panel", LINK_OK, PANEL_FILL),
+        ("link wait on panel", LINK_WAIT, PANEL_FILL),
+        ("link lost on panel", LINK_LOST, PANEL_FILL),
+        ("text on map label", TEXT, LABEL_FILL),
+        ("text on a selected chip or row", TEXT, PANEL_STROKE),
+        ("text on the replay banner", TEXT, REPLAY_FILL),
+    ]
+    .into_iter()
+    .map(|(n, f, b)| (n.to_owned(), f, b))
+    .collect();
+    for level in RiskLevel::ALL {
+        for (bg, on) in [(PANEL_FILL, "panel"), (PANEL_STROKE, "selection")] {
+            pairs.push((
+                format!("{level:?} text on {on}"),
+                readable_on(risk_color(level), bg),
+                bg,
+            ));
+        }
+    }
+    pairs
+}
+
 /// Direction towards the sun (from the south-east, 50° up), world space.
 pub fn sun_direction() -> Vec3 {
     Vec3::new(0.45, 0.77, 0.45).normalize()
@@ -116,4 +178,24 @@ pub fn apply(ctx: &egui::Context, ui_scale: f32) {
     visuals.hyperlink_color = ACCENT.egui();
     ctx.set_visuals(visuals);
     ctx.set_zoom_factor(ui_scale);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_text_pair_meets_wcag_aa() {
+        let failing: Vec<String> = text_pairs()
+            .into_iter()
+            .filter(|(_, f, b)| contrast(*f, *b) < MIN_TEXT_CONTRAST)
+            .map(|(n, f, b)| format!("{n}: {:.2}", contrast(f, b)))
+            .collect();
+        assert!(failing.is_empty(), "below 4.5:1: {failing:?}");
+        // The raw 重大 red on a panel does not (why readable_on exists), and
+        // a colour that already reads is left alone.
+        assert!(contrast(risk_color(RiskLevel::Major), PANEL_FILL) < MIN_TEXT_CONTRAST);
+        assert_eq!(readable_on(TEXT, PANEL_FILL), TEXT);
+        assert!((contrast(Rgb(255, 255, 255), Rgb(0, 0, 0)) - 21.0).abs() < 1e-9);
+    }
 }

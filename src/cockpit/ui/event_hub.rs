@@ -176,13 +176,25 @@ pub fn clock(time_ms: i64) -> String {
 
 /// A small toggle chip with a count; returns whether it was clicked.
 fn chip(ui: &mut egui::Ui, on: bool, text: &str, count: usize, color: Option<theme::Rgb>) -> bool {
-    let mut label = egui::RichText::new(format!("{text} {count}"));
-    if let Some(c) = color.filter(|_| on) {
-        label = label.color(c.egui());
-    } else if !on {
-        label = label.color(theme::TEXT_DIM.egui());
+    // The level's colour is a swatch before the text, never the text on
+    // the selection fill (it would not be readable there).
+    let font = egui::TextStyle::Button.resolve(ui.style());
+    let mut job = egui::text::LayoutJob::default();
+    if let Some(c) = color {
+        let swatch = if on { c } else { theme::TEXT_DIM };
+        job.append(
+            "■ ",
+            0.0,
+            egui::TextFormat::simple(font.clone(), swatch.egui()),
+        );
     }
-    ui.selectable_label(on, label).clicked()
+    let fg = if on { theme::TEXT } else { theme::TEXT_DIM };
+    job.append(
+        &format!("{text} {count}"),
+        0.0,
+        egui::TextFormat::simple(font, fg.egui()),
+    );
+    ui.selectable_label(on, job).clicked()
 }
 
 impl EventHub {
@@ -375,12 +387,15 @@ impl EventHub {
                         code,
                         status_name(case.status, lang),
                     );
-                    let color = theme::risk_color(case.severity);
+                    let selected = cx.view.selected == Some(case.id);
+                    let bg = if selected {
+                        theme::PANEL_STROKE
+                    } else {
+                        theme::PANEL_FILL
+                    };
+                    let color = theme::readable_on(theme::risk_color(case.severity), bg);
                     if ui
-                        .selectable_label(
-                            cx.view.selected == Some(case.id),
-                            egui::RichText::new(text).color(color.egui()),
-                        )
+                        .selectable_label(selected, egui::RichText::new(text).color(color.egui()))
                         .on_hover_text(lang.pick("回放此案件", "Replay this case"))
                         .clicked()
                     {
@@ -525,7 +540,9 @@ impl EventHub {
                     kind_name(case.kind, lang)
                 ))
                 .strong()
-                .color(theme::risk_color(case.severity).egui()),
+                .color(
+                    theme::readable_on(theme::risk_color(case.severity), theme::PANEL_FILL).egui(),
+                ),
             );
         });
         if let Some(b) = building {

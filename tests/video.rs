@@ -32,6 +32,20 @@ fn request(url: &str, label: &str) -> StreamRequest {
     }
 }
 
+/// Asks for `req` until it is live (20 s at most).
+fn want_live(videos: &VideoManager, req: &StreamRequest) -> Arc<citytwin::video::Stream> {
+    let stream = videos.want(req);
+    wait_state(
+        &stream,
+        Duration::from_secs(20),
+        || {
+            videos.want(req);
+        },
+        |s| *s == StreamState::Live,
+    );
+    stream
+}
+
 fn lost_reason(state: &StreamState) -> Option<VideoError> {
     match state {
         StreamState::Lost { reason, .. } => Some(reason.clone()),
@@ -48,15 +62,7 @@ fn the_demo_clip_server_streams_through_ffmpeg_at_the_tile_size() {
         height: 180,
         ..request(&server.url(30.0), "demo-0")
     };
-    let stream = videos.want(&req);
-    wait_state(
-        &stream,
-        Duration::from_secs(20),
-        || {
-            videos.want(&req);
-        },
-        |s| *s == StreamState::Live,
-    );
+    let stream = want_live(&videos, &req);
     let first = stream.slot.latest().expect("a frame");
     assert_eq!((first.width, first.height), (320, 180));
     assert_eq!(first.data.len(), 320 * 180 * 3 / 2);
@@ -91,15 +97,7 @@ fn an_unwanted_stream_stops_decoding() {
     let server = ClipServer::start(clip, "127.0.0.1:0").expect("the clip server listens");
     let videos = manager();
     let req = request(&server.url(0.0), "demo-linger");
-    let stream = videos.want(&req);
-    wait_state(
-        &stream,
-        Duration::from_secs(20),
-        || {
-            videos.want(&req);
-        },
-        |s| *s == StreamState::Live,
-    );
+    let stream = want_live(&videos, &req);
     let pid = stream.pid.load(std::sync::atomic::Ordering::Relaxed);
     assert!(pid > 0);
     // Nobody asks for it any more: after the linger time it is gone, and
@@ -122,15 +120,7 @@ fn rtsp_h264_and_mjpeg_over_http_both_play() {
     let videos = manager();
     for (url, codec) in [(rtsp.url.clone(), "h264"), (mjpeg.url.clone(), "mjpeg")] {
         let req = request(&url, codec);
-        let stream = videos.want(&req);
-        wait_state(
-            &stream,
-            Duration::from_secs(20),
-            || {
-                videos.want(&req);
-            },
-            |s| *s == StreamState::Live,
-        );
+        let stream = want_live(&videos, &req);
         assert_eq!(
             stream.input().map(|i| i.codec),
             Some(codec.to_owned()),

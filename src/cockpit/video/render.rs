@@ -137,6 +137,8 @@ struct GpuTile {
     bind_group: BindGroup,
     /// The slot sequence number last uploaded.
     seq: u64,
+    /// The parameters last written to `params`.
+    written: Option<Vec4>,
 }
 
 #[derive(Resource, Default)]
@@ -205,6 +207,7 @@ fn new_tile(
         params,
         bind_group,
         seq: 0,
+        written: None,
     }
 }
 
@@ -252,9 +255,15 @@ fn upload_frames(
             counts.allocations += 1;
             *tile = new_tile(&device, &pipeline, &cache, size);
         }
-        let mut bytes = encase::UniformBuffer::new(Vec::<u8>::new());
-        if bytes.write(&params_for(stream, *brightness)).is_ok() {
-            queue.write_buffer(&tile.params, 0, bytes.as_ref());
+        // The matrix and brightness change rarely (input known, signal
+        // lost): the uniform is written only then.
+        let params = params_for(stream, *brightness);
+        if tile.written != Some(params.matrix) {
+            let mut bytes = encase::UniformBuffer::new(Vec::<u8>::new());
+            if bytes.write(&params).is_ok() {
+                queue.write_buffer(&tile.params, 0, bytes.as_ref());
+                tile.written = Some(params.matrix);
+            }
         }
         if let Some((seq, frame)) = stream.slot.newer_than(tile.seq) {
             let (w, h) = (frame.width, frame.height);

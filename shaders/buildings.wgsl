@@ -1,7 +1,9 @@
 // Buildings: merged tile meshes whose vertices carry a building id; colour
 // comes from one storage buffer of per-building state (risk level + flags),
-// so recolouring never touches a mesh. Lambert + distance fog; buildings
-// outside the drilled-into district or street are dimmed.
+// so recolouring never touches a mesh. Light that shows form: a sun plus a
+// sky/ground ambient, a darker foot on every wall, a bright line at the roof
+// edge; low risk levels muted toward the ground tone (the "risk focus");
+// distance fog; buildings outside the drilled-into district or street dimmed.
 #import bevy_pbr::mesh_functions::get_world_from_local
 #import bevy_pbr::mesh_view_bindings::{view, globals}
 #import bevy_pbr::view_transformations::position_world_to_clip
@@ -19,6 +21,14 @@ struct BuildingParams {
     // The drilled-into area: x 0 = whole city, 1 = district y, 2 = street z.
     // Buildings outside it are dimmed so the area stands out.
     focus: vec4<u32>,
+    // Ambient light from the sky (above) and the ground (below), linear RGB.
+    sky: vec4<f32>,
+    ground: vec4<f32>,
+    // The tone low levels are muted toward.
+    mute: vec4<f32>,
+    // x: risk focus (0 all levels equal … 1 only 较大/重大); y: 1 = light
+    // that shows form, 0 = the flat look; z: roof-edge line width (px).
+    look: vec4<f32>,
 }
 
 @group(#{MATERIAL_BIND_GROUP}) @binding(0) var<uniform> params: BuildingParams;
@@ -37,6 +47,8 @@ struct Vertex {
     @location(0) position: vec3<f32>,
     @location(1) normal: vec3<f32>,
     @location(2) building_id: u32,
+    // x: metres above the building's base; y: the building's height.
+    @location(3) wall: vec2<f32>,
 }
 
 struct VertexOutput {
@@ -45,6 +57,7 @@ struct VertexOutput {
     @location(1) normal: vec3<f32>,
     @location(2) @interpolate(flat) state: u32,
     @location(3) @interpolate(flat) inside: u32,
+    @location(4) wall: vec2<f32>,
 }
 
 // 1 when a building with this area word lies in the focused area.
@@ -60,6 +73,18 @@ fn in_focus(area: u32) -> u32 {
     return 1u;
 }
 
+// How far a level's colour is muted toward the ground tone: 低/较低 first,
+// 一般 only in the upper half of the focus range, 较大/重大 never.
+fn mute_amount(level: u32, focus: f32) -> f32 {
+    if level <= 1u {
+        return 0.0;
+    }
+    if level == 2u {
+        return 0.85 * clamp((focus - 0.5) * 2.0, 0.0, 1.0);
+    }
+    return 0.85 * clamp(focus * 2.0, 0.0, 1.0);
+}
+
 @vertex
 fn vertex(in: Vertex) -> VertexOutput {
     var out: VertexOutput;
@@ -69,6 +94,7 @@ fn vertex(in: Vertex) -> VertexOutput {
     out.clip_position = position_world_to_clip(world.xyz);
     out.normal = normalize((world_from_local * vec4<f32>(in.normal, 0.0)).xyz);
     out.state = states[in.building_id];
+    out.wall = in.wall;
     // At city level every building is in focus: skip the lookup.
     out.inside = 1u;
     if params.focus.x != 0u {
@@ -79,14 +105,44 @@ fn vertex(in: Vertex) -> VertexOutput {
 
 @fragment
 fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
+    // Height change per pixel, for lines a fixed number of pixels wide.
+    let px_m = fwidth(in.world_position.y);
     let level = min(in.state & LEVEL_MASK, 4u);
     var base = params.palette[level].rgb;
-    if (in.state & SELECTED_BIT) != 0u {
-        base = mix(base, params.selected_color.rgb, 0.55);
-    }
+    var color: vec3<f32>;
     let lambert = max(dot(in.normal, params.sun.xyz), 0.0);
-    let ambient = params.sun.w;
-    var color = base * (ambient + (1.0 - ambient) * lambert);
+    if params.look.y < 0.5 {
+        // The flat look: lambert plus a constant ambient, every level equal.
+        if (in.state & SELECTED_BIT) != 0u {
+            base = mix(base, params.selected_color.rgb, 0.55);
+        }
+        let ambient = params.sun.w;
+        color = base * (ambient + (1.0 - ambient) * lambert);
+    } else {
+        base = mix(base, params.mute.rgb, mute_amount(level, params.look.x));
+        if (in.state & SELECTED_BIT) != 0u {
+            base = mix(base, params.selected_color.rgb, 0.55);
+        }
+        let up = in.normal.y * 0.5 + 0.5;
+        let ambient = mix(params.ground.rgb, params.sky.rgb, up);
+        var light = ambient + vec3<f32>(0.8 * lambert);
+        let is_wall = abs(in.normal.y) < 0.5;
+        if is_wall {
+            // A soft darkening at the foot of the wall (the ground's shadow).
+            let foot = clamp(in.wall.x / max(min(in.wall.y * 0.35, 18.0), 1.0), 0.0, 1.0);
+            light = light * mix(0.55, 1.0, sqrt(foot));
+            // The roof edge: a bright line a pixel or two wide at the top.
+            let edge = min(max(px_m * params.look.z, 0.6), in.wall.y * 0.3);
+            if in.wall.y - in.wall.x < edge {
+                light = light * 1.45 + vec3<f32>(0.08);
+            }
+        }
+        color = base * light;
+        if level <= 1u {
+            // 较大/重大 keep their colour even on walls facing away.
+            color = max(color, base * 0.6);
+        }
+    }
     if (in.state & ALARM_BIT) != 0u {
         let pulse = 0.5 + 0.5 * sin(globals.time * params.fog.y);
         color = mix(color, params.alarm_color.rgb, 0.6 * pulse);

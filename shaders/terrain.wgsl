@@ -1,5 +1,6 @@
 // Terrain and water: per-vertex colour (elevation tint and hillshade baked on
-// the CPU), a little sun, distance fog into the background colour.
+// the CPU), a little sun, a shoreline where land meets water, distance fog
+// into the haze.
 #import bevy_pbr::mesh_functions::get_world_from_local
 #import bevy_pbr::mesh_view_bindings::view
 #import bevy_pbr::view_transformations::position_world_to_clip
@@ -10,6 +11,9 @@ struct GroundParams {
     sun: vec4<f32>,
     // x: fog density per metre.
     fog: vec4<f32>,
+    // x: water level (m); y: 1 = draw the shoreline; z: its width (px).
+    shore: vec4<f32>,
+    shore_color: vec4<f32>,
 }
 
 @group(#{MATERIAL_BIND_GROUP}) @binding(0) var<uniform> params: GroundParams;
@@ -39,6 +43,13 @@ fn vertex(in: Vertex) -> VertexOutput {
 @fragment
 fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
     var color = in.color.rgb;
+    // The shoreline: land just above the water, a line a couple of pixels
+    // wide at any distance (the height change per pixel sets the band).
+    let px_m = fwidth(in.world_position.y);
+    let above = in.world_position.y - params.shore.x;
+    if params.shore.y > 0.5 && above >= 0.0 && above < max(px_m * params.shore.z, 0.5) {
+        color = params.shore_color.rgb;
+    }
     let to_eye = normalize(view.world_position - in.world_position);
     // Water glints where the sun reflects towards the eye (flat surface, n = +y).
     let reflected = reflect(-params.sun.xyz, vec3<f32>(0.0, 1.0, 0.0));

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use bevy::math::UVec2;
 use bevy::time::TimeUpdateStrategy;
+use citytwin::cockpit::city::look::Look;
 use citytwin::cockpit::headless::HeadlessCity;
 use citytwin::geo::demo::{DemoScene, generate};
 use citytwin::model::RiskLevel;
@@ -20,6 +21,8 @@ fn an_alarmed_building_pulses_and_a_plain_one_does_not() {
     let city = Arc::new(generate(&scene));
     let (target, roof, view) = above_tallest(&city, 400.0);
     let mut headless = HeadlessCity::new(city.clone(), view, UVec2::new(160, 120), false);
+    // The level's own colour: risk focus off (it mutes 低 toward the ground).
+    headless.set_look(Look::default().with_focus(0.0));
     headless
         .app()
         .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(

@@ -7,6 +7,7 @@ mod common;
 use std::sync::Arc;
 
 use bevy::math::{UVec2, Vec2};
+use citytwin::cockpit::city::look::Look;
 use citytwin::cockpit::headless::HeadlessCity;
 use citytwin::geo::demo::{DemoScene, generate};
 use citytwin::model::RiskLevel;
@@ -19,6 +20,8 @@ fn recolouring_a_building_changes_its_pixels_and_no_mesh() {
     // The tallest building: nothing can hide its roof from straight above.
     let (target, roof, view) = above_tallest(&city, 400.0);
     let mut headless = HeadlessCity::new(city.clone(), view, UVec2::new(320, 240), false);
+    // The level's own colour: risk focus off (it mutes 低 toward the ground).
+    headless.set_look(Look::default().with_focus(0.0));
 
     headless.state_mut().set_level(target.id, RiskLevel::Major);
     let red = headless.capture().expect("frame");

@@ -12,6 +12,7 @@ use bevy::math::{UVec2, Vec3};
 use bevy::time::TimeUpdateStrategy;
 use citytwin::cockpit::camera::OrbitCamera;
 use citytwin::cockpit::city::area_grid;
+use citytwin::cockpit::city::look::Look;
 use citytwin::cockpit::city::markers::{HEAD_Y_M, SIZE_DISTANCE_M};
 use citytwin::cockpit::drill::{AreaIndex, Drill};
 use citytwin::cockpit::headless::HeadlessCity;
@@ -183,6 +184,8 @@ fn drilling_into_a_district_outlines_it_and_dims_the_buildings_outside() {
         heading_deg: 0.0,
     };
     let mut headless = HeadlessCity::new(city.clone(), view, UVec2::new(200, 150), false);
+    // The level's own colour: risk focus off (it mutes 低 toward the ground).
+    headless.set_look(Look::default().with_focus(0.0));
     // All green: no 较低-blue building can pass for a boundary line.
     headless
         .state_mut()

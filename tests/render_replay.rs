@@ -12,6 +12,7 @@ use bevy::math::UVec2;
 use bevy::time::TimeUpdateStrategy;
 use citytwin::backend::engine::Engine;
 use citytwin::backend::scenario::sensor_bindings;
+use citytwin::cockpit::city::look::Look;
 use citytwin::cockpit::headless::HeadlessCity;
 use citytwin::cockpit::hub_view::{CaseFilter, SetFilter};
 use citytwin::cockpit::stream::replay::ReplaySource;
@@ -84,6 +85,8 @@ fn a_recorded_alarm_shows_at_its_time_and_not_before() {
     assert!(engine.live().is_alarmed(target_id));
 
     let mut headless = HeadlessCity::new(city.clone(), view, UVec2::new(160, 120), false);
+    // The level's own colour: risk focus off (it mutes 低 toward the ground).
+    headless.set_look(Look::default().with_focus(0.0));
     headless
         .app()
         .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(

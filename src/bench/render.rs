@@ -15,6 +15,7 @@ use super::{Common, median_p95};
 use crate::cli::{DataArgs, load_city, parse_size};
 use crate::cockpit::camera::OrbitCamera;
 use crate::cockpit::city::TILE_SIZE_M;
+use crate::cockpit::city::look::{Look, SetLook};
 use crate::cockpit::city::terrain::grid_indices;
 use crate::cockpit::headless::HeadlessCity;
 use crate::cockpit::state::CityState;
@@ -91,19 +92,37 @@ fn bench_dataset(name: &str, data: &DataArgs, args: &RenderBenchArgs) -> anyhow:
         city.buildings.len()
     );
 
-    // Frame time with the whole city in view; GPU work included.
-    for _ in 0..3 {
-        headless.update();
-    }
+    // Frame time with the whole city in view; GPU work included. The look
+    // of the wall (form, risk focus, halos, sky) against round 1's flat
+    // look, alternating in blocks so drift hits both alike.
     let mut frames = Vec::with_capacity(args.common.frames);
-    for _ in 0..args.common.frames {
-        let t = Instant::now();
-        headless.update();
-        headless.wait_for_gpu();
-        frames.push(ms(t));
+    let mut flat_frames = Vec::with_capacity(args.common.frames);
+    let block = 5.min(args.common.frames.max(1));
+    while frames.len() < args.common.frames {
+        for (look, out) in [
+            (Look::default(), &mut frames),
+            (Look::flat(), &mut flat_frames),
+        ] {
+            headless.app().world_mut().write_message(SetLook(look));
+            for _ in 0..2 {
+                headless.update();
+            }
+            headless.wait_for_gpu();
+            for _ in 0..block {
+                let t = Instant::now();
+                headless.update();
+                headless.wait_for_gpu();
+                out.push(ms(t));
+            }
+        }
     }
     let (median, p95) = median_p95(&mut frames);
-    println!("cockpit frame: median {median:.1} ms, p95 {p95:.1} ms");
+    let (flat_median, flat_p95) = median_p95(&mut flat_frames);
+    println!("cockpit frame: median {median:.1} ms, p95 {p95:.1} ms (the wall's look)");
+    println!(
+        "round-1 flat look: median {flat_median:.1} ms, p95 {flat_p95:.1} ms → the look costs {:+.1} % (budget +10 %)",
+        (median / flat_median - 1.0) * 100.0
+    );
 
     let reference = reference_frame_ms(&city, &view, args)?;
     if let Some((ref_median, ref_p95, triangles)) = reference {

@@ -19,6 +19,7 @@ use bevy::winit::WinitPlugin;
 use super::app::{CityViewPlugin, city_camera};
 use super::camera::OrbitCamera;
 use super::city::CityTiles;
+use super::city::look::{Look, SetLook};
 use super::city::markers::{MarkerLayer, pick_marker};
 use super::picking::pick_at_viewport;
 use super::state::CityState;
@@ -181,6 +182,12 @@ impl HeadlessCity {
             .get_resource::<ReplaySource>()
             .map(|r| r.problems.clone())
             .unwrap_or_default()
+    }
+
+    /// Changes how the city is drawn (through [`SetLook`], as the panels
+    /// do); takes effect on the next update.
+    pub fn set_look(&mut self, look: Look) {
+        self.app.world_mut().write_message(SetLook(look));
     }
 
     pub fn set_view(&mut self, view: OrbitCamera) {

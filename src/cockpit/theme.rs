@@ -145,6 +145,27 @@ pub fn sun_direction() -> Vec3 {
     Vec3::new(0.45, 0.77, 0.45).normalize()
 }
 
+/// The haze at the horizon: the sky's lowest colour, and what fog fades to.
+pub const HAZE: Rgb = Rgb(22, 38, 64);
+/// The sky straight up.
+pub const ZENITH: Rgb = Rgb(4, 8, 18);
+/// Ambient light (linear, a multiplier) from the sky above and bounced from
+/// the ground below: walls facing away from the sun still show their form.
+pub const SKY_AMBIENT: Vec3 = Vec3::new(0.27, 0.30, 0.38);
+pub const GROUND_AMBIENT: Vec3 = Vec3::new(0.12, 0.11, 0.10);
+/// The tone low risk levels are muted toward (a cool grey a little lighter
+/// than the ground), so the few high ones stand out.
+pub const MUTED_BUILDING: Rgb = Rgb(70, 84, 98);
+/// The bright line where land meets water.
+pub const SHORE: Rgb = Rgb(92, 150, 170);
+
+/// Halo colour of a high risk level: its colour lifted toward white.
+pub fn halo_color(level: RiskLevel) -> Rgb {
+    let c = risk_color(level);
+    let lift = |v: u8| (f32::from(v) + (255.0 - f32::from(v)) * 0.35).round() as u8;
+    Rgb(lift(c.0), lift(c.1), lift(c.2))
+}
+
 /// Exponential-squared fog density per metre.
 pub const FOG_DENSITY_PER_M: f32 = 1.0 / 38_000.0;
 

@@ -20,8 +20,14 @@ pub struct TileMesh {
     pub positions: Vec<[f32; 3]>,
     pub normals: Vec<[f32; 3]>,
     pub building_ids: Vec<u32>,
+    /// Per vertex: metres above the building's base and the building's
+    /// height (the shader darkens the foot of each wall and picks out the
+    /// roof edge with them).
+    pub walls: Vec<[f32; 2]>,
     pub indices: Vec<u32>,
     pub buildings: Vec<BuildingId>,
+    /// One oriented box per building, drawn as a halo when its level is high.
+    pub halo: HaloMesh,
     pub aabb_min: [f32; 3],
     pub aabb_max: [f32; 3],
 }
@@ -31,11 +37,12 @@ impl TileMesh {
         self.indices.len() / 3
     }
 
-    fn push_vertex(&mut self, p: [f32; 3], n: [f32; 3], id: u32) -> u32 {
+    fn push_vertex(&mut self, p: [f32; 3], n: [f32; 3], id: u32, wall: [f32; 2]) -> u32 {
         let index = self.positions.len() as u32;
         self.positions.push(p);
         self.normals.push(n);
         self.building_ids.push(id);
+        self.walls.push(wall);
         index
     }
 
@@ -74,6 +81,103 @@ impl TileMesh {
     }
 }
 
+/// Halo geometry of a tile: per building an oriented box around its
+/// footprint, every vertex with the direction it is pushed outward on the
+/// screen (a few pixels, whatever the distance) and its building's id.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HaloMesh {
+    pub positions: Vec<[f32; 3]>,
+    pub outward: Vec<[f32; 3]>,
+    pub building_ids: Vec<u32>,
+    pub indices: Vec<u32>,
+}
+
+impl HaloMesh {
+    /// Appends the box of `ring` (local metres) from `base` to `top`,
+    /// aligned with the ring's longest edge.
+    fn push_box(&mut self, ring: &[[f32; 2]], base: f32, top: f32, id: u32) {
+        let Some((axis, _)) = ring
+            .iter()
+            .zip(ring.iter().cycle().skip(1))
+            .map(|(a, b)| ([b[0] - a[0], b[1] - a[1]], (b[0] - a[0]).hypot(b[1] - a[1])))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .filter(|(_, len)| *len > 1e-3)
+            .map(|(d, len)| ([d[0] / len, d[1] / len], len))
+        else {
+            return;
+        };
+        let across = [-axis[1], axis[0]];
+        let dot = |p: &[f32; 2], d: [f32; 2]| p[0] * d[0] + p[1] * d[1];
+        let range = |d: [f32; 2]| {
+            ring.iter()
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), p| {
+                    (lo.min(dot(p, d)), hi.max(dot(p, d)))
+                })
+        };
+        let ((u0, u1), (v0, v1)) = (range(axis), range(across));
+        let (uc, vc, zc) = ((u0 + u1) / 2.0, (v0 + v1) / 2.0, (base + top) / 2.0);
+        let first = self.positions.len() as u32;
+        // Corner k: bit 0 → u1, bit 1 → v1, bit 2 → top.
+        for k in 0..8u32 {
+            let u = if k & 1 == 0 { u0 } else { u1 };
+            let v = if k & 2 == 0 { v0 } else { v1 };
+            let z = if k & 4 == 0 { base } else { top };
+            let p = [axis[0] * u + across[0] * v, axis[1] * u + across[1] * v];
+            let centre = [axis[0] * uc + across[0] * vc, axis[1] * uc + across[1] * vc];
+            let world = world_from_local(p, z);
+            let mid = world_from_local(centre, zc);
+            // Horizontal: from the box's axis to the corner; vertical: up
+            // or down one metre. The shader pushes each part by the halo's
+            // width on the screen, so the rim is as wide beside a tall,
+            // thin tower as above it.
+            self.positions.push(world);
+            self.outward.push([
+                world[0] - mid[0],
+                if z > zc { 1.0 } else { -1.0 },
+                world[2] - mid[2],
+            ]);
+            self.building_ids.push(id);
+        }
+        // Six faces wound counter-clockwise seen from outside: the halo is
+        // drawn from the inside (front faces culled), so only the far side
+        // of the box shows, around the building, never over it.
+        let centre = {
+            let c = [axis[0] * uc + across[0] * vc, axis[1] * uc + across[1] * vc];
+            world_from_local(c, zc)
+        };
+        for face in [
+            [0, 1, 3, 2],
+            [4, 5, 7, 6],
+            [0, 1, 5, 4],
+            [2, 3, 7, 6],
+            [0, 2, 6, 4],
+            [1, 3, 7, 5],
+        ] {
+            let [a, b, c, d] = face.map(|i: u32| first + i);
+            for [p, q, r] in [[a, b, c], [a, c, d]] {
+                let [pp, pq, pr] = [p, q, r].map(|i| self.positions[i as usize]);
+                let u = [pq[0] - pp[0], pq[1] - pp[1], pq[2] - pp[2]];
+                let v = [pr[0] - pp[0], pr[1] - pp[1], pr[2] - pp[2]];
+                let n = [
+                    u[1] * v[2] - u[2] * v[1],
+                    u[2] * v[0] - u[0] * v[2],
+                    u[0] * v[1] - u[1] * v[0],
+                ];
+                let out = [
+                    (pp[0] + pq[0] + pr[0]) / 3.0 - centre[0],
+                    (pp[1] + pq[1] + pr[1]) / 3.0 - centre[1],
+                    (pp[2] + pq[2] + pr[2]) / 3.0 - centre[2],
+                ];
+                if n[0] * out[0] + n[1] * out[1] + n[2] * out[2] >= 0.0 {
+                    self.indices.extend([p, q, r]);
+                } else {
+                    self.indices.extend([p, r, q]);
+                }
+            }
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum MeshError {
     #[error("building {code}: footprint has {vertices} distinct vertices, need at least 3")]
@@ -109,8 +213,9 @@ pub fn append_building(mesh: &mut TileMesh, building: &Building) -> Result<(), M
 
     let up = [0.0, 1.0, 0.0];
     let first = mesh.positions.len() as u32;
+    let height = top - base;
     for p in &roof.vertices {
-        mesh.push_vertex(world_from_local(*p, top), up, id);
+        mesh.push_vertex(world_from_local(*p, top), up, id, [height, height]);
     }
     for tri in roof.indices.chunks_exact(3) {
         mesh.push_triangle([first + tri[0], first + tri[1], first + tri[2]], up);
@@ -126,13 +231,15 @@ pub fn append_building(mesh: &mut TileMesh, building: &Building) -> Result<(), M
         // Outward normal of a counter-clockwise ring is the edge turned right;
         // the sign check in push_triangle makes clockwise rings safe too.
         let normal = world_from_local([dy / len, -dx / len], 0.0);
-        let v0 = mesh.push_vertex(world_from_local(*a, base), normal, id);
-        let v1 = mesh.push_vertex(world_from_local(b, base), normal, id);
-        let v2 = mesh.push_vertex(world_from_local(b, top), normal, id);
-        let v3 = mesh.push_vertex(world_from_local(*a, top), normal, id);
+        let (foot, head) = ([0.0, height], [height, height]);
+        let v0 = mesh.push_vertex(world_from_local(*a, base), normal, id, foot);
+        let v1 = mesh.push_vertex(world_from_local(b, base), normal, id, foot);
+        let v2 = mesh.push_vertex(world_from_local(b, top), normal, id, head);
+        let v3 = mesh.push_vertex(world_from_local(*a, top), normal, id, head);
         mesh.push_triangle([v0, v1, v2], normal);
         mesh.push_triangle([v0, v2, v3], normal);
     }
+    mesh.halo.push_box(ring, base, top, id);
     mesh.buildings.push(building.id);
     Ok(())
 }
@@ -313,6 +420,53 @@ pub(crate) mod tests {
             })
             .sum();
         assert!((roof_area - 300.0).abs() < 0.5, "{roof_area}");
+    }
+
+    #[test]
+    fn walls_know_their_height_and_halo_boxes_follow_the_footprint() {
+        // A 40 × 10 m block turned 30°: its halo box is turned with it.
+        let (c, s) = (30f32.to_radians().cos(), 30f32.to_radians().sin());
+        let ring: Vec<[f32; 2]> = [[0.0, 0.0], [40.0, 0.0], [40.0, 10.0], [0.0, 10.0]]
+            .iter()
+            .map(|p| [p[0] * c - p[1] * s, p[0] * s + p[1] * c])
+            .collect();
+        let mut mesh = TileMesh::default();
+        append_building(&mut mesh, &test_building(4, ring.clone())).expect("meshes");
+        assert_eq!(mesh.walls.len(), mesh.positions.len());
+        for (p, w) in mesh.positions.iter().zip(&mesh.walls) {
+            assert!((w[1] - 30.0).abs() < 1e-4);
+            assert!((p[1] - 100.0 - w[0]).abs() < 1e-3, "{p:?} {w:?}");
+        }
+        let halo = &mesh.halo;
+        assert_eq!((halo.positions.len(), halo.indices.len()), (8, 36));
+        // The box's corners are the footprint's corners (within rounding).
+        for corner in &ring {
+            let world = world_from_local(*corner, 100.0);
+            assert!(
+                halo.positions
+                    .iter()
+                    .any(|p| { (p[0] - world[0]).abs() < 1e-3 && (p[2] - world[2]).abs() < 1e-3 })
+            );
+        }
+        assert!(halo.outward.iter().all(|d| d[1].abs() == 1.0));
+        // Every halo triangle faces away from the box's centre (the shader
+        // culls those, drawing only the far side).
+        let centre = halo.positions.iter().fold([0.0f32; 3], |c, p| {
+            [c[0] + p[0] / 8.0, c[1] + p[1] / 8.0, c[2] + p[2] / 8.0]
+        });
+        for tri in halo.indices.chunks_exact(3) {
+            let [a, b, c] = [0, 1, 2].map(|k| halo.positions[tri[k] as usize]);
+            let u = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+            let v = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
+            let n = [
+                u[1] * v[2] - u[2] * v[1],
+                u[2] * v[0] - u[0] * v[2],
+                u[0] * v[1] - u[1] * v[0],
+            ];
+            let out = [0, 1, 2].map(|k| (a[k] + b[k] + c[k]) / 3.0 - centre[k]);
+            assert!(n[0] * out[0] + n[1] * out[1] + n[2] * out[2] > 0.0);
+        }
+        assert!(halo.outward.iter().all(|d| d[0].hypot(d[2]) > 5.0));
     }
 
     #[test]

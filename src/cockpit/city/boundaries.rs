@@ -44,7 +44,7 @@ impl LineMaterial {
     pub fn from_theme() -> LineMaterial {
         LineMaterial {
             params: LineParams {
-                fog_color: theme::BACKGROUND.linear(),
+                fog_color: theme::HAZE.linear(),
                 width: Vec4::new(
                     HALF_WIDTH_PER_M,
                     HALF_WIDTH_MIN_M,

@@ -9,6 +9,7 @@ use bevy::prelude::*;
 use bevy::render::render_resource::{AsBindGroup, ShaderType, VertexFormat};
 use bevy::render::storage::ShaderBuffer;
 
+use super::look::{HaloMaterial, HaloParams, Look, halo_mesh_to_bevy};
 use crate::cockpit::drill::Drill;
 use crate::cockpit::state::CityState;
 use crate::cockpit::theme;
@@ -20,6 +21,10 @@ pub const BUILDINGS_SHADER: Handle<Shader> = uuid_handle!("5b0c3f0e-3a51-4d7c-9d
 /// Per-vertex building id: indexes the state buffer.
 pub const ATTRIBUTE_BUILDING_ID: MeshVertexAttribute =
     MeshVertexAttribute::new("BuildingId", 0x00C1_7719, VertexFormat::Uint32);
+
+/// Per-vertex (metres above the base, building height).
+pub const ATTRIBUTE_WALL: MeshVertexAttribute =
+    MeshVertexAttribute::new("BuildingWall", 0x00C1_7722, VertexFormat::Float32x2);
 
 /// Pulse rate of alarmed buildings (rad/s): about one flash a second.
 const ALARM_PULSE_RAD_PER_S: f32 = 6.0;
@@ -34,6 +39,11 @@ pub struct BuildingParams {
     pub fog: Vec4,
     /// x: 0 whole city, 1 district `y`, 2 street `z` (see [`focus_words`]).
     pub focus: UVec4,
+    pub sky: Vec4,
+    pub ground: Vec4,
+    pub mute: Vec4,
+    /// See [`Look::words`].
+    pub look: Vec4,
 }
 
 /// The focus uniform for an area.
@@ -59,15 +69,19 @@ pub fn area_words(city: &City) -> Vec<u8> {
 }
 
 impl BuildingParams {
-    pub fn from_theme() -> BuildingParams {
+    pub fn from_theme(look: &Look) -> BuildingParams {
         BuildingParams {
             palette: RiskLevel::ALL.map(|l| theme::risk_color(l).linear()),
             selected_color: theme::SELECTED.linear(),
             alarm_color: theme::ALARM_FLASH.linear(),
-            fog_color: theme::BACKGROUND.linear(),
+            fog_color: theme::HAZE.linear(),
             sun: theme::sun_direction().extend(0.38),
             fog: Vec4::new(theme::FOG_DENSITY_PER_M, ALARM_PULSE_RAD_PER_S, 0.0, 0.0),
             focus: UVec4::ZERO,
+            sky: theme::SKY_AMBIENT.extend(1.0),
+            ground: theme::GROUND_AMBIENT.extend(1.0),
+            mute: theme::MUTED_BUILDING.linear(),
+            look: look.words(),
         }
     }
 }
@@ -88,7 +102,8 @@ lean_material!(
     [
         Mesh::ATTRIBUTE_POSITION,
         Mesh::ATTRIBUTE_NORMAL,
-        ATTRIBUTE_BUILDING_ID
+        ATTRIBUTE_BUILDING_ID,
+        ATTRIBUTE_WALL
     ]
 );
 
@@ -97,6 +112,7 @@ lean_material!(
 pub struct BuildingStateBuffer {
     pub handle: Handle<ShaderBuffer>,
     pub material: Handle<BuildingMaterial>,
+    pub halo: Handle<HaloMaterial>,
     pub synced_revision: (u64, u64),
     scratch: Vec<u8>,
 }
@@ -115,6 +131,7 @@ pub fn tile_mesh_to_bevy(tile: &TileMesh) -> Mesh {
     .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, tile.positions.clone())
     .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, tile.normals.clone())
     .with_inserted_attribute(ATTRIBUTE_BUILDING_ID, tile.building_ids.clone())
+    .with_inserted_attribute(ATTRIBUTE_WALL, tile.walls.clone())
     .with_inserted_indices(Indices::U32(tile.indices.clone()))
 }
 
@@ -123,6 +140,7 @@ pub fn tile_aabb(tile: &TileMesh) -> Aabb {
 }
 
 /// Spawns one entity per tile sharing one material, and the state buffer.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn spawn_building_tiles(
     commands: &mut Commands,
     tiles: &[TileMesh],
@@ -131,6 +149,8 @@ pub(super) fn spawn_building_tiles(
     meshes: &mut Assets<Mesh>,
     buffers: &mut Assets<ShaderBuffer>,
     materials: &mut Assets<BuildingMaterial>,
+    halos: &mut Assets<HaloMaterial>,
+    look: &Look,
 ) {
     let mut bytes = Vec::new();
     state.pack_into(&mut bytes);
@@ -144,7 +164,12 @@ pub(super) fn spawn_building_tiles(
         RenderAssetUsages::default(),
     ));
     let material = materials.add(BuildingMaterial {
-        params: BuildingParams::from_theme(),
+        params: BuildingParams::from_theme(look),
+        states: states.clone(),
+        areas: areas.clone(),
+    });
+    let halo = halos.add(HaloMaterial {
+        params: HaloParams::from_theme(look),
         states: states.clone(),
         areas,
     });
@@ -157,10 +182,20 @@ pub(super) fn spawn_building_tiles(
             BuildingTile { index },
             Transform::IDENTITY,
         ));
+        if !tile.halo.indices.is_empty() {
+            commands.spawn((
+                Name::new(format!("halos tile {:?}", tile.key)),
+                Mesh3d(meshes.add(halo_mesh_to_bevy(&tile.halo))),
+                MeshMaterial3d(halo.clone()),
+                tile_aabb(tile),
+                Transform::IDENTITY,
+            ));
+        }
     }
     commands.insert_resource(BuildingStateBuffer {
         handle: states,
         material,
+        halo,
         synced_revision: state.revision(),
         scratch: bytes,
     });
@@ -189,22 +224,35 @@ pub fn sync_state_buffer(
     buffer.synced_revision = state.revision();
 }
 
-/// Dims the buildings outside the drilled-into area.
+/// Dims the buildings outside the drilled-into area and follows the
+/// [`Look`]: uniforms are written only when they change.
 pub fn sync_focus(
     drill: Option<Res<Drill>>,
+    look: Res<Look>,
     buffer: Option<Res<BuildingStateBuffer>>,
     mut materials: ResMut<Assets<BuildingMaterial>>,
+    mut halos: ResMut<Assets<HaloMaterial>>,
 ) {
-    let (Some(drill), Some(buffer)) = (drill, buffer) else {
+    let Some(buffer) = buffer else {
         return;
     };
-    let words = focus_words(drill.at);
-    let Some(material) = materials.get(&buffer.material) else {
-        return;
-    };
-    if material.params.focus != words
+    let words = focus_words(drill.map_or(Area::City, |d| d.at));
+    let look_words = look.words();
+    let halo_on = if look.halos { 1.0 } else { 0.0 };
+    if materials
+        .get(&buffer.material)
+        .is_some_and(|m| m.params.focus != words || m.params.look != look_words)
         && let Some(mut material) = materials.get_mut(&buffer.material)
     {
         material.params.focus = words;
+        material.params.look = look_words;
+    }
+    if halos
+        .get(&buffer.halo)
+        .is_some_and(|m| m.params.focus != words || m.params.halo.z != halo_on)
+        && let Some(mut halo) = halos.get_mut(&buffer.halo)
+    {
+        halo.params.focus = words;
+        halo.params.halo.z = halo_on;
     }
 }

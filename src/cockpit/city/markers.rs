@@ -49,7 +49,7 @@ pub struct MarkerParams {
 impl MarkerParams {
     pub fn from_theme() -> MarkerParams {
         MarkerParams {
-            fog_color: theme::BACKGROUND.linear(),
+            fog_color: theme::HAZE.linear(),
             selected_color: theme::SELECTED.linear(),
             motion: Vec4::new(
                 PULSE_RAD_PER_S,

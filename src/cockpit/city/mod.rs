@@ -4,8 +4,12 @@
 /// Implements `Material` the lean way every city material shares: one WGSL
 /// file for both stages, no prepass, no shadows, and exactly the given
 /// vertex attributes at shader locations 0, 1, 2, … in that order.
+/// `cull = Front` draws a mesh from the inside (the halos' hulls).
 macro_rules! lean_material {
     ($material:ty, $shader:expr, [$($attribute:expr),+ $(,)?]) => {
+        lean_material!($material, $shader, [$($attribute),+], cull = Back);
+    };
+    ($material:ty, $shader:expr, [$($attribute:expr),+ $(,)?], cull = $cull:ident) => {
         impl bevy::pbr::Material for $material {
             fn vertex_shader() -> bevy::shader::ShaderRef {
                 $shader.into()
@@ -35,6 +39,7 @@ macro_rules! lean_material {
                     .map(|(location, a)| a.at_shader_location(location as u32))
                     .collect();
                 descriptor.vertex.buffers = vec![layout.0.get_layout(&attributes)?];
+                descriptor.primitive.cull_mode = Some(bevy::render::render_resource::Face::$cull);
                 Ok(())
             }
         }
@@ -43,6 +48,7 @@ macro_rules! lean_material {
 
 pub mod boundaries;
 pub mod buildings;
+pub mod look;
 pub mod markers;
 pub mod terrain;
 
@@ -82,6 +88,16 @@ pub(super) fn plugin(app: &mut App) {
             include_str!("../../../shaders/lines.wgsl"),
             "shaders/lines.wgsl",
         ),
+        (
+            &look::HALO_SHADER,
+            include_str!("../../../shaders/halo.wgsl"),
+            "shaders/halo.wgsl",
+        ),
+        (
+            &look::SKY_SHADER,
+            include_str!("../../../shaders/sky.wgsl"),
+            "shaders/sky.wgsl",
+        ),
     ] {
         if let Err(e) = shaders.insert(handle.id(), Shader::from_wgsl(source, path)) {
             error!("cannot register {path}: {e}");
@@ -92,8 +108,13 @@ pub(super) fn plugin(app: &mut App) {
         MaterialPlugin::<GroundMaterial>::default(),
         MaterialPlugin::<markers::MarkerMaterial>::default(),
         MaterialPlugin::<boundaries::LineMaterial>::default(),
+        MaterialPlugin::<look::HaloMaterial>::default(),
+        MaterialPlugin::<look::SkyMaterial>::default(),
     ))
+    .init_resource::<look::Look>()
+    .add_message::<look::SetLook>()
     .add_systems(Startup, spawn_city)
+    .add_systems(Update, look::apply_look.in_set(AppSystems::Ingest))
     .add_systems(
         Update,
         (
@@ -139,6 +160,9 @@ fn spawn_city(
     mut ground_materials: ResMut<Assets<GroundMaterial>>,
     mut marker_materials: ResMut<Assets<markers::MarkerMaterial>>,
     mut line_materials: ResMut<Assets<boundaries::LineMaterial>>,
+    mut halo_materials: ResMut<Assets<look::HaloMaterial>>,
+    mut sky_materials: ResMut<Assets<look::SkyMaterial>>,
+    look: Res<look::Look>,
 ) {
     let started = std::time::Instant::now();
     let (tiles, errors) = build_tiles(&city.buildings, TILE_SIZE_M);
@@ -156,18 +180,23 @@ fn spawn_city(
         &mut meshes,
         &mut buffers,
         &mut building_materials,
+        &mut halo_materials,
+        &look,
     );
+    look::spawn_sky(&mut commands, &mut meshes, &mut sky_materials);
     commands.spawn((
         Name::new("terrain"),
         Mesh3d(meshes.add(terrain_mesh(&city.terrain))),
-        MeshMaterial3d(ground_materials.add(GroundMaterial::from_theme(0.0))),
+        MeshMaterial3d(
+            ground_materials.add(GroundMaterial::from_theme(0.0, city.terrain.water_level_m)),
+        ),
         Transform::IDENTITY,
     ));
     if let Some(level) = city.terrain.water_level_m {
         commands.spawn((
             Name::new("water"),
             Mesh3d(meshes.add(water_mesh(&city.terrain, level))),
-            MeshMaterial3d(ground_materials.add(GroundMaterial::from_theme(0.6))),
+            MeshMaterial3d(ground_materials.add(GroundMaterial::from_theme(0.6, None))),
             Transform::IDENTITY,
         ));
     }

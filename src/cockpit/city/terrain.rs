@@ -9,6 +9,9 @@ use crate::cockpit::theme::{self, Rgb};
 use crate::geo::world_from_local;
 use crate::model::Terrain;
 
+/// Width of the shoreline (pixels of height on the screen).
+pub const SHORE_PX: f32 = 2.0;
+
 pub const TERRAIN_SHADER: Handle<Shader> = uuid_handle!("5b0c3f0e-3a51-4d7c-9d36-6c1f0e6c2a02");
 
 #[derive(Clone, Copy, Debug, ShaderType)]
@@ -16,6 +19,10 @@ pub struct GroundParams {
     pub fog_color: Vec4,
     pub sun: Vec4,
     pub fog: Vec4,
+    /// x: the water level (m); y: 1 = draw the shoreline on this land;
+    /// z: its width (pixels of height on the screen).
+    pub shore: Vec4,
+    pub shore_color: Vec4,
 }
 
 #[derive(Asset, TypePath, AsBindGroup, Debug, Clone)]
@@ -25,13 +32,19 @@ pub struct GroundMaterial {
 }
 
 impl GroundMaterial {
-    /// `glint`: specular strength (0 for land, >0 for water).
-    pub fn from_theme(glint: f32) -> GroundMaterial {
+    /// `glint`: specular strength (0 for land, >0 for water); `shore`:
+    /// the water level, for land that meets water (a bright line there).
+    pub fn from_theme(glint: f32, shore: Option<f32>) -> GroundMaterial {
         GroundMaterial {
             params: GroundParams {
-                fog_color: theme::BACKGROUND.linear(),
+                fog_color: theme::HAZE.linear(),
                 sun: theme::sun_direction().extend(glint),
                 fog: Vec4::new(theme::FOG_DENSITY_PER_M, 0.0, 0.0, 0.0),
+                shore: match shore {
+                    Some(level) => Vec4::new(level, 1.0, SHORE_PX, 0.0),
+                    None => Vec4::ZERO,
+                },
+                shore_color: theme::SHORE.linear(),
             },
         }
     }

@@ -46,7 +46,7 @@ impl HazardParams {
         HazardParams {
             palette: WarningLevel::ALL.map(|l| theme::warning_color(l).linear()),
             selected_color: theme::SELECTED.linear(),
-            fog_color: theme::BACKGROUND.linear(),
+            fog_color: theme::HAZE.linear(),
             motion: Vec4::new(
                 PULSE_RAD_PER_S,
                 SIZE_DISTANCE_M,

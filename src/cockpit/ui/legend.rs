@@ -2,7 +2,7 @@
 
 use bevy_egui::egui;
 
-use super::{PanelContext, theme};
+use super::{PanelContext, UiAction, theme};
 use crate::model::RiskLevel;
 
 /// One legend line as shown.
@@ -30,7 +30,7 @@ impl Legend {
             .collect()
     }
 
-    pub fn ui(&mut self, ctx: &egui::Context, cx: &PanelContext<'_>) {
+    pub fn ui(&mut self, ctx: &egui::Context, cx: &PanelContext<'_>, actions: &mut Vec<UiAction>) {
         egui::Window::new(cx.lang.pick("火灾风险等级", "Fire risk"))
             .id(egui::Id::new("legend"))
             .anchor(egui::Align2::LEFT_BOTTOM, [12.0, -12.0 - cx.bottom_inset])
@@ -59,6 +59,21 @@ impl Legend {
                         }
                     });
                 ui.separator();
+                // Risk focus: from every level equal to only the high ones.
+                let mut focus = cx.look.risk_focus;
+                ui.horizontal(|ui| {
+                    ui.label(cx.lang.pick("风险聚焦", "Risk focus"));
+                    let slider = egui::Slider::new(&mut focus, 0.0..=1.0)
+                        .show_value(false)
+                        .trailing_fill(true);
+                    let response = ui.add(slider).on_hover_text(cx.lang.pick(
+                        "左：各等级同样醒目；右：只突出较大、重大",
+                        "Left: all levels alike; right: only high and major stand out",
+                    ));
+                    if response.changed() {
+                        actions.push(UiAction::Look(cx.look.with_focus(focus)));
+                    }
+                });
                 ui.label(
                     egui::RichText::new(format!(
                         "{} {}",

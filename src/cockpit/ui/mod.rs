@@ -103,6 +103,11 @@ pub struct PanelContext<'a> {
     pub video: Option<video_wall::VideoPanel<'a>>,
     /// Camera icons to draw on the map, at these screen positions (points).
     pub camera_icons: &'a [video_wall::CameraIcon],
+    /// How the city is drawn (the legend's risk-focus control shows it).
+    pub look: crate::cockpit::city::look::Look,
+    /// Screen rectangles (points) of the haloed 较大/重大 buildings in
+    /// view: map labels keep clear of them.
+    pub halos: &'a [egui::Rect],
 }
 
 /// The clock, command feedback, live head and timeline marks of a cockpit
@@ -144,6 +149,8 @@ impl<'a> PanelContext<'a> {
             bottom_inset: 0.0,
             video: None,
             camera_icons: &[],
+            look: crate::cockpit::city::look::Look::default(),
+            halos: &[],
         }
     }
 }
@@ -177,6 +184,8 @@ pub enum UiAction {
         request: crate::video::StreamRequest,
         brightness: f32,
     },
+    /// Change how the city is drawn (the risk focus).
+    Look(crate::cockpit::city::look::Look),
 }
 
 /// All panels' own state (text typed, results shown).
@@ -218,7 +227,7 @@ impl Panels {
         let map = root.available_rect_before_wrap();
         labels.ui(root.ctx(), cx, map, &mut actions);
         video.ui(root.ctx(), cx, &mut actions);
-        legend.ui(root.ctx(), cx);
+        legend.ui(root.ctx(), cx, &mut actions);
         card.ui(root.ctx(), cx, &mut actions);
         hazard_card.ui(root.ctx(), cx, &mut actions);
         hub.ui(root.ctx(), cx, &mut actions);
@@ -239,6 +248,7 @@ pub struct PanelMessages<'w> {
     time: MessageWriter<'w, TimeControlCommand>,
     command: MessageWriter<'w, SendCommand>,
     video: MessageWriter<'w, crate::cockpit::video::VideoCommand>,
+    look: MessageWriter<'w, crate::cockpit::city::look::SetLook>,
 }
 
 /// What the panels read besides the city and its state.
@@ -256,6 +266,7 @@ pub struct PanelInputs<'w> {
     wall: Option<Res<'w, crate::cockpit::video::VideoWall>>,
     videos: Option<Res<'w, crate::cockpit::video::Videos>>,
     shown: Option<ResMut<'w, crate::cockpit::video::ShownStreams>>,
+    look: Res<'w, crate::cockpit::city::look::Look>,
 }
 
 /// The UI scale for a window `height_px` tall: panels are laid out for a
@@ -285,6 +296,57 @@ pub fn map_label_positions(
             Some((area, egui::pos2(px.x / zoom, px.y / zoom)))
         })
         .collect()
+}
+
+/// Screen rectangles (egui points) of the haloed buildings in view: the
+/// 较大/重大 ones inside the drilled-into area, each with its halo's width.
+pub fn halo_rects(
+    city: &City,
+    state: &CityState,
+    at: Area,
+    camera: &Camera,
+    transform: &GlobalTransform,
+    zoom: f32,
+) -> Vec<egui::Rect> {
+    use crate::model::RiskLevel;
+    let margin = crate::cockpit::city::look::HALO_PX / zoom + 2.0;
+    let mut out = Vec::new();
+    for b in &city.buildings {
+        if !matches!(state.level(b.id), Some(RiskLevel::Major | RiskLevel::High))
+            || !at.contains(b.district, b.street)
+        {
+            continue;
+        }
+        let (lo, hi) = b.footprint_m.iter().fold(
+            ([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]),
+            |(lo, hi), p| {
+                (
+                    [lo[0].min(p[0]), lo[1].min(p[1])],
+                    [hi[0].max(p[0]), hi[1].max(p[1])],
+                )
+            },
+        );
+        let mut rect = egui::Rect::NOTHING;
+        let mut seen = true;
+        for k in 0..8 {
+            let x = if k & 1 == 0 { lo[0] } else { hi[0] };
+            let y = if k & 2 == 0 { lo[1] } else { hi[1] };
+            let z = if k & 4 == 0 {
+                b.base_elevation_m
+            } else {
+                b.top_elevation_m()
+            };
+            let world = Vec3::from(crate::geo::world_from_local([x, y], z));
+            match camera.world_to_viewport(transform, world) {
+                Ok(px) => rect.extend_with(egui::pos2(px.x / zoom, px.y / zoom)),
+                Err(_) => seen = false,
+            }
+        }
+        if seen {
+            out.push(rect.expand(margin));
+        }
+    }
+    out
 }
 
 /// Screen positions (egui points) of the cameras in view and their view
@@ -378,6 +440,7 @@ fn panels_ui(
         wall,
         videos,
         mut shown,
+        look,
     } = inputs;
     let icons = match cameras.single() {
         Ok((camera, transform)) if wall.is_some() => {
@@ -389,6 +452,17 @@ fn panels_ui(
         (Ok((camera, transform)), Some(index)) => map_label_positions(
             &city,
             &index,
+            drill.at,
+            camera,
+            transform,
+            ctx.zoom_factor(),
+        ),
+        _ => Vec::new(),
+    };
+    let halos = match cameras.single() {
+        Ok((camera, transform)) if look.halos => halo_rects(
+            &city,
+            &state,
             drill.at,
             camera,
             transform,
@@ -423,6 +497,8 @@ fn panels_ui(
             _ => None,
         },
         camera_icons: &icons,
+        look: *look,
+        halos: &halos,
     };
     for action in panels.ui(&mut root, &cx) {
         match action {
@@ -469,6 +545,9 @@ fn panels_ui(
             }
             UiAction::Video(command) => {
                 out.video.write(command);
+            }
+            UiAction::Look(next) => {
+                out.look.write(crate::cockpit::city::look::SetLook(next));
             }
             UiAction::ShowTile {
                 request,

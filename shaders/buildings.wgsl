@@ -36,11 +36,12 @@ struct BuildingParams {
 // Per building: district index (bits 0..15) and street index (bits 16..31).
 @group(#{MATERIAL_BIND_GROUP}) @binding(2) var<storage, read> areas: array<u32>;
 
-// State word layout (see cockpit/city/buildings.rs): bits 0..2 level,
-// bit 3 selected, bit 4 alarm.
+// State word layout (see cockpit/state.rs `word`): bits 0..2 level,
+// bit 3 selected, bit 4 alarm, bit 5 dimmed (a briefing highlights others).
 const LEVEL_MASK: u32 = 7u;
 const SELECTED_BIT: u32 = 8u;
 const ALARM_BIT: u32 = 16u;
+const DIMMED_BIT: u32 = 32u;
 
 struct Vertex {
     @builtin(instance_index) instance_index: u32,
@@ -146,6 +147,11 @@ fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
     if (in.state & ALARM_BIT) != 0u {
         let pulse = 0.5 + 0.5 * sin(globals.time * params.fog.y);
         color = mix(color, params.alarm_color.rgb, 0.6 * pulse);
+    }
+    if (in.state & DIMMED_BIT) != 0u {
+        // Not highlighted by the briefing step: greyed and darker.
+        let grey = dot(color, vec3<f32>(0.3, 0.5, 0.2));
+        color = mix(vec3<f32>(grey), color, 0.25) * 0.2;
     }
     if in.inside == 0u {
         // Outside the drilled-into area: dark and desaturated.

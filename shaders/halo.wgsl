@@ -22,6 +22,7 @@ struct HaloParams {
 @group(#{MATERIAL_BIND_GROUP}) @binding(2) var<storage, read> areas: array<u32>;
 
 const LEVEL_MASK: u32 = 7u;
+const DIMMED_BIT: u32 = 32u;
 
 struct Vertex {
     @builtin(instance_index) instance_index: u32,
@@ -60,12 +61,14 @@ fn screen_direction(world: vec3<f32>, clip: vec4<f32>, d: vec3<f32>, size: vec2<
 @vertex
 fn vertex(in: Vertex) -> VertexOutput {
     var out: VertexOutput;
-    let level = states[in.building_id] & LEVEL_MASK;
+    let state = states[in.building_id];
+    let level = state & LEVEL_MASK;
     out.level = level;
     let world_from_local = get_world_from_local(in.instance_index);
     let world = (world_from_local * vec4<f32>(in.position, 1.0)).xyz;
     out.world_position = world;
-    if level > 1u || params.halo.z < 0.5 || !in_focus(areas[in.building_id]) {
+    let dimmed = (state & DIMMED_BIT) != 0u;
+    if level > 1u || dimmed || params.halo.z < 0.5 || !in_focus(areas[in.building_id]) {
         // Outside the clip volume: the triangle is dropped before rasterising.
         out.clip_position = vec4<f32>(-2.0, -2.0, 0.5, 1.0);
         return out;

@@ -59,9 +59,28 @@ pub enum Command {
     /// The KPI table (received, closed, closure and on-time rates) from a
     /// database's case journal, for any past moment.
     Kpi(KpiArgs),
+    /// Present a briefing (汇报演示): the audience window shows the steps,
+    /// a presenter window the notes; clicker keys drive it. With --export,
+    /// render every step headless to PNG instead.
+    Present(PresentArgs),
     /// Print performance figures.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PresentArgs {
+    /// The briefing (RON, see scenes/briefing_demo.ron); hot-reloaded.
+    #[arg(value_name = "FILE.ron")]
+    pub briefing: PathBuf,
+    /// Render every step to DIR/step_NN.png and DIR/index.png, then exit.
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<PathBuf>,
+    /// Size of the exported pictures.
+    #[arg(long, default_value = "1280x720", value_parser = parse_size)]
+    pub export_size: UVec2,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// Which city to show.
@@ -543,6 +562,7 @@ pub fn main_with(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Replay(args)) => replay(args),
         Some(Command::Record(args)) => record(args),
         Some(Command::Kpi(args)) => kpi(args),
+        Some(Command::Present(args)) => present(args),
         Some(Command::Bench(bench)) => crate::bench::run(bench),
     }
 }
@@ -580,7 +600,21 @@ fn resolve_select(
     bail!("--select {code}: no building has that fire code and no hazard body that code")
 }
 
+fn present(args: PresentArgs) -> anyhow::Result<()> {
+    let briefing = crate::model::briefing::Briefing::load(&args.briefing)?;
+    if let Some(out) = &args.export {
+        let city = Arc::new(load_city(&args.run.data)?);
+        crate::cockpit::presenter::export::export_deck(city, briefing, out, args.export_size)?;
+        return Ok(());
+    }
+    run_with(args.run, Some(args.briefing))
+}
+
 fn run(args: RunArgs) -> anyhow::Result<()> {
+    run_with(args, None)
+}
+
+fn run_with(args: RunArgs, briefing: Option<PathBuf>) -> anyhow::Result<()> {
     let data = scenario_scene(&args.data, args.scenario.as_deref())?;
     let city = load_city(&data)?;
     let mut view = view_for(&city, &args.view)?;
@@ -657,6 +691,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             time: TimeControl::live(),
             marks: None,
             backend,
+            briefing,
         },
     );
     Ok(())
@@ -860,6 +895,7 @@ fn replay(args: ReplayArgs) -> anyhow::Result<()> {
             time,
             marks: Some(MarksLoader::spawn(file).context("starting the timeline marks thread")?),
             backend: None,
+            briefing: None,
         },
     );
     Ok(())

@@ -41,6 +41,7 @@ impl Plugin for CityViewPlugin {
         super::city::plugin(app);
         super::hazards::plugin(app);
         super::camera::plugin(app);
+        super::presenter::plugin(app);
     }
 }
 
@@ -91,6 +92,9 @@ pub struct RunOptions {
     pub marks: Option<MarksLoader>,
     /// The backend running inside this process, kept alive with the app.
     pub backend: Option<BackendThread>,
+    /// Present this briefing: the audience is this window, the notes open
+    /// in a presenter window.
+    pub briefing: Option<std::path::PathBuf>,
 }
 
 /// Owns the embedded backend for the app's lifetime (stops it on exit).
@@ -119,6 +123,7 @@ pub fn run_window(city: Arc<City>, options: RunOptions) -> AppExit {
         ui_scale: options.ui_scale,
     })
     .add_plugins(ui::plugin)
+    .add_plugins(super::presenter::ui_plugin)
     .insert_resource(super::video::VideoLayoutFile(
         super::video::default_layout_file(),
     ))
@@ -173,6 +178,17 @@ pub fn run_window(city: Arc<City>, options: RunOptions) -> AppExit {
         app.add_systems(Startup, move |mut drill: MessageWriter<DrillTo>| {
             drill.write(DrillTo(area));
         });
+    }
+    if let Some(path) = options.briefing {
+        app.add_systems(
+            Startup,
+            (
+                move |mut out: MessageWriter<super::presenter::PresenterCommand>| {
+                    out.write(super::presenter::PresenterCommand::Open(path.clone()));
+                },
+                super::presenter::spawn_presenter_window,
+            ),
+        );
     }
     if let Some((path, frames)) = options.screenshot {
         app.add_systems(Update, screenshot_then_exit(path, frames));

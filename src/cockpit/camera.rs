@@ -69,20 +69,57 @@ impl OrbitCamera {
     }
 }
 
+/// A wall window's own camera: it keeps its framing — the operator's
+/// flights, keys and picking move only the main view.
+#[derive(Component, Debug, Clone, Copy, Default)]
+pub struct WallView;
+
+/// The main view's camera (not a wall window's), for picking and labels.
+pub type MainViewFilter = (With<OrbitCamera>, Without<WallView>);
+
 /// Ask the camera to fly to a point (and optionally a distance).
 #[derive(Message, Debug, Clone, Copy, PartialEq)]
 pub struct FlyTo {
     pub focus: Vec3,
     pub distance_m: Option<f32>,
+    /// Also turn and tilt to these (None: keep).
+    pub pitch_deg: Option<f32>,
+    pub heading_deg: Option<f32>,
+    /// Seconds the flight takes (None: the usual 1.2 s; 0: jump).
+    pub duration_s: Option<f32>,
+}
+
+impl FlyTo {
+    /// Fly to `focus`, keeping the camera's angles.
+    pub fn to(focus: Vec3, distance_m: Option<f32>) -> FlyTo {
+        FlyTo {
+            focus,
+            distance_m,
+            pitch_deg: None,
+            heading_deg: None,
+            duration_s: None,
+        }
+    }
+
+    /// Fly to exactly this pose in `duration_s`.
+    pub fn pose(orbit: OrbitCamera, duration_s: f32) -> FlyTo {
+        FlyTo {
+            focus: orbit.focus,
+            distance_m: Some(orbit.distance_m),
+            pitch_deg: Some(orbit.pitch_deg),
+            heading_deg: Some(orbit.heading_deg),
+            duration_s: Some(duration_s),
+        }
+    }
 }
 
 /// A close view of a building (its base, a few heights away).
 pub fn fly_to_building(city: &crate::model::City, id: crate::model::BuildingId) -> Option<FlyTo> {
     let b = city.building(id)?;
-    Some(FlyTo {
-        focus: Vec3::from(world_from_local(b.centre_m(), b.base_elevation_m)),
-        distance_m: Some((b.height_m * 4.0).max(600.0)),
-    })
+    Some(FlyTo::to(
+        Vec3::from(world_from_local(b.centre_m(), b.base_elevation_m)),
+        Some((b.height_m * 4.0).max(600.0)),
+    ))
 }
 
 /// Where to look at a hazard body: its centre, from far enough to see its
@@ -91,10 +128,10 @@ pub fn fly_to_hazard(city: &crate::model::City, id: crate::model::HazardId) -> O
     let h = city.hazard(id)?;
     let c = h.centre_m();
     let (length, width) = h.size_m();
-    Some(FlyTo {
-        focus: Vec3::from(world_from_local(c, city.terrain.height_at(c))),
-        distance_m: Some((length.max(width) * 4.0).max(1_200.0)),
-    })
+    Some(FlyTo::to(
+        Vec3::from(world_from_local(c, city.terrain.height_at(c))),
+        Some((length.max(width) * 4.0).max(1_200.0)),
+    ))
 }
 
 #[derive(Component, Debug, Clone, Copy)]
@@ -102,12 +139,13 @@ struct FlyAnimation {
     from: OrbitCamera,
     to: OrbitCamera,
     elapsed_s: f32,
+    duration_s: f32,
 }
 
 fn start_fly_to(
     mut commands: Commands,
     mut requests: MessageReader<FlyTo>,
-    cameras: Query<(Entity, &OrbitCamera)>,
+    cameras: Query<(Entity, &OrbitCamera), Without<WallView>>,
 ) {
     let Some(request) = requests.read().last().copied() else {
         return;
@@ -116,13 +154,15 @@ fn start_fly_to(
         let to = OrbitCamera {
             focus: request.focus,
             distance_m: request.distance_m.unwrap_or(orbit.distance_m),
-            ..*orbit
+            pitch_deg: request.pitch_deg.unwrap_or(orbit.pitch_deg),
+            heading_deg: request.heading_deg.unwrap_or(orbit.heading_deg),
         }
         .clamped();
         commands.entity(entity).insert(FlyAnimation {
             from: *orbit,
             to,
             elapsed_s: 0.0,
+            duration_s: request.duration_s.unwrap_or(FLY_DURATION_S).max(0.0),
         });
     }
 }
@@ -134,9 +174,17 @@ fn animate_fly_to(
 ) {
     for (entity, mut orbit, mut fly) in &mut cameras {
         fly.elapsed_s += time.delta_secs();
-        let t = (fly.elapsed_s / FLY_DURATION_S).clamp(0.0, 1.0);
+        let t = if fly.duration_s > 0.0 {
+            (fly.elapsed_s / fly.duration_s).clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
         let s = t * t * (3.0 - 2.0 * t);
         orbit.focus = fly.from.focus.lerp(fly.to.focus, s);
+        orbit.pitch_deg = fly.from.pitch_deg + (fly.to.pitch_deg - fly.from.pitch_deg) * s;
+        // Turn the short way round.
+        let turn = (fly.to.heading_deg - fly.from.heading_deg + 540.0).rem_euclid(360.0) - 180.0;
+        orbit.heading_deg = (fly.from.heading_deg + turn * s).rem_euclid(360.0);
         // Zoom in log space so long flights feel even.
         orbit.distance_m = (fly.from.distance_m.ln()
             + (fly.to.distance_m.ln() - fly.from.distance_m.ln()) * s)
@@ -169,6 +217,7 @@ fn apply_orbit(mut cameras: Query<(&OrbitCamera, &mut Transform), Changed<OrbitC
 /// Mouse: left-drag pans, right-drag (or Ctrl+left) orbits, wheel zooms.
 /// Keyboard: arrows/WASD pan, Q/E turn, R/F tilt. Skipped while egui has the
 /// pointer or keyboard.
+#[allow(clippy::too_many_arguments)]
 pub fn orbit_controls(
     buttons: Res<ButtonInput<MouseButton>>,
     keys: Res<ButtonInput<KeyCode>>,
@@ -176,10 +225,13 @@ pub fn orbit_controls(
     scroll: Res<AccumulatedMouseScroll>,
     time: Res<Time>,
     ui_has_pointer: Option<Res<super::ui::UiHasPointer>>,
-    mut cameras: Query<&mut OrbitCamera>,
+    presenter: Option<Res<super::presenter::Presenter>>,
+    mut cameras: Query<&mut OrbitCamera, Without<WallView>>,
 ) {
     let (pointer_free, keyboard_free) =
         ui_has_pointer.map_or((true, true), |u| (!u.pointer, !u.keyboard));
+    // A presenter's clicker keys (arrows, PageUp/Down) drive the briefing.
+    let keyboard_free = keyboard_free && !presenter.is_some_and(|p| p.presenting);
     let Ok(mut orbit) = cameras.single_mut() else {
         return;
     };

@@ -196,22 +196,25 @@ fn apply_drill(
     if !drill.go(to) {
         return;
     }
-    let (centre, distance) = match index.as_ref().and_then(|i| i.extent(to)) {
-        Some(e) => (e.centre_m, (e.radius_m * 3.2).max(1_500.0)),
-        None => {
-            let view = super::app::default_view(&city);
-            fly.write(FlyTo {
-                focus: view.focus,
-                distance_m: Some(view.distance_m),
-            });
-            return;
+    fly.write(fly_to_area(&city, index.as_deref(), to));
+}
+
+/// Where to look at an area: its buildings' centre, far enough to see them
+/// all (the whole city: the opening view).
+pub fn fly_to_area(city: &City, index: Option<&AreaIndex>, area: Area) -> FlyTo {
+    match index.and_then(|i| i.extent(area)) {
+        Some(e) => {
+            let ground = city.terrain.height_at(e.centre_m);
+            FlyTo::to(
+                Vec3::from(world_from_local(e.centre_m, ground)),
+                Some((e.radius_m * 3.2).max(1_500.0)),
+            )
         }
-    };
-    let ground = city.terrain.height_at(centre);
-    fly.write(FlyTo {
-        focus: Vec3::from(world_from_local(centre, ground)),
-        distance_m: Some(distance),
-    });
+        None => {
+            let view = super::app::default_view(city);
+            FlyTo::to(view.focus, Some(view.distance_m))
+        }
+    }
 }
 
 #[cfg(test)]

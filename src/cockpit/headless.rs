@@ -103,6 +103,7 @@ impl HeadlessCity {
         if panels {
             app.add_plugins(bevy_egui::EguiPlugin::default())
                 .add_plugins(super::ui::plugin)
+                .add_plugins(super::presenter::ui_plugin)
                 .add_plugins(super::video::plugin);
         }
         // The renderer is created asynchronously; wait for it before finishing.

@@ -9,6 +9,7 @@ pub mod headless;
 pub mod hub_view;
 pub mod link;
 pub mod picking;
+pub mod presenter;
 pub mod schedule;
 pub mod state;
 pub mod stream;

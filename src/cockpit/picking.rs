@@ -97,7 +97,7 @@ const MARKER_PICK_PX: f32 = 16.0;
 pub fn click_to_select(
     buttons: Res<ButtonInput<MouseButton>>,
     window: Single<&Window, With<PrimaryWindow>>,
-    cameras: Query<(&Camera, &GlobalTransform), With<super::camera::OrbitCamera>>,
+    cameras: Query<(&Camera, &GlobalTransform), super::camera::MainViewFilter>,
     tiles: Option<Res<CityTiles>>,
     markers: Option<Res<MarkerLayer>>,
     ui_has_pointer: Option<Res<super::ui::UiHasPointer>>,

@@ -26,10 +26,12 @@ pub(super) fn plugin(app: &mut App) {
 pub struct CityData(pub Arc<City>);
 
 /// The GPU state word's bits (see shaders/buildings.wgsl): level in bits
-/// 0–2, selected bit 3, alarm bit 4.
+/// 0–2, selected bit 3, alarm bit 4, dimmed bit 5 (a briefing highlights
+/// other buildings).
 pub mod word {
     pub const SELECTED: u32 = 1 << 3;
     pub const ALARM: u32 = 1 << 4;
+    pub const DIMMED: u32 = 1 << 5;
 }
 
 /// The cockpit's live state and its selection.
@@ -41,6 +43,9 @@ pub struct CityState {
     selected: Option<BuildingId>,
     /// The selected hazard body and, when a pin was picked, its point.
     selected_hazard: Option<(HazardId, Option<u16>)>,
+    /// Buildings a briefing step highlights (None: no highlight, nothing
+    /// dims).
+    highlighted: Option<Vec<bool>>,
     /// Bumped on every selection change (the GPU sync follows it).
     selection_revision: u64,
 }
@@ -51,8 +56,33 @@ impl CityState {
             live: LiveState::new(city),
             selected: None,
             selected_hazard: None,
+            highlighted: None,
             selection_revision: 0,
         }
+    }
+
+    /// Highlights these buildings and dims every other one (None: no
+    /// highlight). Unknown ids are ignored.
+    pub fn set_highlight(&mut self, ids: Option<&[BuildingId]>) {
+        let next = ids.map(|ids| {
+            let mut on = vec![false; self.live.len()];
+            for id in ids {
+                if let Some(slot) = on.get_mut(id.index()) {
+                    *slot = true;
+                }
+            }
+            on
+        });
+        if next != self.highlighted {
+            self.highlighted = next;
+            self.selection_revision += 1;
+        }
+    }
+
+    /// Whether a highlight is on and this building is in it.
+    pub fn is_highlighted(&self, id: BuildingId) -> Option<bool> {
+        let on = self.highlighted.as_ref()?;
+        Some(on.get(id.index()).copied().unwrap_or(false))
     }
 
     pub fn selected_hazard(&self) -> Option<(HazardId, Option<u16>)> {
@@ -108,6 +138,11 @@ impl CityState {
             }
             if alarm {
                 w |= word::ALARM;
+            }
+            if let Some(on) = &self.highlighted
+                && !on.get(i).copied().unwrap_or(false)
+            {
+                w |= word::DIMMED;
             }
             out.extend_from_slice(&w.to_le_bytes());
         }

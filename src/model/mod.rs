@@ -2,6 +2,7 @@
 //! geohazard bodies, events, cases and their workflow.
 //! No bevy, no tokio.
 
+pub mod briefing;
 mod building;
 mod camera;
 mod case;

@@ -24,7 +24,7 @@ pub use super::theme;
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
-use super::camera::{FlyTo, OrbitCamera, fly_to_building};
+use super::camera::{FlyTo, fly_to_building};
 use super::drill::{AreaIndex, Drill, DrillTo};
 use super::hub_view::{CaseFilter, HubView, SelectCase, SetFilter};
 use super::state::{CityData, CityState, SelectBuilding};
@@ -108,6 +108,8 @@ pub struct PanelContext<'a> {
     /// Screen rectangles (points) of the haloed 较大/重大 buildings in
     /// view: map labels keep clear of them.
     pub halos: &'a [egui::Rect],
+    /// Which panels show (a briefing step hides most).
+    pub shown: crate::model::briefing::StepPanels,
 }
 
 /// The clock, command feedback, live head and timeline marks of a cockpit
@@ -151,6 +153,7 @@ impl<'a> PanelContext<'a> {
             camera_icons: &[],
             look: crate::cockpit::city::look::Look::default(),
             halos: &[],
+            shown: crate::model::briefing::StepPanels::ALL,
         }
     }
 }
@@ -188,6 +191,16 @@ pub enum UiAction {
     Look(crate::cockpit::city::look::Look),
 }
 
+/// Which panels the cockpit shows (all, unless a briefing step says).
+#[derive(Resource, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShownPanels(pub crate::model::briefing::StepPanels);
+
+impl Default for ShownPanels {
+    fn default() -> Self {
+        ShownPanels(crate::model::briefing::StepPanels::ALL)
+    }
+}
+
 /// All panels' own state (text typed, results shown).
 #[derive(Resource, Default)]
 pub struct Panels {
@@ -217,8 +230,15 @@ impl Panels {
             video,
         } = self;
         let mut actions = Vec::new();
-        top_bar.ui(root, cx, &mut actions);
-        let inset = timeline.ui(root, cx, &mut actions);
+        let shown = cx.shown;
+        if shown.top_bar {
+            top_bar.ui(root, cx, &mut actions);
+        }
+        let inset = if shown.timeline {
+            timeline.ui(root, cx, &mut actions)
+        } else {
+            0.0
+        };
         let cx = &PanelContext {
             bottom_inset: inset,
             ..*cx
@@ -227,11 +247,19 @@ impl Panels {
         let map = root.available_rect_before_wrap();
         labels.ui(root.ctx(), cx, map, &mut actions);
         video.ui(root.ctx(), cx, &mut actions);
-        legend.ui(root.ctx(), cx, &mut actions);
-        card.ui(root.ctx(), cx, &mut actions);
-        hazard_card.ui(root.ctx(), cx, &mut actions);
-        hub.ui(root.ctx(), cx, &mut actions);
-        kpi.ui(root.ctx(), cx, &mut actions);
+        if shown.legend {
+            legend.ui(root.ctx(), cx, &mut actions);
+        }
+        if shown.card {
+            card.ui(root.ctx(), cx, &mut actions);
+            hazard_card.ui(root.ctx(), cx, &mut actions);
+        }
+        if shown.hub {
+            hub.ui(root.ctx(), cx, &mut actions);
+        }
+        if shown.kpi {
+            kpi.ui(root.ctx(), cx, &mut actions);
+        }
         actions
     }
 }
@@ -267,6 +295,7 @@ pub struct PanelInputs<'w> {
     videos: Option<Res<'w, crate::cockpit::video::Videos>>,
     shown: Option<ResMut<'w, crate::cockpit::video::ShownStreams>>,
     look: Res<'w, crate::cockpit::city::look::Look>,
+    panels_shown: Res<'w, ShownPanels>,
 }
 
 /// The UI scale for a window `height_px` tall: panels are laid out for a
@@ -401,6 +430,7 @@ pub fn plugin(app: &mut App) {
     app.init_resource::<UiHasPointer>()
         .init_resource::<UiSettings>()
         .init_resource::<Panels>()
+        .init_resource::<ShownPanels>()
         .add_systems(EguiPrimaryContextPass, panels_ui);
 }
 
@@ -414,7 +444,7 @@ fn panels_ui(
     city: Res<CityData>,
     state: Res<CityState>,
     inputs: PanelInputs,
-    cameras: Query<(&Camera, &GlobalTransform), With<OrbitCamera>>,
+    cameras: Query<(&Camera, &GlobalTransform), super::camera::MainViewFilter>,
     windows: Query<&Window, With<bevy::window::PrimaryWindow>>,
     mut out: PanelMessages,
 ) -> Result {
@@ -441,6 +471,7 @@ fn panels_ui(
         videos,
         mut shown,
         look,
+        panels_shown,
     } = inputs;
     let icons = match cameras.single() {
         Ok((camera, transform)) if wall.is_some() => {
@@ -499,6 +530,7 @@ fn panels_ui(
         camera_icons: &icons,
         look: *look,
         halos: &halos,
+        shown: panels_shown.0,
     };
     for action in panels.ui(&mut root, &cx) {
         match action {

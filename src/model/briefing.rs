@@ -347,6 +347,18 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_parses() {
+        let readme = include_str!("../../README.md");
+        let start = readme
+            .find("```ron\nBriefing(")
+            .expect("README has the example")
+            + 7;
+        let end = start + readme[start..].find("```").expect("closed");
+        let b = Briefing::parse(&readme[start..end], "README.md").expect("the example parses");
+        assert_eq!(b.steps[0].kpi, Some(KpiShown::ClosureRate));
+    }
+
+    #[test]
     fn bad_files_name_the_place_and_the_reason() {
         let e = Briefing::parse(
             "Briefing(title: \"t\", steps: [(title: \"a\", view: Nowhere)])",

@@ -142,7 +142,7 @@ pub fn alarm_banner(ctx: &egui::Context, presenter: &Presenter, lang: Lang) {
                     ui.label(
                         egui::RichText::new(format!(
                             "{} {}   {}",
-                            lang.pick("⚠ 新警情", "⚠ New alarm"),
+                            lang.pick("【新警情】", "[New alarm]"),
                             alarm.text,
                             lang.pick("A 前往 · R 返回汇报", "A go there · R back to the briefing")
                         ))
@@ -275,7 +275,7 @@ pub fn authoring_panel(
                                     earlier: false,
                                 });
                             }
-                            if ui.small_button("✕").clicked() {
+                            if ui.small_button(lang.pick("删", "Del")).clicked() {
                                 out.push(PresenterCommand::RemoveStep(i));
                             }
                         });
@@ -293,7 +293,7 @@ pub fn authoring_panel(
                         }
                     }
                 });
-            if ui.button(lang.pick("▶ 开始汇报", "▶ Present")).clicked() {
+            if ui.button(lang.pick("开始汇报", "Present")).clicked() {
                 out.push(PresenterCommand::Goto(0));
             }
         });

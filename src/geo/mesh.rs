@@ -48,18 +48,8 @@ impl TileMesh {
 
     /// Pushes a triangle wound counter-clockwise as seen from `normal`'s side.
     fn push_triangle(&mut self, [a, b, c]: [u32; 3], normal: [f32; 3]) {
-        let pa = self.positions[a as usize];
-        let pb = self.positions[b as usize];
-        let pc = self.positions[c as usize];
-        let u = [pb[0] - pa[0], pb[1] - pa[1], pb[2] - pa[2]];
-        let v = [pc[0] - pa[0], pc[1] - pa[1], pc[2] - pa[2]];
-        let cross = [
-            u[1] * v[2] - u[2] * v[1],
-            u[2] * v[0] - u[0] * v[2],
-            u[0] * v[1] - u[1] * v[0],
-        ];
-        let facing = cross[0] * normal[0] + cross[1] * normal[1] + cross[2] * normal[2];
-        if facing >= 0.0 {
+        let [pa, pb, pc] = [a, b, c].map(|i| self.positions[i as usize]);
+        if dot(triangle_cross(pa, pb, pc), normal) >= 0.0 {
             self.indices.extend([a, b, c]);
         } else {
             self.indices.extend([a, c, b]);
@@ -79,6 +69,22 @@ impl TileMesh {
         self.aabb_min = lo;
         self.aabb_max = hi;
     }
+}
+
+/// (b − a) × (c − a): the triangle's normal scaled by twice its area
+/// (counter-clockwise seen from the side it points to).
+pub(crate) fn triangle_cross(a: [f32; 3], b: [f32; 3], c: [f32; 3]) -> [f32; 3] {
+    let u = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+    let v = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
+    [
+        u[1] * v[2] - u[2] * v[1],
+        u[2] * v[0] - u[0] * v[2],
+        u[0] * v[1] - u[1] * v[0],
+    ]
+}
+
+fn dot(a: [f32; 3], b: [f32; 3]) -> f32 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 
 /// Halo geometry of a tile: per building an oriented box around its
@@ -107,25 +113,24 @@ impl HaloMesh {
             return;
         };
         let across = [-axis[1], axis[0]];
-        let dot = |p: &[f32; 2], d: [f32; 2]| p[0] * d[0] + p[1] * d[1];
+        let along = |p: &[f32; 2], d: [f32; 2]| p[0] * d[0] + p[1] * d[1];
         let range = |d: [f32; 2]| {
             ring.iter()
                 .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), p| {
-                    (lo.min(dot(p, d)), hi.max(dot(p, d)))
+                    (lo.min(along(p, d)), hi.max(along(p, d)))
                 })
         };
         let ((u0, u1), (v0, v1)) = (range(axis), range(across));
         let (uc, vc, zc) = ((u0 + u1) / 2.0, (v0 + v1) / 2.0, (base + top) / 2.0);
+        let at = |u: f32, v: f32| [axis[0] * u + across[0] * v, axis[1] * u + across[1] * v];
+        let mid = world_from_local(at(uc, vc), zc);
         let first = self.positions.len() as u32;
         // Corner k: bit 0 → u1, bit 1 → v1, bit 2 → top.
         for k in 0..8u32 {
             let u = if k & 1 == 0 { u0 } else { u1 };
             let v = if k & 2 == 0 { v0 } else { v1 };
             let z = if k & 4 == 0 { base } else { top };
-            let p = [axis[0] * u + across[0] * v, axis[1] * u + across[1] * v];
-            let centre = [axis[0] * uc + across[0] * vc, axis[1] * uc + across[1] * vc];
-            let world = world_from_local(p, z);
-            let mid = world_from_local(centre, zc);
+            let world = world_from_local(at(u, v), z);
             // Horizontal: from the box's axis to the corner; vertical: up
             // or down one metre. The shader pushes each part by the halo's
             // width on the screen, so the rim is as wide beside a tall,
@@ -141,10 +146,6 @@ impl HaloMesh {
         // Six faces wound counter-clockwise seen from outside: the halo is
         // drawn from the inside (front faces culled), so only the far side
         // of the box shows, around the building, never over it.
-        let centre = {
-            let c = [axis[0] * uc + across[0] * vc, axis[1] * uc + across[1] * vc];
-            world_from_local(c, zc)
-        };
         for face in [
             [0, 1, 3, 2],
             [4, 5, 7, 6],
@@ -156,19 +157,8 @@ impl HaloMesh {
             let [a, b, c, d] = face.map(|i: u32| first + i);
             for [p, q, r] in [[a, b, c], [a, c, d]] {
                 let [pp, pq, pr] = [p, q, r].map(|i| self.positions[i as usize]);
-                let u = [pq[0] - pp[0], pq[1] - pp[1], pq[2] - pp[2]];
-                let v = [pr[0] - pp[0], pr[1] - pp[1], pr[2] - pp[2]];
-                let n = [
-                    u[1] * v[2] - u[2] * v[1],
-                    u[2] * v[0] - u[0] * v[2],
-                    u[0] * v[1] - u[1] * v[0],
-                ];
-                let out = [
-                    (pp[0] + pq[0] + pr[0]) / 3.0 - centre[0],
-                    (pp[1] + pq[1] + pr[1]) / 3.0 - centre[1],
-                    (pp[2] + pq[2] + pr[2]) / 3.0 - centre[2],
-                ];
-                if n[0] * out[0] + n[1] * out[1] + n[2] * out[2] >= 0.0 {
+                let out = [0, 1, 2].map(|k| (pp[k] + pq[k] + pr[k]) / 3.0 - mid[k]);
+                if dot(triangle_cross(pp, pq, pr), out) >= 0.0 {
                     self.indices.extend([p, q, r]);
                 } else {
                     self.indices.extend([p, r, q]);

@@ -22,7 +22,7 @@ use super::state::{CityData, CityState, SelectBuilding, SelectHazard};
 use super::time::{TimeControl, TimeControlCommand};
 use super::ui::ShownPanels;
 use crate::geo::{local_from_world, world_from_local};
-use crate::model::briefing::{AreaRef, Briefing, BriefingError, Step, StepPanels, StepView};
+use crate::model::briefing::{AreaRef, Briefing, Step, StepPanels, StepView};
 use crate::model::{Area, CaseId, City, RiskLevel};
 use crate::protocol::Scope;
 
@@ -235,11 +235,6 @@ impl Presenter {
         self.replay_until.is_some()
     }
 
-    /// Whether the scene already shows the current step.
-    pub fn settled(&self) -> bool {
-        self.applied == Some(self.index) && self.pending_fly.is_none()
-    }
-
     fn go(&mut self, index: usize) {
         let last = self.len().saturating_sub(1);
         self.index = index.min(last);
@@ -265,12 +260,6 @@ impl Presenter {
 
 fn modified(path: &std::path::Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
-}
-
-/// Opens a briefing file for presenting (the error names file and reason).
-pub fn open(path: PathBuf) -> Result<PresenterCommand, BriefingError> {
-    Briefing::load(&path)?;
-    Ok(PresenterCommand::Open(path))
 }
 
 /// A clicker's keys: PageDown / → / Space next, PageUp / ← previous, B or .

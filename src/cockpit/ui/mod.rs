@@ -490,8 +490,9 @@ fn panels_ui(
         ),
         _ => Vec::new(),
     };
+    // Only the map labels use them: no labels, no projections.
     let halos = match cameras.single() {
-        Ok((camera, transform)) if look.halos => halo_rects(
+        Ok((camera, transform)) if look.halos && !labels.is_empty() => halo_rects(
             &city,
             &state,
             drill.at,

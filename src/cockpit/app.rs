@@ -61,6 +61,7 @@ pub fn city_camera(orbit: OrbitCamera) -> impl Bundle {
         }),
         orbit,
         orbit.transform(),
+        super::city::buildings::city_layers(),
     )
 }
 

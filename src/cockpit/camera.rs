@@ -151,20 +151,26 @@ fn start_fly_to(
         return;
     };
     for (entity, orbit) in &cameras {
-        let to = OrbitCamera {
-            focus: request.focus,
-            distance_m: request.distance_m.unwrap_or(orbit.distance_m),
-            pitch_deg: request.pitch_deg.unwrap_or(orbit.pitch_deg),
-            heading_deg: request.heading_deg.unwrap_or(orbit.heading_deg),
-        }
-        .clamped();
-        commands.entity(entity).insert(FlyAnimation {
-            from: *orbit,
-            to,
-            elapsed_s: 0.0,
-            duration_s: request.duration_s.unwrap_or(FLY_DURATION_S).max(0.0),
-        });
+        fly_camera(&mut commands, entity, orbit, &request);
     }
+}
+
+/// Starts `request`'s flight on one camera (the main view's, or a wall
+/// window's that follows the drill).
+pub fn fly_camera(commands: &mut Commands, camera: Entity, orbit: &OrbitCamera, request: &FlyTo) {
+    let to = OrbitCamera {
+        focus: request.focus,
+        distance_m: request.distance_m.unwrap_or(orbit.distance_m),
+        pitch_deg: request.pitch_deg.unwrap_or(orbit.pitch_deg),
+        heading_deg: request.heading_deg.unwrap_or(orbit.heading_deg),
+    }
+    .clamped();
+    commands.entity(camera).insert(FlyAnimation {
+        from: *orbit,
+        to,
+        elapsed_s: 0.0,
+        duration_s: request.duration_s.unwrap_or(FLY_DURATION_S).max(0.0),
+    });
 }
 
 fn animate_fly_to(

@@ -4,6 +4,7 @@
 
 use bevy::asset::{RenderAssetUsages, uuid_handle};
 use bevy::camera::primitives::Aabb;
+use bevy::camera::visibility::RenderLayers;
 use bevy::mesh::{Indices, MeshVertexAttribute, PrimitiveTopology};
 use bevy::prelude::*;
 use bevy::render::render_resource::{AsBindGroup, ShaderType, VertexFormat};
@@ -117,6 +118,134 @@ pub struct BuildingStateBuffer {
     scratch: Vec<u8>,
 }
 
+/// The render layer of the buildings drawn at the shared drill level:
+/// every city camera sees it, except one with its own [`ViewArea`].
+pub const SHARED_BUILDINGS_LAYER: usize = 1;
+
+/// The layers a city camera sees: everything (layer 0) and the buildings
+/// at the shared drill level.
+pub fn city_layers() -> RenderLayers {
+    RenderLayers::from_layers(&[0, SHARED_BUILDINGS_LAYER])
+}
+
+/// A camera with its own drill level (a wall window's): the buildings
+/// outside this area dim in its picture only.
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViewArea(pub Area);
+
+/// Marks the tile copies drawn for one [`ViewArea`] camera.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct ViewCopy;
+
+/// The buildings of one view with its own area: copies of the tile
+/// entities on their own render layer, sharing the meshes and the state
+/// buffer, with their own materials (their own focus uniform).
+#[derive(Debug)]
+pub struct ViewBuildings {
+    pub camera: Entity,
+    pub area: Area,
+    pub layer: usize,
+    material: Handle<BuildingMaterial>,
+    halo: Handle<HaloMaterial>,
+    entities: Vec<Entity>,
+}
+
+/// Every view with its own area.
+#[derive(Resource, Default, Debug)]
+pub struct ViewBuildingSets(pub Vec<ViewBuildings>);
+
+/// Gives each new [`ViewArea`] camera its own copy of the building tiles
+/// (own layer, own materials); a camera gone takes its copies with it.
+#[allow(clippy::type_complexity)]
+pub fn spawn_view_buildings(
+    mut commands: Commands,
+    buffer: Option<Res<BuildingStateBuffer>>,
+    mut sets: ResMut<ViewBuildingSets>,
+    cameras: Query<(Entity, &ViewArea)>,
+    tiles: Query<
+        (&Mesh3d, &Aabb, Has<MeshMaterial3d<BuildingMaterial>>),
+        (
+            Without<ViewCopy>,
+            Or<(
+                With<MeshMaterial3d<BuildingMaterial>>,
+                With<MeshMaterial3d<HaloMaterial>>,
+            )>,
+        ),
+    >,
+    mut materials: ResMut<Assets<BuildingMaterial>>,
+    mut halos: ResMut<Assets<HaloMaterial>>,
+) {
+    let Some(buffer) = buffer else {
+        return;
+    };
+    sets.0.retain(|set| {
+        let alive = cameras.contains(set.camera);
+        if !alive {
+            for e in &set.entities {
+                commands.entity(*e).try_despawn();
+            }
+        }
+        alive
+    });
+    for (camera, area) in &cameras {
+        if sets.0.iter().any(|s| s.camera == camera) {
+            continue;
+        }
+        let (Some(main), Some(main_halo)) = (
+            materials.get(&buffer.material).cloned(),
+            halos.get(&buffer.halo).cloned(),
+        ) else {
+            continue;
+        };
+        let layer = (SHARED_BUILDINGS_LAYER + 1..)
+            .find(|l| sets.0.iter().all(|s| s.layer != *l))
+            .unwrap_or(SHARED_BUILDINGS_LAYER + 1);
+        let words = focus_words(area.0);
+        let material = materials.add(BuildingMaterial {
+            params: BuildingParams {
+                focus: words,
+                ..main.params
+            },
+            ..main
+        });
+        let halo = halos.add(HaloMaterial {
+            params: HaloParams {
+                focus: words,
+                ..main_halo.params
+            },
+            ..main_halo
+        });
+        let mut entities = Vec::new();
+        for (mesh, aabb, is_tile) in &tiles {
+            let mut copy = commands.spawn((
+                Name::new("view buildings"),
+                mesh.clone(),
+                *aabb,
+                Transform::IDENTITY,
+                RenderLayers::layer(layer),
+                ViewCopy,
+            ));
+            if is_tile {
+                copy.insert(MeshMaterial3d(material.clone()));
+            } else {
+                copy.insert(MeshMaterial3d(halo.clone()));
+            }
+            entities.push(copy.id());
+        }
+        commands
+            .entity(camera)
+            .insert(RenderLayers::from_layers(&[0, layer]));
+        sets.0.push(ViewBuildings {
+            camera,
+            area: area.0,
+            layer,
+            material,
+            halo,
+            entities,
+        });
+    }
+}
+
 /// Marks a tile entity; `index` points into [`super::CityTiles`].
 #[derive(Component, Debug, Clone, Copy)]
 pub struct BuildingTile {
@@ -181,6 +310,7 @@ pub(super) fn spawn_building_tiles(
             tile_aabb(tile),
             BuildingTile { index },
             Transform::IDENTITY,
+            RenderLayers::layer(SHARED_BUILDINGS_LAYER),
         ));
         if !tile.halo.indices.is_empty() {
             commands.spawn((
@@ -189,6 +319,7 @@ pub(super) fn spawn_building_tiles(
                 MeshMaterial3d(halo.clone()),
                 tile_aabb(tile),
                 Transform::IDENTITY,
+                RenderLayers::layer(SHARED_BUILDINGS_LAYER),
             ));
         }
     }
@@ -224,35 +355,48 @@ pub fn sync_state_buffer(
     buffer.synced_revision = state.revision();
 }
 
-/// Dims the buildings outside the drilled-into area and follows the
-/// [`Look`]: uniforms are written only when they change.
+/// Dims the buildings outside the drilled-into area (a [`ViewArea`]
+/// camera's own area in its picture) and follows the [`Look`]: uniforms
+/// are written only when they change.
 pub fn sync_focus(
     drill: Option<Res<Drill>>,
     look: Res<Look>,
     buffer: Option<Res<BuildingStateBuffer>>,
+    mut sets: ResMut<ViewBuildingSets>,
+    views: Query<&ViewArea>,
     mut materials: ResMut<Assets<BuildingMaterial>>,
     mut halos: ResMut<Assets<HaloMaterial>>,
 ) {
     let Some(buffer) = buffer else {
         return;
     };
-    let words = focus_words(drill.map_or(Area::City, |d| d.at));
+    let shared = drill.map_or(Area::City, |d| d.at);
+    for set in &mut sets.0 {
+        if let Ok(area) = views.get(set.camera) {
+            set.area = area.0;
+        }
+    }
+    let targets = std::iter::once((shared, &buffer.material, &buffer.halo))
+        .chain(sets.0.iter().map(|s| (s.area, &s.material, &s.halo)));
     let look_words = look.words();
     let halo_on = if look.halos { 1.0 } else { 0.0 };
-    if materials
-        .get(&buffer.material)
-        .is_some_and(|m| m.params.focus != words || m.params.look != look_words)
-        && let Some(mut material) = materials.get_mut(&buffer.material)
-    {
-        material.params.focus = words;
-        material.params.look = look_words;
-    }
-    if halos
-        .get(&buffer.halo)
-        .is_some_and(|m| m.params.focus != words || m.params.halo.z != halo_on)
-        && let Some(mut halo) = halos.get_mut(&buffer.halo)
-    {
-        halo.params.focus = words;
-        halo.params.halo.z = halo_on;
+    for (area, material, halo) in targets {
+        let words = focus_words(area);
+        if materials
+            .get(material)
+            .is_some_and(|m| m.params.focus != words || m.params.look != look_words)
+            && let Some(mut material) = materials.get_mut(material)
+        {
+            material.params.focus = words;
+            material.params.look = look_words;
+        }
+        if halos
+            .get(halo)
+            .is_some_and(|m| m.params.focus != words || m.params.halo.z != halo_on)
+            && let Some(mut halo) = halos.get_mut(halo)
+        {
+            halo.params.focus = words;
+            halo.params.halo.z = halo_on;
+        }
     }
 }

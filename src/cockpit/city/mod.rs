@@ -112,6 +112,7 @@ pub(super) fn plugin(app: &mut App) {
         MaterialPlugin::<look::SkyMaterial>::default(),
     ))
     .init_resource::<look::Look>()
+    .init_resource::<buildings::ViewBuildingSets>()
     .add_message::<look::SetLook>()
     .add_systems(Startup, spawn_city)
     .add_systems(Update, look::apply_look.in_set(AppSystems::Ingest))
@@ -119,7 +120,7 @@ pub(super) fn plugin(app: &mut App) {
         Update,
         (
             sync_state_buffer,
-            buildings::sync_focus,
+            (buildings::spawn_view_buildings, buildings::sync_focus).chain(),
             markers::sync_markers,
             boundaries::sync_boundaries,
         )

@@ -237,17 +237,7 @@ impl EventHub {
 
     pub fn ui(&mut self, ctx: &egui::Context, cx: &PanelContext<'_>, actions: &mut Vec<UiAction>) {
         let lang = cx.lang;
-        let now_ms = cx.now_ms;
-        let view = cx.view;
         let screen = ctx.viewport_rect();
-        // Under the pointer the list holds still; new cases wait above it.
-        if !self.list_hovered {
-            self.frozen = None;
-        } else if self.frozen.is_none() {
-            let rows = view.rows.clone();
-            let set = rows.iter().copied().collect();
-            self.frozen = Some((rows, set));
-        }
         egui::Window::new(lang.pick("事件总枢纽", "Event hub"))
             .id(egui::Id::new("event_hub"))
             .anchor(egui::Align2::LEFT_TOP, [12.0, 64.0])
@@ -256,89 +246,108 @@ impl EventHub {
             .max_height((screen.height() - 300.0).max(200.0))
             .resizable(false)
             .collapsible(true)
-            .show(ctx, |ui| {
-                ui.label(
-                    egui::RichText::new(format!(
-                        "{} {}   {} {}   {} {}",
-                        lang.pick("未结", "Open"),
-                        view.counts.in_area,
-                        lang.pick("显示", "Shown"),
-                        view.rows.len(),
-                        lang.pick("超时", "Overdue"),
-                        view.counts.overdue
-                    ))
-                    .strong(),
-                );
-                let waiting = self.frozen.as_ref().map_or(0, |(_, set)| {
-                    view.rows.iter().filter(|id| !set.contains(id)).count()
-                });
-                let mut to_top = false;
-                // The tabs' row also holds the "new cases" bar: it comes and
-                // goes without moving anything below it.
-                ui.horizontal(|ui| {
-                    for (tab, label) in [
-                        (HubTab::Open, lang.pick("当前", "Open")),
-                        (HubTab::History, lang.pick("历史", "History")),
-                    ] {
-                        if ui.selectable_label(self.tab == tab, label).clicked() {
-                            self.tab = tab;
-                        }
-                    }
-                    if waiting > 0
-                        && self.tab == HubTab::Open
-                        && ui
-                            .button(
-                                egui::RichText::new(format!(
-                                    "↑ {waiting} {}",
-                                    lang.pick("条新事件", "new cases")
-                                ))
-                                .color(theme::ACCENT.egui()),
-                            )
-                            .clicked()
-                    {
-                        self.frozen = None;
-                        to_top = true;
-                    }
-                });
-                if self.tab == HubTab::History {
-                    self.history_ui(ui, cx, actions);
-                    return;
+            .show(ctx, |ui| self.contents(ui, cx, actions, 240.0));
+    }
+
+    /// The hub's body (counts, tabs, filters, the list, the selected
+    /// case) in `ui`: inside its window, or filling a wall window.
+    pub fn contents(
+        &mut self,
+        ui: &mut egui::Ui,
+        cx: &PanelContext<'_>,
+        actions: &mut Vec<UiAction>,
+        list_height: f32,
+    ) {
+        let lang = cx.lang;
+        let now_ms = cx.now_ms;
+        let view = cx.view;
+        // Under the pointer the list holds still; new cases wait above it.
+        if !self.list_hovered {
+            self.frozen = None;
+        } else if self.frozen.is_none() {
+            let rows = view.rows.clone();
+            let set = rows.iter().copied().collect();
+            self.frozen = Some((rows, set));
+        }
+        ui.label(
+            egui::RichText::new(format!(
+                "{} {}   {} {}   {} {}",
+                lang.pick("未结", "Open"),
+                view.counts.in_area,
+                lang.pick("显示", "Shown"),
+                view.rows.len(),
+                lang.pick("超时", "Overdue"),
+                view.counts.overdue
+            ))
+            .strong(),
+        );
+        let waiting = self.frozen.as_ref().map_or(0, |(_, set)| {
+            view.rows.iter().filter(|id| !set.contains(id)).count()
+        });
+        let mut to_top = false;
+        // The tabs' row also holds the "new cases" bar: it comes and
+        // goes without moving anything below it.
+        ui.horizontal(|ui| {
+            for (tab, label) in [
+                (HubTab::Open, lang.pick("当前", "Open")),
+                (HubTab::History, lang.pick("历史", "History")),
+            ] {
+                if ui.selectable_label(self.tab == tab, label).clicked() {
+                    self.tab = tab;
                 }
-                self.filters(ui, cx, actions);
-                ui.separator();
-                // Borrowed, not copied: the list can hold 10k rows.
-                let rows: &[CaseId] = match &self.frozen {
-                    Some((rows, _)) => rows,
-                    None => &view.rows,
+            }
+            if waiting > 0
+                && self.tab == HubTab::Open
+                && ui
+                    .button(
+                        egui::RichText::new(format!(
+                            "↑ {waiting} {}",
+                            lang.pick("条新事件", "new cases")
+                        ))
+                        .color(theme::ACCENT.egui()),
+                    )
+                    .clicked()
+            {
+                self.frozen = None;
+                to_top = true;
+            }
+        });
+        if self.tab == HubTab::History {
+            self.history_ui(ui, cx, actions);
+            return;
+        }
+        self.filters(ui, cx, actions);
+        ui.separator();
+        // Borrowed, not copied: the list can hold 10k rows.
+        let rows: &[CaseId] = match &self.frozen {
+            Some((rows, _)) => rows,
+            None => &view.rows,
+        };
+        let row_h = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
+        // Virtualised: only the visible rows are laid out.
+        let mut area = egui::ScrollArea::vertical()
+            .id_salt("hub_rows")
+            .max_height(list_height);
+        if to_top {
+            area = area.vertical_scroll_offset(0.0);
+        }
+        let list_top = ui.cursor().top();
+        area.show_rows(ui, row_h, rows.len(), |ui, range| {
+            for id in &rows[range] {
+                let Some(case) = cx.state.open_case(*id) else {
+                    continue;
                 };
-                let row_h = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
-                // Virtualised: only the visible rows are laid out.
-                let mut area = egui::ScrollArea::vertical()
-                    .id_salt("hub_rows")
-                    .max_height(240.0);
-                if to_top {
-                    area = area.vertical_scroll_offset(0.0);
-                }
-                let list_top = ui.cursor().top();
-                area.show_rows(ui, row_h, rows.len(), |ui, range| {
-                    for id in &rows[range] {
-                        let Some(case) = cx.state.open_case(*id) else {
-                            continue;
-                        };
-                        Self::row(ui, case, cx, now_ms, actions);
-                    }
-                });
-                let list = egui::Rect::from_x_y_ranges(
-                    ui.max_rect().x_range(),
-                    list_top..=ui.cursor().top(),
-                );
-                self.list_hovered = ui.rect_contains_pointer(list) && !to_top;
-                let Some(case) = view.selected.and_then(|id| cx.state.open_case(id)) else {
-                    return;
-                };
-                ui.separator();
-                self.case_detail(ui, case, cx, now_ms, actions);
-            });
+                Self::row(ui, case, cx, now_ms, actions);
+            }
+        });
+        let list =
+            egui::Rect::from_x_y_ranges(ui.max_rect().x_range(), list_top..=ui.cursor().top());
+        self.list_hovered = ui.rect_contains_pointer(list) && !to_top;
+        let Some(case) = view.selected.and_then(|id| cx.state.open_case(id)) else {
+            return;
+        };
+        ui.separator();
+        self.case_detail(ui, case, cx, now_ms, actions);
     }
 
     /// Every case the stream mentioned, open or closed, newest first;

@@ -533,7 +533,32 @@ fn panels_ui(
         halos: &halos,
         shown: panels_shown.0,
     };
-    for action in panels.ui(&mut root, &cx) {
+    let actions = panels.ui(&mut root, &cx);
+    let video = match (&videos, shown.as_deref_mut()) {
+        (Some(videos), Some(shown)) => Some((&**videos, shown)),
+        _ => None,
+    };
+    send_actions(actions, &city, &mut settings, &mut out, video);
+    *has_pointer = UiHasPointer {
+        pointer: ctx.egui_wants_pointer_input() || ctx.is_pointer_over_egui(),
+        keyboard: ctx.egui_wants_keyboard_input(),
+    };
+    Ok(())
+}
+
+/// Turns what the panels of any window asked for into messages (the one
+/// place panel actions leave the UI).
+pub fn send_actions(
+    actions: Vec<UiAction>,
+    city: &City,
+    settings: &mut UiSettings,
+    out: &mut PanelMessages,
+    mut video: Option<(
+        &crate::cockpit::video::Videos,
+        &mut crate::cockpit::video::ShownStreams,
+    )>,
+) {
+    for action in actions {
         match action {
             UiAction::Select(id) => {
                 out.select.write(SelectBuilding(id));
@@ -586,15 +611,10 @@ fn panels_ui(
                 request,
                 brightness,
             } => {
-                if let (Some(videos), Some(shown)) = (&videos, shown.as_deref_mut()) {
+                if let Some((videos, shown)) = video.as_mut() {
                     crate::cockpit::video::show_stream(videos, shown, &request, brightness);
                 }
             }
         }
     }
-    *has_pointer = UiHasPointer {
-        pointer: ctx.egui_wants_pointer_input() || ctx.is_pointer_over_egui(),
-        keyboard: ctx.egui_wants_keyboard_input(),
-    };
-    Ok(())
 }

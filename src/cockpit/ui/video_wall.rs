@@ -229,67 +229,79 @@ impl VideoWallPanel {
             .default_width((screen.width() * 0.4).clamp(360.0, 1400.0))
             .resizable(true)
             .collapsible(true)
-            .show(ctx, |ui| {
-                ui.horizontal(|ui| {
-                    for n in LAYOUTS {
-                        if ui
-                            .selectable_label(wall.layout == n, format!("{n}×{n}"))
-                            .clicked()
-                        {
-                            actions.push(UiAction::Video(VideoCommand::Layout(n)));
-                        }
-                    }
-                    if let Some(linked) = &wall.linked {
-                        ui.label(
-                            egui::RichText::new(format!(
-                                "{} #{} · {} {}",
-                                lang.pick("案件", "Case"),
-                                linked.case.0,
-                                lang.pick("周边视频", "nearby cameras:"),
-                                linked.cameras.len()
-                            ))
-                            .color(theme::LINK_WAIT.egui()),
-                        );
-                        if ui
-                            .small_button(lang.pick("全部视频", "All cameras"))
-                            .clicked()
-                        {
-                            actions.push(UiAction::Video(VideoCommand::Link(None)));
-                        }
-                    } else {
-                        let per_page = usize::from(wall.layout).pow(2);
-                        let pages = wall.order.len().div_ceil(per_page).max(1);
-                        let page = wall.page / per_page;
-                        if pages > 1 {
-                            if ui.small_button("◀").clicked() && page > 0 {
-                                actions.push(UiAction::Video(VideoCommand::Page(page - 1)));
-                            }
-                            ui.label(format!("{}/{pages}", page + 1));
-                            if ui.small_button("▶").clicked() && page + 1 < pages {
-                                actions.push(UiAction::Video(VideoCommand::Page(page + 1)));
-                            }
-                        }
-                    }
-                });
-                if let Some(problem) = &video.videos.problem {
-                    ui.colored_label(theme::LINK_LOST.egui(), problem);
-                }
-                let width = ui.available_width();
-                if let Some(id) = wall.focused.and_then(|id| cx.city.camera(id)) {
-                    let size = egui::vec2(width, width * 9.0 / 16.0);
-                    let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
-                    let (r, picture) = tile(ui, rect, id, true, None, video, cx, actions);
-                    self.pictures.push((id.id, true, picture));
-                    if r.double_clicked() {
-                        actions.push(UiAction::Video(VideoCommand::Focus(None)));
-                    }
-                    return;
-                }
-                self.grid(ui, width, cx, video, actions);
-            });
+            .show(ctx, |ui| self.contents(ui, cx, video, actions));
         if !open {
             actions.push(UiAction::Video(VideoCommand::Show(false)));
         }
+    }
+
+    /// The wall's body (layout, paging, the tiles or the focused one) in
+    /// `ui`: inside its window, or filling a wall window.
+    pub fn contents(
+        &mut self,
+        ui: &mut egui::Ui,
+        cx: &PanelContext<'_>,
+        video: VideoPanel<'_>,
+        actions: &mut Vec<UiAction>,
+    ) {
+        let wall = video.wall;
+        let lang = cx.lang;
+        ui.horizontal(|ui| {
+            for n in LAYOUTS {
+                if ui
+                    .selectable_label(wall.layout == n, format!("{n}×{n}"))
+                    .clicked()
+                {
+                    actions.push(UiAction::Video(VideoCommand::Layout(n)));
+                }
+            }
+            if let Some(linked) = &wall.linked {
+                ui.label(
+                    egui::RichText::new(format!(
+                        "{} #{} · {} {}",
+                        lang.pick("案件", "Case"),
+                        linked.case.0,
+                        lang.pick("周边视频", "nearby cameras:"),
+                        linked.cameras.len()
+                    ))
+                    .color(theme::LINK_WAIT.egui()),
+                );
+                if ui
+                    .small_button(lang.pick("全部视频", "All cameras"))
+                    .clicked()
+                {
+                    actions.push(UiAction::Video(VideoCommand::Link(None)));
+                }
+            } else {
+                let per_page = usize::from(wall.layout).pow(2);
+                let pages = wall.order.len().div_ceil(per_page).max(1);
+                let page = wall.page / per_page;
+                if pages > 1 {
+                    if ui.small_button("◀").clicked() && page > 0 {
+                        actions.push(UiAction::Video(VideoCommand::Page(page - 1)));
+                    }
+                    ui.label(format!("{}/{pages}", page + 1));
+                    if ui.small_button("▶").clicked() && page + 1 < pages {
+                        actions.push(UiAction::Video(VideoCommand::Page(page + 1)));
+                    }
+                }
+            }
+        });
+        if let Some(problem) = &video.videos.problem {
+            ui.colored_label(theme::LINK_LOST.egui(), problem);
+        }
+        let width = ui.available_width();
+        if let Some(id) = wall.focused.and_then(|id| cx.city.camera(id)) {
+            let size = egui::vec2(width, width * 9.0 / 16.0);
+            let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+            let (r, picture) = tile(ui, rect, id, true, None, video, cx, actions);
+            self.pictures.push((id.id, true, picture));
+            if r.double_clicked() {
+                actions.push(UiAction::Video(VideoCommand::Focus(None)));
+            }
+            return;
+        }
+        self.grid(ui, width, cx, video, actions);
     }
 
     fn grid(

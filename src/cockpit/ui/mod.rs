@@ -564,7 +564,7 @@ pub fn send_actions(
                 out.select.write(SelectBuilding(id));
             }
             UiAction::FlyToBuilding(id) => {
-                if let Some(to) = fly_to_building(&city, id) {
+                if let Some(to) = fly_to_building(city, id) {
                     out.fly.write(to);
                 }
             }
@@ -597,7 +597,7 @@ pub fn send_actions(
                     .write(super::state::SelectHazard(selection));
             }
             UiAction::FlyToHazard(id) => {
-                if let Some(to) = super::camera::fly_to_hazard(&city, id) {
+                if let Some(to) = super::camera::fly_to_hazard(city, id) {
                     out.fly.write(to);
                 }
             }

@@ -295,6 +295,23 @@ pub struct WindowArgs {
     /// Open the video wall at start with N×N tiles (1–4).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=4))]
     pub video_wall: Option<u8>,
+    /// Open the windows of this wall file (e.g. scenes/wall_demo.ron)
+    /// instead of one: one state, one stream, one clock.
+    #[arg(long, value_name = "FILE.ron")]
+    pub wall: Option<PathBuf>,
+}
+
+/// Reads and checks `--wall` before anything starts.
+fn wall_setup(w: &WindowArgs) -> anyhow::Result<Option<crate::cockpit::wall::WallSetup>> {
+    let Some(path) = &w.wall else {
+        return Ok(None);
+    };
+    let wall = crate::model::wall::Wall::load(path)?;
+    Ok(Some(crate::cockpit::wall::WallSetup {
+        path: path.display().to_string(),
+        wall,
+        operator_view: None,
+    }))
 }
 
 #[derive(Args, Debug, Clone)]
@@ -615,6 +632,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
 }
 
 fn run_with(args: RunArgs, briefing: Option<PathBuf>) -> anyhow::Result<()> {
+    let wall = wall_setup(&args.window)?;
     let data = scenario_scene(&args.data, args.scenario.as_deref())?;
     let city = load_city(&data)?;
     let mut view = view_for(&city, &args.view)?;
@@ -692,6 +710,7 @@ fn run_with(args: RunArgs, briefing: Option<PathBuf>) -> anyhow::Result<()> {
             marks: None,
             backend,
             briefing,
+            wall,
         },
     );
     Ok(())
@@ -896,6 +915,7 @@ fn replay(args: ReplayArgs) -> anyhow::Result<()> {
             marks: Some(MarksLoader::spawn(file).context("starting the timeline marks thread")?),
             backend: None,
             briefing: None,
+            wall: wall_setup(w)?,
         },
     );
     Ok(())

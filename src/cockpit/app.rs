@@ -96,6 +96,8 @@ pub struct RunOptions {
     /// Present this briefing: the audience is this window, the notes open
     /// in a presenter window.
     pub briefing: Option<std::path::PathBuf>,
+    /// Open these windows (a wall file) instead of one.
+    pub wall: Option<super::wall::WallSetup>,
 }
 
 /// Owns the embedded backend for the app's lifetime (stops it on exit).
@@ -104,15 +106,34 @@ struct EmbeddedBackend(#[allow(dead_code)] BackendThread);
 
 /// Opens the cockpit window on `city` and runs until it is closed.
 pub fn run_window(city: Arc<City>, options: RunOptions) -> AppExit {
+    window_app(city, options, false).run()
+}
+
+/// The windowed cockpit's app, ready to run (`any_thread`: let winit run
+/// off the main thread, for tests).
+pub fn window_app(city: Arc<City>, options: RunOptions, any_thread: bool) -> App {
     let view = options.initial_view.unwrap_or_else(|| default_view(&city));
     let mut app = App::new();
-    app.add_plugins(DefaultPlugins.set(WindowPlugin {
-        primary_window: Some(Window {
-            title: "citytwin · 城市运行一屏总览".to_owned(),
-            resolution: options.window_size.into(),
+    // A wall opens its windows itself, once the monitors are known, and
+    // ends with its operator's window.
+    let window = if options.wall.is_some() {
+        WindowPlugin {
+            primary_window: None,
+            exit_condition: bevy::window::ExitCondition::DontExit,
             ..default()
-        }),
-        ..default()
+        }
+    } else {
+        WindowPlugin {
+            primary_window: Some(Window {
+                title: "citytwin · 城市运行一屏总览".to_owned(),
+                resolution: options.window_size.into(),
+                ..default()
+            }),
+            ..default()
+        }
+    };
+    app.add_plugins(DefaultPlugins.set(window).set(bevy::winit::WinitPlugin {
+        run_on_any_thread: any_thread,
     }))
     // Under Xvfb without a window manager the window never gets focus:
     // render continuously either way.
@@ -133,13 +154,21 @@ pub fn run_window(city: Arc<City>, options: RunOptions) -> AppExit {
         ..Default::default()
     }))
     .add_plugins(super::video::plugin)
-    .add_systems(Startup, move |mut commands: Commands| {
-        commands.spawn(city_camera(view));
-    })
     .add_systems(
         Update,
         (orbit_controls, click_to_select).in_set(AppSystems::Input),
     );
+    match options.wall {
+        Some(mut setup) => {
+            setup.operator_view = setup.operator_view.or(Some(view));
+            super::wall::plugin(&mut app, setup);
+        }
+        None => {
+            app.add_systems(Startup, move |mut commands: Commands| {
+                commands.spawn(city_camera(view));
+            });
+        }
+    }
     app.insert_resource(options.time);
     if let Some(live) = options.live {
         app.insert_resource(live);
@@ -194,22 +223,30 @@ pub fn run_window(city: Arc<City>, options: RunOptions) -> AppExit {
     if let Some((path, frames)) = options.screenshot {
         app.add_systems(Update, screenshot_then_exit(path, frames));
     }
-    app.run()
+    app
 }
 
-/// Saves one screenshot of the window after `frames` frames, then exits.
+/// Saves one screenshot of the window after `frames` frames, then exits;
+/// on a wall, one of every window (`NAME-1.png` … beside `NAME.png`).
 fn screenshot_then_exit(
     path: std::path::PathBuf,
     frames: u32,
-) -> impl FnMut(Commands, MessageWriter<AppExit>) {
+) -> impl FnMut(Commands, Option<Res<super::wall::WallLayout>>, MessageWriter<AppExit>) {
     use bevy::render::view::screenshot::{Screenshot, save_to_disk};
     let mut frame = 0u32;
-    move |mut commands, mut exit| {
+    move |mut commands, wall, mut exit| {
         frame += 1;
         if frame == frames {
             commands
                 .spawn(Screenshot::primary_window())
                 .observe(save_to_disk(path.clone()));
+            for w in wall.iter().flat_map(|w| &w.windows).filter(|w| w.entry > 0) {
+                let stem = path.with_extension("");
+                let each = format!("{}-{}.png", stem.display(), w.entry);
+                commands
+                    .spawn(Screenshot::window(w.window))
+                    .observe(save_to_disk(std::path::PathBuf::from(each)));
+            }
         }
         // Saving happens a few frames later on the render side.
         if frame == frames + 10 {

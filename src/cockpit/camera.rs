@@ -232,10 +232,17 @@ pub fn orbit_controls(
     time: Res<Time>,
     ui_has_pointer: Option<Res<super::ui::UiHasPointer>>,
     presenter: Option<Res<super::presenter::Presenter>>,
+    wall: Option<Res<super::wall::WallLayout>>,
+    primary: Query<&Window, With<bevy::window::PrimaryWindow>>,
     mut cameras: Query<&mut OrbitCamera, Without<WallView>>,
 ) {
     let (pointer_free, keyboard_free) =
         ui_has_pointer.map_or((true, true), |u| (!u.pointer, !u.keyboard));
+    // Input is global across windows: on a wall the main view moves only
+    // for the pointer over, and the keys typed into, the operator's window.
+    let primary = primary.single().ok();
+    let pointer_free = pointer_free && primary.is_none_or(|w| w.cursor_position().is_some());
+    let keyboard_free = keyboard_free && (wall.is_none() || primary.is_some_and(|w| w.focused));
     // A presenter's clicker keys (arrows, PageUp/Down) drive the briefing.
     let keyboard_free = keyboard_free && !presenter.is_some_and(|p| p.presenting);
     let Ok(mut orbit) = cameras.single_mut() else {

@@ -17,3 +17,4 @@ pub mod theme;
 pub mod time;
 pub mod ui;
 pub mod video;
+pub mod wall;

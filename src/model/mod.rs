@@ -13,6 +13,7 @@ mod kpi;
 mod region;
 mod risk;
 mod sensor;
+pub mod wall;
 
 pub use building::{Building, BuildingId, Party, ResponsibleParties};
 pub use camera::{Camera, CameraId, CameraKind, cameras_near};

@@ -37,6 +37,10 @@ pub struct PresenterViewPass;
 #[derive(Component, Debug, Clone, Copy)]
 pub struct PresenterWindow;
 
+/// Marks the camera (and egui context) of the presenter's window.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct PresenterCamera;
+
 /// The overlays on the audience window and the authoring panel (needs
 /// egui); the presenter window's view when there is one.
 pub fn ui_plugin(app: &mut App) {
@@ -55,7 +59,9 @@ fn audience_ui(
     let Some(presenter) = presenter else {
         return Ok(());
     };
-    let ctx = contexts.ctx_mut()?;
+    let Ok(ctx) = contexts.ctx_mut() else {
+        return Ok(());
+    };
     view::audience_overlay(ctx, &presenter, &state, drill.at, settings.lang);
     for c in view::authoring_panel(ctx, &presenter, settings.lang) {
         out.write(c);
@@ -64,7 +70,7 @@ fn audience_ui(
 }
 
 fn presenter_window_ui(
-    mut contexts: Query<&mut bevy_egui::EguiContext, Without<bevy_egui::PrimaryEguiContext>>,
+    mut contexts: Query<&mut bevy_egui::EguiContext, With<PresenterCamera>>,
     presenter: Option<Res<Presenter>>,
     time: Res<Time>,
     settings: Res<super::ui::UiSettings>,
@@ -111,6 +117,7 @@ pub fn spawn_presenter_window(mut commands: Commands) {
         Camera2d,
         bevy::camera::RenderTarget::Window(bevy::window::WindowRef::Entity(window)),
         bevy_egui::EguiSchedule::new(PresenterViewPass),
+        PresenterCamera,
     ));
 }
 
@@ -566,6 +573,27 @@ fn frame(city: &City) -> crate::geo::frame::LocalFrame {
     crate::geo::frame::LocalFrame::new(lon, lat)
 }
 
+/// The camera of a pose written in a file: the point looked at (WGS84),
+/// on the ground there.
+pub fn pose_camera(
+    city: &City,
+    lon: f64,
+    lat: f64,
+    distance_m: f32,
+    pitch_deg: f32,
+    heading_deg: f32,
+) -> OrbitCamera {
+    let local = frame(city).to_local(lon, lat);
+    let ground = city.terrain.height_at(local);
+    OrbitCamera {
+        focus: Vec3::from(world_from_local(local, ground)),
+        distance_m,
+        pitch_deg,
+        heading_deg,
+    }
+    .clamped()
+}
+
 /// An area as a briefing file names it (codes and names, not indices).
 pub fn area_ref(city: &City, area: Area) -> AreaRef {
     let code =
@@ -691,19 +719,10 @@ fn apply_step(
             distance_m,
             pitch_deg,
             heading_deg,
-        } => {
-            let local = frame(&city).to_local(*lon, *lat);
-            let ground = city.terrain.height_at(local);
-            Some(FlyTo::pose(
-                OrbitCamera {
-                    focus: Vec3::from(world_from_local(local, ground)),
-                    distance_m: *distance_m,
-                    pitch_deg: *pitch_deg,
-                    heading_deg: *heading_deg,
-                },
-                duration,
-            ))
-        }
+        } => Some(FlyTo::pose(
+            pose_camera(&city, *lon, *lat, *distance_m, *pitch_deg, *heading_deg),
+            duration,
+        )),
         StepView::Building(code) => {
             let b = city.buildings.iter().find(|b| b.code == *code);
             if let Some(b) = b {

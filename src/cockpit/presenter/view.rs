@@ -7,44 +7,10 @@
 use bevy_egui::egui;
 
 use super::{Presenter, PresenterCommand};
-use crate::cockpit::ui::kpi_panel::kpi_of;
+use crate::cockpit::ui::kpi_board::{big_kpi, kpi_text};
 use crate::cockpit::ui::{Lang, theme};
 use crate::live::LiveState;
-use crate::model::briefing::KpiShown;
-use crate::model::{Area, EventKind, percent_text};
-
-/// The text of a KPI for an area, as the KPI board shows it.
-pub fn kpi_text(state: &LiveState, area: Area, kpi: KpiShown) -> String {
-    let k = kpi_of(state.kpi(), area);
-    match kpi {
-        KpiShown::Received => k.received.to_string(),
-        KpiShown::Closed => k.closed.to_string(),
-        KpiShown::ClosureRate => percent_text(k.closure()),
-        KpiShown::OnTimeRate => percent_text(k.on_time()),
-        KpiShown::GridEvents => state
-            .open_cases()
-            .filter(|c| c.kind == EventKind::GridReport && area.contains(c.district, c.street))
-            .count()
-            .to_string(),
-    }
-}
-
-/// One KPI large: its name above, its value in big type.
-pub fn big_kpi(ui: &mut egui::Ui, name: &str, value: &str, height: f32) {
-    ui.vertical_centered(|ui| {
-        ui.label(
-            egui::RichText::new(name)
-                .size(height * 0.28)
-                .color(theme::TEXT_DIM.egui()),
-        );
-        ui.label(
-            egui::RichText::new(value)
-                .size(height * 0.6)
-                .strong()
-                .color(theme::TEXT.egui()),
-        );
-    });
-}
+use crate::model::Area;
 
 /// Over the audience's scene.
 pub fn audience_overlay(

@@ -8,6 +8,7 @@
 pub mod building_card;
 pub mod event_hub;
 pub mod hazard_card;
+pub mod kpi_board;
 pub mod kpi_panel;
 pub mod legend;
 pub mod link_badge;
@@ -282,20 +283,69 @@ pub struct PanelMessages<'w> {
 /// What the panels read besides the city and its state.
 #[derive(bevy::ecs::system::SystemParam)]
 pub struct PanelInputs<'w> {
-    link: Option<Res<'w, StreamState>>,
-    live: Option<Res<'w, LiveSource>>,
-    time: Res<'w, TimeControl>,
-    feedback: Res<'w, CommandFeedback>,
-    head: Res<'w, HeadState>,
-    marks: Res<'w, TimelineMarks>,
-    view: Res<'w, HubView>,
-    drill: Res<'w, Drill>,
-    index: Option<Res<'w, AreaIndex>>,
-    wall: Option<Res<'w, crate::cockpit::video::VideoWall>>,
-    videos: Option<Res<'w, crate::cockpit::video::Videos>>,
-    shown: Option<ResMut<'w, crate::cockpit::video::ShownStreams>>,
-    look: Res<'w, crate::cockpit::city::look::Look>,
-    panels_shown: Res<'w, ShownPanels>,
+    pub(crate) link: Option<Res<'w, StreamState>>,
+    pub(crate) live: Option<Res<'w, LiveSource>>,
+    pub(crate) time: Res<'w, TimeControl>,
+    pub(crate) feedback: Res<'w, CommandFeedback>,
+    pub(crate) head: Res<'w, HeadState>,
+    pub(crate) marks: Res<'w, TimelineMarks>,
+    pub(crate) view: Res<'w, HubView>,
+    pub(crate) drill: Res<'w, Drill>,
+    pub(crate) index: Option<Res<'w, AreaIndex>>,
+    pub(crate) wall: Option<Res<'w, crate::cockpit::video::VideoWall>>,
+    pub(crate) videos: Option<Res<'w, crate::cockpit::video::Videos>>,
+    pub(crate) shown: Option<ResMut<'w, crate::cockpit::video::ShownStreams>>,
+    pub(crate) look: Res<'w, crate::cockpit::city::look::Look>,
+    pub(crate) panels_shown: Res<'w, ShownPanels>,
+}
+
+impl PanelInputs<'_> {
+    /// What every window's panels read (no map labels, camera icons or
+    /// halos: those depend on a window's camera).
+    pub fn context<'a>(
+        &'a self,
+        city: &'a City,
+        state: &'a CityState,
+        lang: Lang,
+    ) -> PanelContext<'a> {
+        PanelContext {
+            city,
+            state,
+            lang,
+            // The badge speaks of the live link; a replay has none.
+            link: self.link.as_deref().filter(|_| self.live.is_some()),
+            time: &self.time,
+            now_ms: self.time.shown_ms(state.last_time_ms()),
+            feedback: &self.feedback,
+            head: &self.head,
+            marks: &self.marks,
+            drill: *self.drill,
+            view: &self.view,
+            labels: &[],
+            bottom_inset: 0.0,
+            video: match (&self.wall, &self.videos) {
+                (Some(wall), Some(videos)) => Some(video_wall::VideoPanel { wall, videos }),
+                _ => None,
+            },
+            camera_icons: &[],
+            look: *self.look,
+            halos: &[],
+            shown: self.panels_shown.0,
+        }
+    }
+
+    /// Where a tile shown this frame is recorded (its decoder must run).
+    pub fn video_sink(
+        &mut self,
+    ) -> Option<(
+        &crate::cockpit::video::Videos,
+        &mut crate::cockpit::video::ShownStreams,
+    )> {
+        match (&self.videos, self.shown.as_deref_mut()) {
+            (Some(videos), Some(shown)) => Some((&**videos, shown)),
+            _ => None,
+        }
+    }
 }
 
 /// The UI scale for a window `height_px` tall: panels are laid out for a
@@ -426,7 +476,31 @@ pub fn camera_icon_positions(
     placed
 }
 
+/// The font atlas may grow to this side (egui's default, 2048, overflows
+/// with the CJK glyphs at a wall's sizes), within what the GPU allows.
+const FONT_ATLAS_SIDE: usize = 8192;
+
+/// Lets every context's font atlas grow to [`FONT_ATLAS_SIDE`] (or the
+/// device's limit, if lower).
+fn font_atlas_limit(
+    device: Option<Res<bevy::render::renderer::RenderDevice>>,
+    mut inputs: Query<&mut bevy_egui::EguiInput>,
+) {
+    let side = device.map_or(2048, |d| {
+        (d.limits().max_texture_dimension_2d as usize).min(FONT_ATLAS_SIDE)
+    });
+    for mut input in &mut inputs {
+        input.max_texture_side = Some(side);
+    }
+}
+
 pub fn plugin(app: &mut App) {
+    app.add_systems(
+        PreUpdate,
+        font_atlas_limit
+            .after(bevy_egui::EguiPreUpdateSet::ProcessInput)
+            .before(bevy_egui::EguiPreUpdateSet::BeginPass),
+    );
     app.init_resource::<UiHasPointer>()
         .init_resource::<UiSettings>()
         .init_resource::<Panels>()
@@ -443,12 +517,15 @@ fn panels_ui(
     mut styled: Local<Option<f32>>,
     city: Res<CityData>,
     state: Res<CityState>,
-    inputs: PanelInputs,
+    mut inputs: PanelInputs,
     cameras: Query<(&Camera, &GlobalTransform), super::camera::MainViewFilter>,
     windows: Query<&Window, With<bevy::window::PrimaryWindow>>,
     mut out: PanelMessages,
 ) -> Result {
-    let ctx = contexts.ctx_mut()?;
+    // A wall opens its windows (and this context) on its first frames.
+    let Ok(ctx) = contexts.ctx_mut() else {
+        return Ok(());
+    };
     let scale = wall_scale(
         settings.ui_scale,
         windows.single().ok().map(|w| w.resolution.height()),
@@ -457,51 +534,14 @@ fn panels_ui(
         theme::apply(ctx, scale);
         *styled = Some(scale);
     }
-    let PanelInputs {
-        link,
-        live,
-        time,
-        feedback,
-        head,
-        marks,
-        view,
-        drill,
-        index,
-        wall,
-        videos,
-        mut shown,
-        look,
-        panels_shown,
-    } = inputs;
-    let icons = match cameras.single() {
-        Ok((camera, transform)) if wall.is_some() => {
-            camera_icon_positions(&city, camera, transform, ctx.zoom_factor())
-        }
-        _ => Vec::new(),
-    };
-    let labels = match (cameras.single(), index) {
-        (Ok((camera, transform)), Some(index)) => map_label_positions(
-            &city,
-            &index,
-            drill.at,
-            camera,
-            transform,
-            ctx.zoom_factor(),
-        ),
-        _ => Vec::new(),
-    };
-    // Only the map labels use them: no labels, no projections.
-    let halos = match cameras.single() {
-        Ok((camera, transform)) if look.halos && !labels.is_empty() => halo_rects(
-            &city,
-            &state,
-            drill.at,
-            camera,
-            transform,
-            ctx.zoom_factor(),
-        ),
-        _ => Vec::new(),
-    };
+    let overlays = ViewOverlays::new(
+        &city,
+        &state,
+        &inputs,
+        inputs.drill.at,
+        cameras.single().ok(),
+        ctx.zoom_factor(),
+    );
     let mut root = egui::Ui::new(
         ctx.clone(),
         "cockpit".into(),
@@ -510,40 +550,66 @@ fn panels_ui(
             .max_rect(ctx.viewport_rect()),
     );
     let cx = PanelContext {
-        city: &city,
-        state: &state,
-        lang: settings.lang,
-        // The badge speaks of the live link; a replay has none.
-        link: link.as_deref().filter(|_| live.is_some()),
-        time: &time,
-        now_ms: time.shown_ms(state.last_time_ms()),
-        feedback: &feedback,
-        head: &head,
-        marks: &marks,
-        drill: *drill,
-        view: &view,
-        labels: &labels,
-        bottom_inset: 0.0,
-        video: match (&wall, &videos) {
-            (Some(wall), Some(videos)) => Some(video_wall::VideoPanel { wall, videos }),
-            _ => None,
-        },
-        camera_icons: &icons,
-        look: *look,
-        halos: &halos,
-        shown: panels_shown.0,
+        labels: &overlays.labels,
+        camera_icons: &overlays.icons,
+        halos: &overlays.halos,
+        ..inputs.context(&city, &state, settings.lang)
     };
     let actions = panels.ui(&mut root, &cx);
-    let video = match (&videos, shown.as_deref_mut()) {
-        (Some(videos), Some(shown)) => Some((&**videos, shown)),
-        _ => None,
-    };
-    send_actions(actions, &city, &mut settings, &mut out, video);
+    send_actions(actions, &city, &mut settings, &mut out, inputs.video_sink());
     *has_pointer = UiHasPointer {
         pointer: ctx.egui_wants_pointer_input() || ctx.is_pointer_over_egui(),
         keyboard: ctx.egui_wants_keyboard_input(),
     };
     Ok(())
+}
+
+/// What a city view's panels draw over its picture, projected through its
+/// camera: area names, camera icons (with the video wall), the halos the
+/// names keep clear of.
+pub struct ViewOverlays {
+    pub labels: Vec<(Area, egui::Pos2)>,
+    pub icons: Vec<video_wall::CameraIcon>,
+    pub halos: Vec<egui::Rect>,
+}
+
+impl ViewOverlays {
+    pub fn new(
+        city: &City,
+        state: &CityState,
+        inputs: &PanelInputs,
+        at: Area,
+        camera: Option<(&Camera, &GlobalTransform)>,
+        zoom: f32,
+    ) -> ViewOverlays {
+        let Some((camera, transform)) = camera else {
+            return ViewOverlays {
+                labels: Vec::new(),
+                icons: Vec::new(),
+                halos: Vec::new(),
+            };
+        };
+        let icons = if inputs.wall.is_some() {
+            camera_icon_positions(city, camera, transform, zoom)
+        } else {
+            Vec::new()
+        };
+        let labels = match inputs.index.as_deref() {
+            Some(index) => map_label_positions(city, index, at, camera, transform, zoom),
+            None => Vec::new(),
+        };
+        // Only the map labels use them: no labels, no projections.
+        let halos = if inputs.look.halos && !labels.is_empty() {
+            halo_rects(city, state, at, camera, transform, zoom)
+        } else {
+            Vec::new()
+        };
+        ViewOverlays {
+            labels,
+            icons,
+            halos,
+        }
+    }
 }
 
 /// Turns what the panels of any window asked for into messages (the one

@@ -235,6 +235,18 @@ impl VideoWallPanel {
         }
     }
 
+    /// The wall's body filling a wall window of its own.
+    pub fn fill(
+        &mut self,
+        ui: &mut egui::Ui,
+        cx: &PanelContext<'_>,
+        video: VideoPanel<'_>,
+        actions: &mut Vec<UiAction>,
+    ) {
+        self.pictures.clear();
+        self.contents(ui, cx, video, actions);
+    }
+
     /// The wall's body (layout, paging, the tiles or the focused one) in
     /// `ui`: inside its window, or filling a wall window.
     pub fn contents(

@@ -58,6 +58,8 @@ pub struct HeadlessCity {
     target: Handle<Image>,
     camera: Entity,
     size: UVec2,
+    /// Further views (a headless wall): their targets and cameras.
+    views: Vec<(Handle<Image>, Entity)>,
 }
 
 impl HeadlessCity {
@@ -114,10 +116,7 @@ impl HeadlessCity {
         app.finish();
         app.cleanup();
 
-        let mut image =
-            Image::new_target_texture(size.x, size.y, TextureFormat::Rgba8UnormSrgb, None);
-        image.texture_descriptor.usage |= bevy::render::render_resource::TextureUsages::COPY_SRC;
-        let target = app.world_mut().resource_mut::<Assets<Image>>().add(image);
+        let target = add_target(&mut app, size);
         let camera = app
             .world_mut()
             .spawn((
@@ -131,7 +130,59 @@ impl HeadlessCity {
             target,
             camera,
             size,
+            views: Vec::new(),
         }
+    }
+
+    /// Adds a wall city view of the same size (its own camera, and with
+    /// `area` its own drill level, as a wall window has) and renders a
+    /// frame; returns its index for [`Self::capture_all`] (the main view
+    /// is 0).
+    pub fn add_view(&mut self, view: OrbitCamera, area: Option<crate::model::Area>) -> usize {
+        let target = add_target(&mut self.app, self.size);
+        let world = self.app.world_mut();
+        let camera = super::wall::spawn_city_view(
+            &mut world.commands(),
+            view,
+            area,
+            RenderTarget::Image(target.clone().into()),
+        );
+        world.flush();
+        self.views.push((target, camera));
+        self.app.update();
+        self.views.len()
+    }
+
+    /// Renders one frame and returns every view's picture of it (main
+    /// first, then the added views), retried as [`Self::capture`] is.
+    pub fn capture_all(&mut self) -> Result<Vec<image::RgbaImage>, HeadlessError> {
+        let targets: Vec<Handle<Image>> = std::iter::once(self.target.clone())
+            .chain(self.views.iter().map(|(t, _)| t.clone()))
+            .collect();
+        const ATTEMPTS: u32 = 4;
+        let mut last = None;
+        for _ in 0..ATTEMPTS {
+            let images = self.capture_targets(&targets)?;
+            if images
+                .iter()
+                .all(|image| image.pixels().all(|p| p.0[3] == 255))
+            {
+                return Ok(images);
+            }
+            last = Some(images);
+        }
+        last.ok_or(HeadlessError::NoCapture { frames: 0 })
+    }
+
+    /// Pixel position of a world point in view `index` (0: the main view).
+    pub fn project_in(&self, index: usize, world: Vec3) -> Option<Vec2> {
+        let camera = match index {
+            0 => self.camera,
+            i => self.views.get(i - 1)?.1,
+        };
+        let w = self.app.world();
+        let (camera, transform) = (w.get::<Camera>(camera)?, w.get::<GlobalTransform>(camera)?);
+        camera.world_to_viewport(transform, world).ok()
     }
 
     pub fn size(&self) -> UVec2 {
@@ -231,22 +282,40 @@ impl HeadlessCity {
     }
 
     fn capture_once(&mut self) -> Result<image::RgbaImage, HeadlessError> {
-        let slot: Arc<Mutex<Option<Image>>> = Arc::default();
-        let sink = slot.clone();
-        self.app
-            .world_mut()
-            .spawn(Screenshot::image(self.target.clone()))
-            .observe(move |captured: On<ScreenshotCaptured>| {
-                if let Ok(mut slot) = sink.lock() {
-                    *slot = Some(captured.image.clone());
-                }
-            });
+        let target = self.target.clone();
+        let mut images = self.capture_targets(&[target])?;
+        images.pop().ok_or(HeadlessError::NoCapture { frames: 0 })
+    }
+
+    /// Screenshots of these targets, all asked for in the same frame.
+    fn capture_targets(
+        &mut self,
+        targets: &[Handle<Image>],
+    ) -> Result<Vec<image::RgbaImage>, HeadlessError> {
+        let slots: Vec<Arc<Mutex<Option<Image>>>> =
+            targets.iter().map(|_| Arc::default()).collect();
+        for (target, slot) in targets.iter().zip(&slots) {
+            let sink = slot.clone();
+            self.app
+                .world_mut()
+                .spawn(Screenshot::image(target.clone()))
+                .observe(move |captured: On<ScreenshotCaptured>| {
+                    if let Ok(mut slot) = sink.lock() {
+                        *slot = Some(captured.image.clone());
+                    }
+                });
+        }
         const MAX_FRAMES: u32 = 30;
+        let mut got: Vec<Option<Image>> = targets.iter().map(|_| None).collect();
         for _ in 0..MAX_FRAMES {
             self.app.update();
-            let taken = slot.lock().ok().and_then(|mut s| s.take());
-            if let Some(image) = taken {
-                return to_rgba(image);
+            for (slot, out) in slots.iter().zip(got.iter_mut()) {
+                if out.is_none() {
+                    *out = slot.lock().ok().and_then(|mut s| s.take());
+                }
+            }
+            if got.iter().all(Option::is_some) {
+                return got.into_iter().flatten().map(to_rgba).collect();
             }
         }
         Err(HeadlessError::NoCapture { frames: MAX_FRAMES })
@@ -289,6 +358,13 @@ impl HeadlessCity {
         let tiles = self.app.world().get_resource::<CityTiles>()?;
         pick_at_viewport(&tiles.0, camera, transform, px)
     }
+}
+
+/// A render target the size of the view, readable back.
+fn add_target(app: &mut App, size: UVec2) -> Handle<Image> {
+    let mut image = Image::new_target_texture(size.x, size.y, TextureFormat::Rgba8UnormSrgb, None);
+    image.texture_descriptor.usage |= bevy::render::render_resource::TextureUsages::COPY_SRC;
+    app.world_mut().resource_mut::<Assets<Image>>().add(image)
 }
 
 fn to_rgba(image: Image) -> Result<image::RgbaImage, HeadlessError> {

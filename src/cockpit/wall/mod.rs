@@ -264,18 +264,11 @@ fn open_wall(
                 &w.content,
                 area.unwrap_or(drill.at),
             );
-            let mut camera = commands.spawn((
-                city_camera(view),
-                target,
-                WallView,
-                EguiSchedule::new(WallPass(entry)),
-                screen,
-            ));
-            match area {
-                Some(area) => camera.insert(ViewArea(area)),
-                None => camera.insert(FollowDrill),
-            };
-            camera.id()
+            let camera = spawn_city_view(&mut commands, view, area, target);
+            commands
+                .entity(camera)
+                .insert((EguiSchedule::new(WallPass(entry)), screen));
+            camera
         } else {
             if let Content::VideoWall { layout } = w.content {
                 video.write(VideoCommand::Layout(layout));
@@ -311,6 +304,23 @@ fn open_wall(
             monitor,
         });
     }
+}
+
+/// A wall city view's camera into `target`: its own framing (the
+/// operator's flights and keys leave it be) and, given an area, its own
+/// drill level; without one it flies along with the operator's drill.
+pub fn spawn_city_view(
+    commands: &mut Commands,
+    view: OrbitCamera,
+    area: Option<Area>,
+    target: RenderTarget,
+) -> Entity {
+    let mut camera = commands.spawn((city_camera(view), target, WallView));
+    match area {
+        Some(area) => camera.insert(ViewArea(area)),
+        None => camera.insert(FollowDrill),
+    };
+    camera.id()
 }
 
 fn refuse(exit: &mut MessageWriter<AppExit>, reason: String) {

@@ -127,6 +127,13 @@ pub fn window_app(city: Arc<City>, options: RunOptions, any_thread: bool) -> App
             primary_window: Some(Window {
                 title: "citytwin · 城市运行一屏总览".to_owned(),
                 resolution: options.window_size.into(),
+                // With a presenter window beside it, neither may wait for
+                // the other's vsync.
+                present_mode: if options.briefing.is_some() {
+                    bevy::window::PresentMode::AutoNoVsync
+                } else {
+                    bevy::window::PresentMode::default()
+                },
                 ..default()
             }),
             ..default()

@@ -108,6 +108,8 @@ pub fn spawn_presenter_window(mut commands: Commands) {
             Window {
                 title: "citytwin · 汇报演示 · 演讲者视图".to_owned(),
                 resolution: (960u32, 600u32).into(),
+                // Minimised or hidden, it must not hold the audience back.
+                present_mode: bevy::window::PresentMode::AutoNoVsync,
                 ..default()
             },
             PresenterWindow,

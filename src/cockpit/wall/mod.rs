@@ -430,16 +430,22 @@ impl WallUi<'_, '_> {
             *self.styled = Some(scale);
         }
         let screen = screen.clone();
-        let actions = draw_screen(
-            &ctx,
-            &screen,
-            (camera, transform),
-            &self.city,
-            &self.state,
-            &self.inputs,
-            self.settings.lang,
-            &mut self.panels,
-        );
+        let base = self
+            .inputs
+            .context(&self.city, &self.state, self.settings.lang);
+        let at = screen.area.unwrap_or(base.drill.at);
+        let overlays = match screen.content {
+            Content::City { .. } => Some(ViewOverlays::new(
+                &self.city,
+                &self.state,
+                &self.inputs,
+                at,
+                Some((camera, transform)),
+                ctx.zoom_factor(),
+            )),
+            _ => None,
+        };
+        let actions = draw_screen(&ctx, &screen, &base, overlays.as_ref(), &mut self.panels);
         send_actions(
             actions,
             &self.city,
@@ -451,19 +457,16 @@ impl WallUi<'_, '_> {
 }
 
 /// Draws one wall window's content into `ctx` and returns what its panels
-/// asked for.
-#[allow(clippy::too_many_arguments)]
+/// asked for. `base`: what every panel reads; `overlays`: a city view's
+/// labels and halos through its own camera.
 pub fn draw_screen(
     ctx: &egui::Context,
     screen: &WallScreen,
-    camera: (&Camera, &GlobalTransform),
-    city: &City,
-    state: &CityState,
-    inputs: &PanelInputs,
-    lang: ui::Lang,
+    base: &ui::PanelContext<'_>,
+    overlays: Option<&ViewOverlays>,
     panels: &mut Panels,
 ) -> Vec<ui::UiAction> {
-    let base = inputs.context(city, state, lang);
+    let (city, lang) = (base.city, base.lang);
     let mut actions = Vec::new();
     let rect = ctx.viewport_rect();
     let mut root = egui::Ui::new(
@@ -476,24 +479,25 @@ pub fn draw_screen(
     match &screen.content {
         Content::City { .. } => {
             let at = screen.area.unwrap_or(base.drill.at);
-            let overlays =
-                ViewOverlays::new(city, state, inputs, at, Some(camera), ctx.zoom_factor());
+            let (labels, halos) = overlays.map_or((&[][..], &[][..]), |o| {
+                (o.labels.as_slice(), o.halos.as_slice())
+            });
             let cx = ui::PanelContext {
                 drill: Drill { at, ..base.drill },
-                labels: &overlays.labels,
-                halos: &overlays.halos,
+                labels,
+                halos,
                 shown: StepPanels {
                     legend: true,
                     card: true,
                     ..StepPanels::default()
                 },
-                ..base
+                ..*base
             };
             title_bar(&root, &screen.title, city, at, lang);
             actions = panels.ui(&mut root, &cx);
         }
         Content::KpiBoard { .. } => {
-            kpi_board::kpi_board(&mut root, &base, screen.area.unwrap_or(Area::City));
+            kpi_board::kpi_board(&mut root, base, screen.area.unwrap_or(Area::City));
         }
         Content::EventHub => {
             root.painter()
@@ -507,14 +511,14 @@ pub fn draw_screen(
                 );
                 panels
                     .hub
-                    .contents(ui, &base, &mut actions, inner.height() * 0.45);
+                    .contents(ui, base, &mut actions, inner.height() * 0.45);
             });
         }
         Content::VideoWall { .. } => {
             let inner = rect.shrink(8.0);
             root.scope_builder(egui::UiBuilder::new().max_rect(inner), |ui| {
                 match base.video {
-                    Some(video) => panels.video.fill(ui, &base, video, &mut actions),
+                    Some(video) => panels.video.fill(ui, base, video, &mut actions),
                     None => {
                         ui.label(lang.pick("本驾驶舱无视频", "No video in this cockpit"));
                     }
@@ -545,4 +549,86 @@ fn title_bar(root: &egui::Ui, title: &str, city: &City, at: Area, lang: ui::Lang
                     );
                 });
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A wall of three windows on monitors, without winit: the same
+    /// components winit would give.
+    fn wall_app() -> (App, Vec<Entity>, Vec<Entity>) {
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins)
+            .add_message::<AppExit>()
+            .init_resource::<WallLayout>()
+            .add_systems(Update, close_lost_windows);
+        let world = app.world_mut();
+        let monitors: Vec<Entity> = (0..3)
+            .map(|i| {
+                world
+                    .spawn(Monitor {
+                        name: Some(format!("DP-{i}")),
+                        physical_height: 1080,
+                        physical_width: 1920,
+                        physical_position: IVec2::new(1920 * i, 0),
+                        refresh_rate_millihertz: None,
+                        scale_factor: 1.0,
+                        video_modes: Vec::new(),
+                    })
+                    .id()
+            })
+            .collect();
+        let mut windows = Vec::new();
+        for (entry, monitor) in monitors.iter().enumerate() {
+            let window = world.spawn(Window::default()).id();
+            let camera = world.spawn(Camera2d).id();
+            windows.push(window);
+            world.resource_mut::<WallLayout>().windows.push(OpenWindow {
+                entry,
+                title: format!("w{entry}"),
+                window,
+                camera,
+                monitor: Some(*monitor),
+            });
+        }
+        (app, monitors, windows)
+    }
+
+    fn exits(app: &App) -> usize {
+        app.world()
+            .resource::<Messages<AppExit>>()
+            .iter_current_update_messages()
+            .count()
+    }
+
+    #[test]
+    fn an_unplugged_monitor_closes_its_window_and_the_rest_run_on() {
+        let (mut app, monitors, windows) = wall_app();
+        app.update();
+        assert_eq!(app.world().resource::<WallLayout>().windows.len(), 3);
+        app.world_mut().despawn(monitors[2]);
+        app.update();
+        let layout = app.world().resource::<WallLayout>();
+        assert_eq!(
+            layout.windows.iter().map(|w| w.entry).collect::<Vec<_>>(),
+            vec![0, 1]
+        );
+        assert_eq!(
+            layout.closed,
+            vec!["wall: window 2 (w2) closed: its monitor was unplugged".to_owned()]
+        );
+        assert!(
+            app.world().get_entity(windows[2]).is_err(),
+            "its window closed"
+        );
+        assert!(app.world().get_entity(windows[1]).is_ok());
+        assert_eq!(exits(&app), 0, "the wall runs on");
+
+        // The operator's window gone: the wall ends.
+        app.world_mut().despawn(windows[0]);
+        app.update();
+        assert_eq!(exits(&app), 1);
+        assert_eq!(app.world().resource::<WallLayout>().windows.len(), 1);
+    }
 }

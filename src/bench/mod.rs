@@ -9,6 +9,7 @@ mod render;
 mod replay;
 mod stream;
 mod video;
+mod wall;
 
 use clap::{Args, Subcommand};
 
@@ -31,6 +32,9 @@ pub enum BenchCommand {
     /// N = 1, 4, 9, 16 live 720p25 H.264 streams from a local RTSP server:
     /// decode CPU, drops, end-to-end latency, added frame time, memory.
     Video(video::VideoBenchArgs),
+    /// A wall of 1, 2 and 3 city windows (headless, 1280×720 each): frame
+    /// time; a presenter's key press to the next step's first frame.
+    Wall(wall::WallBenchArgs),
 }
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -42,6 +46,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Replay(args) => replay::run(&args),
         BenchCommand::Hazards(args) => hazards::run(&args),
         BenchCommand::Video(args) => video::run(&args),
+        BenchCommand::Wall(args) => wall::run(&args),
     }
 }
 

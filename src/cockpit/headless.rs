@@ -174,6 +174,17 @@ impl HeadlessCity {
         last.ok_or(HeadlessError::NoCapture { frames: 0 })
     }
 
+    /// Switches an added view's camera on or off (a wall of fewer windows).
+    pub fn set_view_active(&mut self, index: usize, active: bool) {
+        let Some((_, camera)) = index.checked_sub(1).and_then(|i| self.views.get(i)) else {
+            return;
+        };
+        let camera = *camera;
+        if let Some(mut camera) = self.app.world_mut().get_mut::<Camera>(camera) {
+            camera.is_active = active;
+        }
+    }
+
     /// Pixel position of a world point in view `index` (0: the main view).
     pub fn project_in(&self, index: usize, world: Vec3) -> Option<Vec2> {
         let camera = match index {

@@ -228,37 +228,60 @@ pub fn window_app(city: Arc<City>, options: RunOptions, any_thread: bool) -> App
         );
     }
     if let Some((path, frames)) = options.screenshot {
-        app.add_systems(Update, screenshot_then_exit(path, frames));
+        app.insert_resource(ScreenshotPlan {
+            path,
+            frames,
+            frame: 0,
+        })
+        .add_systems(Update, screenshot_then_exit);
     }
     app
 }
 
-/// Saves one screenshot of the window after `frames` frames, then exits;
-/// on a wall, one of every window (`NAME-1.png` … beside `NAME.png`).
-fn screenshot_then_exit(
+/// When to save the window's screenshot, and where.
+#[derive(Resource)]
+struct ScreenshotPlan {
     path: std::path::PathBuf,
     frames: u32,
-) -> impl FnMut(Commands, Option<Res<super::wall::WallLayout>>, MessageWriter<AppExit>) {
+    frame: u32,
+}
+
+/// Saves one screenshot of the window after `frames` frames, then exits;
+/// on a wall, one of every window (`NAME-1.png` … beside `NAME.png`), and
+/// of a presenter window (`NAME-presenter.png`).
+fn screenshot_then_exit(
+    mut commands: Commands,
+    mut plan: ResMut<ScreenshotPlan>,
+    wall: Option<Res<super::wall::WallLayout>>,
+    presenter: Query<Entity, With<super::presenter::PresenterWindow>>,
+    mut exit: MessageWriter<AppExit>,
+) {
     use bevy::render::view::screenshot::{Screenshot, save_to_disk};
-    let mut frame = 0u32;
-    move |mut commands, wall, mut exit| {
-        frame += 1;
-        if frame == frames {
+    plan.frame += 1;
+    if plan.frame == plan.frames {
+        commands
+            .spawn(Screenshot::primary_window())
+            .observe(save_to_disk(plan.path.clone()));
+        let stem = plan.path.with_extension("");
+        let others = wall
+            .iter()
+            .flat_map(|w| &w.windows)
+            .filter(|w| w.entry > 0)
+            .map(|w| (w.window, format!("{}-{}.png", stem.display(), w.entry)))
+            .chain(
+                presenter
+                    .iter()
+                    .map(|w| (w, format!("{}-presenter.png", stem.display()))),
+            );
+        for (window, path) in others {
             commands
-                .spawn(Screenshot::primary_window())
-                .observe(save_to_disk(path.clone()));
-            for w in wall.iter().flat_map(|w| &w.windows).filter(|w| w.entry > 0) {
-                let stem = path.with_extension("");
-                let each = format!("{}-{}.png", stem.display(), w.entry);
-                commands
-                    .spawn(Screenshot::window(w.window))
-                    .observe(save_to_disk(std::path::PathBuf::from(each)));
-            }
+                .spawn(Screenshot::window(window))
+                .observe(save_to_disk(std::path::PathBuf::from(path)));
         }
-        // Saving happens a few frames later on the render side.
-        if frame == frames + 10 {
-            exit.write(AppExit::Success);
-        }
+    }
+    // Saving happens a few frames later on the render side.
+    if plan.frame == plan.frames + 10 {
+        exit.write(AppExit::Success);
     }
 }
 

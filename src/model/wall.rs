@@ -510,6 +510,19 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_parses() {
+        let readme = include_str!("../../README.md");
+        let start = readme
+            .find("```ron\nWall(")
+            .expect("README has the example")
+            + 7;
+        let end = start + readme[start..].find("```").expect("closed");
+        let wall = Wall::parse(&readme[start..end], "README.md").expect("the example parses");
+        assert_eq!(wall.windows.len(), 5);
+        assert_eq!(wall.windows[4].content, Content::VideoWall { layout: 3 });
+    }
+
+    #[test]
     fn the_demo_wall_parses() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenes/wall_demo.ron");
         let wall = Wall::load(std::path::Path::new(path)).expect("demo wall");

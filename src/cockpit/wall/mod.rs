@@ -210,16 +210,27 @@ fn open_wall(
         Ok(p) => p,
         Err(e) => return refuse(&mut exit, e.to_string()),
     };
-    for (entry, (w, at)) in setup.wall.windows.iter().zip(&placed).enumerate() {
-        let area = match content_area(&city, &w.content) {
-            Ok(a) => a,
+    // Every area resolved before any window opens.
+    let mut areas = Vec::with_capacity(placed.len());
+    for (entry, w) in setup.wall.windows.iter().enumerate() {
+        match content_area(&city, &w.content) {
+            Ok(a) => areas.push(a),
             Err(reason) => {
                 return refuse(
                     &mut exit,
                     format!("{}: window {entry} ({}): {reason}", setup.path, w.title),
                 );
             }
-        };
+        }
+    }
+    for (entry, ((w, at), area)) in setup
+        .wall
+        .windows
+        .iter()
+        .zip(&placed)
+        .zip(areas)
+        .enumerate()
+    {
         let monitor = at.monitor.and_then(|m| monitor_entities.get(m).copied());
         let mode = match (w.fullscreen, monitor) {
             (true, Some(m)) => WindowMode::BorderlessFullscreen(MonitorSelection::Entity(m)),

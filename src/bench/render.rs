@@ -97,10 +97,16 @@ fn bench_dataset(name: &str, data: &DataArgs, args: &RenderBenchArgs) -> anyhow:
     // look, alternating in blocks so drift hits both alike.
     let mut frames = Vec::with_capacity(args.common.frames);
     let mut flat_frames = Vec::with_capacity(args.common.frames);
+    let mut no_halo_frames = Vec::with_capacity(args.common.frames);
     let block = 5.min(args.common.frames.max(1));
+    let no_halos = Look {
+        halos: false,
+        ..Look::default()
+    };
     while frames.len() < args.common.frames {
         for (look, out) in [
             (Look::default(), &mut frames),
+            (no_halos, &mut no_halo_frames),
             (Look::flat(), &mut flat_frames),
         ] {
             headless.app().world_mut().write_message(SetLook(look));
@@ -118,10 +124,16 @@ fn bench_dataset(name: &str, data: &DataArgs, args: &RenderBenchArgs) -> anyhow:
     }
     let (median, p95) = median_p95(&mut frames);
     let (flat_median, flat_p95) = median_p95(&mut flat_frames);
+    let (no_halo_median, _) = median_p95(&mut no_halo_frames);
     println!("cockpit frame: median {median:.1} ms, p95 {p95:.1} ms (the wall's look)");
     println!(
         "round-1 flat look: median {flat_median:.1} ms, p95 {flat_p95:.1} ms → the look costs {:+.1} % (budget +10 %)",
         (median / flat_median - 1.0) * 100.0
+    );
+    println!(
+        "  of which halos {:+.1} % (the look without them: median {no_halo_median:.1} ms), light, focus and sky {:+.1} %",
+        (median - no_halo_median) / flat_median * 100.0,
+        (no_halo_median / flat_median - 1.0) * 100.0
     );
 
     let reference = reference_frame_ms(&city, &view, args)?;

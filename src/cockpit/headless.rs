@@ -37,18 +37,21 @@ pub enum HeadlessError {
     Format { format: TextureFormat },
 }
 
-/// Counts `AssetEvent::Modified` for meshes: proof that recolouring does not
-/// touch geometry.
+/// Counts `AssetEvent::Modified` for the building tiles' meshes: proof
+/// that recolouring does not touch their geometry (the halo overlay's
+/// small meshes follow the set of 较大/重大 buildings and are not counted).
 #[derive(Resource, Default, Debug, Clone, Copy)]
 pub struct MeshModifications(pub usize);
 
 fn count_mesh_modifications(
     mut events: MessageReader<AssetEvent<Mesh>>,
     mut count: ResMut<MeshModifications>,
+    tiles: Query<&Mesh3d, With<super::city::buildings::BuildingTile>>,
 ) {
+    let tiles: std::collections::HashSet<AssetId<Mesh>> = tiles.iter().map(|m| m.0.id()).collect();
     count.0 += events
         .read()
-        .filter(|e| matches!(e, AssetEvent::Modified { .. }))
+        .filter(|e| matches!(e, AssetEvent::Modified { id } if tiles.contains(id)))
         .count();
 }
 

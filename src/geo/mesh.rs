@@ -98,7 +98,41 @@ pub struct HaloMesh {
     pub indices: Vec<u32>,
 }
 
+/// Vertices and indices of one building's halo box.
+const BOX_VERTICES: usize = 8;
+const BOX_INDICES: usize = 36;
+
 impl HaloMesh {
+    /// The buildings that have a box, in the mesh's order.
+    pub fn buildings(&self) -> impl Iterator<Item = u32> + '_ {
+        self.building_ids.iter().step_by(BOX_VERTICES).copied()
+    }
+
+    /// The boxes of the buildings `keep` says yes to (indices renumbered).
+    pub fn subset(&self, keep: impl Fn(u32) -> bool) -> HaloMesh {
+        let mut out = HaloMesh::default();
+        for (b, id) in self.buildings().enumerate() {
+            if !keep(id) {
+                continue;
+            }
+            let (v, i) = (b * BOX_VERTICES, b * BOX_INDICES);
+            let base = out.positions.len() as u32;
+            let shift = base as i64 - v as i64;
+            out.positions
+                .extend_from_slice(&self.positions[v..v + BOX_VERTICES]);
+            out.outward
+                .extend_from_slice(&self.outward[v..v + BOX_VERTICES]);
+            out.building_ids
+                .extend_from_slice(&self.building_ids[v..v + BOX_VERTICES]);
+            out.indices.extend(
+                self.indices[i..i + BOX_INDICES]
+                    .iter()
+                    .map(|&k| (i64::from(k) + shift) as u32),
+            );
+        }
+        out
+    }
+
     /// Appends the box of `ring` (local metres) from `base` to `top`,
     /// aligned with the ring's longest edge.
     fn push_box(&mut self, ring: &[[f32; 2]], base: f32, top: f32, id: u32) {
@@ -457,6 +491,36 @@ pub(crate) mod tests {
             assert!(n[0] * out[0] + n[1] * out[1] + n[2] * out[2] > 0.0);
         }
         assert!(halo.outward.iter().all(|d| d[0].hypot(d[2]) > 5.0));
+    }
+
+    #[test]
+    fn a_halo_subset_keeps_whole_boxes_of_the_chosen_buildings() {
+        let mut mesh = TileMesh::default();
+        for (id, x) in [(4, 0.0), (7, 100.0), (9, 200.0)] {
+            let ring = vec![[x, 0.0], [x + 30.0, 0.0], [x + 30.0, 20.0], [x, 20.0]];
+            append_building(&mut mesh, &test_building(id, ring)).expect("meshes");
+        }
+        let full = &mesh.halo;
+        assert_eq!(full.buildings().collect::<Vec<_>>(), vec![4, 7, 9]);
+        let part = full.subset(|id| id == 7 || id == 9);
+        assert_eq!(part.buildings().collect::<Vec<_>>(), vec![7, 9]);
+        assert_eq!((part.positions.len(), part.indices.len()), (16, 72));
+        assert_eq!(&part.positions[..8], &full.positions[8..16]);
+        // The same triangles, renumbered onto the kept vertices.
+        let tri = |m: &HaloMesh, t: usize| {
+            m.indices[t * 3..t * 3 + 3]
+                .iter()
+                .map(|&i| m.positions[i as usize])
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(tri(&part, 0), tri(full, 12));
+        assert_eq!(tri(&part, 23), tri(full, 35));
+        assert!(
+            part.indices
+                .iter()
+                .all(|&i| (i as usize) < part.positions.len())
+        );
+        assert_eq!(full.subset(|_| false), HaloMesh::default());
     }
 
     #[test]

@@ -317,6 +317,10 @@ pub(super) fn spawn_building_tiles(
                 Name::new(format!("halos tile {:?}", tile.key)),
                 Mesh3d(meshes.add(halo_mesh_to_bevy(&tile.halo))),
                 MeshMaterial3d(halo.clone()),
+                super::look::HaloTile {
+                    index,
+                    boxes: tile.halo.buildings().collect(),
+                },
                 tile_aabb(tile),
                 Transform::IDENTITY,
                 RenderLayers::layer(SHARED_BUILDINGS_LAYER),

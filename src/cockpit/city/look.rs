@@ -10,6 +10,7 @@ use bevy::prelude::*;
 use bevy::render::render_resource::{AsBindGroup, ShaderType, VertexFormat};
 use serde::{Deserialize, Serialize};
 
+use crate::cockpit::state::CityState;
 use crate::cockpit::theme;
 use crate::model::RiskLevel;
 
@@ -95,6 +96,94 @@ pub(super) fn apply_look(mut requests: MessageReader<SetLook>, mut look: ResMut<
         && *look != next
     {
         *look = next;
+    }
+}
+
+/// A tile's halo entity: its index in [`super::CityTiles`] and the
+/// buildings its mesh has boxes for now.
+#[derive(Component, Debug, Clone)]
+pub struct HaloTile {
+    pub index: usize,
+    pub boxes: Vec<u32>,
+}
+
+/// Each tile's halo mesh holds boxes only for its buildings at 较大/重大
+/// now: rebuilt (a few hundred boxes, the halo overlay only — building
+/// meshes are never touched) when that set changes. The shader still
+/// reads each box's level from the state buffer, so a building that
+/// leaves the set loses its halo in the very frame its colour changes.
+pub(super) fn sync_halo_boxes(
+    state: Res<CityState>,
+    tiles: Option<Res<super::CityTiles>>,
+    mut halos: Query<(&mut HaloTile, &Mesh3d)>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut synced: Local<Option<(u64, u64)>>,
+) {
+    let Some(tiles) = tiles else {
+        return;
+    };
+    if *synced == Some(state.revision()) {
+        return;
+    }
+    *synced = Some(state.revision());
+    let haloed = |id: u32| {
+        matches!(
+            state.level(crate::model::BuildingId(id)),
+            Some(RiskLevel::Major | RiskLevel::High)
+        )
+    };
+    for (mut tile, mesh) in &mut halos {
+        let Some(source) = tiles.0.get(tile.index).map(|t| &t.halo) else {
+            continue;
+        };
+        let wanted: Vec<u32> = source.buildings().filter(|id| haloed(*id)).collect();
+        if wanted == tile.boxes {
+            continue;
+        }
+        let mut subset = source.subset(haloed);
+        if subset.indices.is_empty() {
+            // A mesh needs a triangle: one of zero area draws nothing.
+            subset.positions = vec![[0.0; 3]; 3];
+            subset.outward = vec![[0.0; 3]; 3];
+            subset.building_ids = vec![0; 3];
+            subset.indices = vec![0, 1, 2];
+        }
+        if let Some(mut m) = meshes.get_mut(&mesh.0) {
+            *m = halo_mesh_to_bevy(&subset);
+        }
+        tile.boxes = wanted;
+    }
+}
+
+/// With halos off no halo box is drawn at all, and round 1's flat look
+/// has no sky: what `bench render` compares is then round 1's work.
+#[allow(clippy::type_complexity)]
+pub(super) fn show_look_entities(
+    look: Res<Look>,
+    mut halos: Query<
+        &mut Visibility,
+        (
+            With<MeshMaterial3d<HaloMaterial>>,
+            Without<MeshMaterial3d<SkyMaterial>>,
+        ),
+    >,
+    mut sky: Query<&mut Visibility, With<MeshMaterial3d<SkyMaterial>>>,
+) {
+    if !look.is_changed() {
+        return;
+    }
+    let shown = |on: bool| {
+        if on {
+            Visibility::Inherited
+        } else {
+            Visibility::Hidden
+        }
+    };
+    for mut v in &mut halos {
+        v.set_if_neq(shown(look.halos));
+    }
+    for mut v in &mut sky {
+        v.set_if_neq(shown(look.form));
     }
 }
 

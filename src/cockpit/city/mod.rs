@@ -121,6 +121,8 @@ pub(super) fn plugin(app: &mut App) {
         (
             sync_state_buffer,
             (buildings::spawn_view_buildings, buildings::sync_focus).chain(),
+            look::show_look_entities,
+            look::sync_halo_boxes,
             markers::sync_markers,
             boundaries::sync_boundaries,
         )

@@ -570,6 +570,25 @@ pub fn view_for(city: &City, view: &ViewArgs) -> anyhow::Result<OrbitCamera> {
     Ok(orbit.clamped())
 }
 
+/// A window needs a display; without one the windowed commands stop here
+/// (exit code 2) instead of inside the windowing library.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "no display: set DISPLAY (or WAYLAND_DISPLAY), or use `citytwin render` for headless images"
+)]
+pub struct NoDisplay;
+
+/// On X11/Wayland systems: is there a display to open windows on?
+fn require_display() -> Result<(), NoDisplay> {
+    if cfg!(all(unix, not(target_os = "macos"))) {
+        let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+        if !set("DISPLAY") && !set("WAYLAND_DISPLAY") {
+            return Err(NoDisplay);
+        }
+    }
+    Ok(())
+}
+
 pub fn main_with(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => run(cli.run),
@@ -632,6 +651,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
 }
 
 fn run_with(args: RunArgs, briefing: Option<PathBuf>) -> anyhow::Result<()> {
+    require_display()?;
     let wall = wall_setup(&args.window)?;
     let data = scenario_scene(&args.data, args.scenario.as_deref())?;
     let city = load_city(&data)?;
@@ -870,6 +890,7 @@ fn replay(args: ReplayArgs) -> anyhow::Result<()> {
     if args.info {
         return replay_info(&file);
     }
+    require_display()?;
     let city = Arc::new(load_city(&args.data)?);
     let source = ReplaySource::open(file.clone())?;
     let Some(span) = source.span() else {

@@ -7,7 +7,12 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("citytwin: {e:#}");
-            std::process::ExitCode::FAILURE
+            // Usage problems (no display to open a window on) are code 2.
+            if e.downcast_ref::<citytwin::cli::NoDisplay>().is_some() {
+                std::process::ExitCode::from(2)
+            } else {
+                std::process::ExitCode::FAILURE
+            }
         }
     }
 }

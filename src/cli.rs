@@ -431,6 +431,9 @@ pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
                     eprintln!("  feature {}: {}", s.index, s.reason);
                 }
             }
+            for line in report.height_summary(options.default_height_m) {
+                eprintln!("note: {}: {line}", path.display());
+            }
             let name = path
                 .file_stem()
                 .map_or_else(|| "import".to_owned(), |s| s.to_string_lossy().into_owned());

@@ -7,7 +7,7 @@ use citytwin::geo::assemble::{OSM_ATTRIBUTION, city_from_import, ground_under};
 use citytwin::geo::dem::{Dem, DemError};
 use citytwin::geo::gcj02::wgs84_to_gcj02;
 use citytwin::geo::geojson::{
-    Crs, HeightSource, ImportError, ImportOptions, import_file, import_str,
+    Crs, HeightNote, HeightSource, ImportError, ImportOptions, import_file, import_str,
 };
 use common::shared_data;
 
@@ -45,6 +45,58 @@ fn shanghai_bund_heights_are_parsed_and_the_rest_default() {
     );
     let city = city_from_import(&report, None, "bund");
     assert_eq!(city.attributions, vec![OSM_ATTRIBUTION.to_owned()]);
+}
+
+#[test]
+fn every_height_fallback_is_counted_per_reason_and_reported_once() {
+    let feature = |props: &str, x: f64| {
+        format!(
+            r#"{{"type":"Feature","properties":{{{props}}},"geometry":{{"type":"Polygon","coordinates":[[[{x},29.56],[{},29.56],[{},29.561],[{x},29.56]]]}}}}"#,
+            x + 0.001,
+            x + 0.001
+        )
+    };
+    let props = [
+        r#""height":-50"#,
+        r#""height":0,"building:levels":5"#,
+        r#""height":"abc""#,
+        r#""height":"20 m""#,
+        r#""height":"20 m""#,
+        r#""building:levels":4"#,
+        r#""name":"no height at all""#,
+        r#""height":33.5"#,
+    ];
+    let features: Vec<String> = props
+        .iter()
+        .enumerate()
+        .map(|(i, p)| feature(p, 106.58 + i as f64 * 0.01))
+        .collect();
+    let text = format!(
+        r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+        features.join(",")
+    );
+    let report = import_str(&text, "inline", &ImportOptions::default()).expect("imports");
+    let heights: Vec<f32> = report.buildings.iter().map(|b| b.height_m).collect();
+    assert_eq!(
+        heights,
+        vec![12.0, 15.0, 12.0, 20.0, 20.0, 12.0, 12.0, 33.5]
+    );
+    let count = |note| report.height_notes.get(&note).map(|(n, _)| *n);
+    assert_eq!(count(HeightNote::NotPositive), Some(2));
+    assert_eq!(count(HeightNote::Unparseable), Some(1));
+    assert_eq!(count(HeightNote::WithUnit), Some(2));
+    assert_eq!(count(HeightNote::MissingUsedLevels), Some(1));
+    assert_eq!(count(HeightNote::MissingUsedDefault), Some(1));
+    assert_eq!(
+        report.height_summary(12.0),
+        vec![
+            "1 heights missing → levels × 3 m",
+            "1 with neither height nor levels → default 12 m",
+            "2 negative or zero (e.g. -50) → levels × 3 m, else default 12 m",
+            "1 unparseable (e.g. 'abc') → levels × 3 m, else default 12 m",
+            "2 written with a unit (e.g. '20 m') → read as metres",
+        ]
+    );
 }
 
 #[test]

@@ -68,11 +68,82 @@ pub struct SkippedFeature {
     pub reason: String,
 }
 
+/// Why a feature's height is not simply its `height` number; counted per
+/// reason (with the first value seen) and reported once each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum HeightNote {
+    /// No height: levels × 3 m.
+    MissingUsedLevels,
+    /// Neither a height nor levels: the default height.
+    MissingUsedDefault,
+    /// A height ≤ 0 (OSM writes 0 for "unknown"): levels × 3 m, else the default.
+    NotPositive,
+    /// A height that is no number ("abc", "60 ft"): levels × 3 m, else the default.
+    Unparseable,
+    /// A height written with its unit ("20 m", "20米"): read as metres.
+    WithUnit,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct ImportReport {
     pub buildings: Vec<ImportedBuilding>,
     pub skipped: Vec<SkippedFeature>,
     pub features: usize,
+    /// Features per height note, and the first value seen for it.
+    pub height_notes: std::collections::BTreeMap<HeightNote, (usize, String)>,
+}
+
+impl ImportReport {
+    /// One line per height note: how many, what was done, an example.
+    pub fn height_summary(&self, default_height_m: f32) -> Vec<String> {
+        self.height_notes
+            .iter()
+            .map(|(note, (n, example))| match note {
+                HeightNote::MissingUsedLevels => {
+                    format!("{n} heights missing → levels × {METRES_PER_LEVEL} m")
+                }
+                HeightNote::MissingUsedDefault => format!(
+                    "{n} with neither height nor levels → default {default_height_m} m"
+                ),
+                HeightNote::NotPositive => format!(
+                    "{n} negative or zero (e.g. {example}) → levels × {METRES_PER_LEVEL} m, else default {default_height_m} m"
+                ),
+                HeightNote::Unparseable => format!(
+                    "{n} unparseable (e.g. '{example}') → levels × {METRES_PER_LEVEL} m, else default {default_height_m} m"
+                ),
+                HeightNote::WithUnit => {
+                    format!("{n} written with a unit (e.g. '{example}') → read as metres")
+                }
+            })
+            .collect()
+    }
+}
+
+/// A `height` property as written.
+enum HeightValue {
+    Metres(f64),
+    WithUnit(f64),
+    Bad(String),
+}
+
+fn height_value(value: &serde_json::Value) -> HeightValue {
+    match value {
+        serde_json::Value::Number(n) => n
+            .as_f64()
+            .map_or_else(|| HeightValue::Bad(n.to_string()), HeightValue::Metres),
+        serde_json::Value::String(s) => {
+            let t = s.trim();
+            if let Ok(h) = t.parse::<f64>() {
+                return HeightValue::Metres(h);
+            }
+            ["metres", "meters", "米", "m"]
+                .iter()
+                .find_map(|unit| t.strip_suffix(unit))
+                .and_then(|n| n.trim().parse::<f64>().ok())
+                .map_or_else(|| HeightValue::Bad(s.clone()), HeightValue::WithUnit)
+        }
+        other => HeightValue::Bad(other.to_string()),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -169,7 +240,12 @@ pub fn import_str(
     };
     for (index, raw) in collection.features.iter().enumerate() {
         match parse_feature(index, raw.get(), options) {
-            Ok(mut parts) => report.buildings.append(&mut parts),
+            Ok((mut parts, note)) => {
+                report.buildings.append(&mut parts);
+                if let Some((note, example)) = note {
+                    report.height_notes.entry(note).or_insert((0, example)).0 += 1;
+                }
+            }
             Err(reason) => report.skipped.push(SkippedFeature { index, reason }),
         }
     }
@@ -188,11 +264,18 @@ pub fn import_str(
     Ok(report)
 }
 
-fn parse_feature(
-    index: usize,
-    json: &str,
-    options: &ImportOptions,
-) -> Result<Vec<ImportedBuilding>, String> {
+/// A JSON value as text (a string without its quotes).
+fn text_of(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A feature's buildings (a part per polygon) and its height note.
+type Parsed = (Vec<ImportedBuilding>, Option<(HeightNote, String)>);
+
+fn parse_feature(index: usize, json: &str, options: &ImportOptions) -> Result<Parsed, String> {
     let feature: Feature<'_> =
         serde_json::from_str(json).map_err(|e| format!("not a GeoJSON feature: {e}"))?;
     let geometry = feature.geometry.ok_or("feature has no geometry")?;
@@ -214,15 +297,40 @@ fn parse_feature(
         .find_map(|k| props.get(*k).and_then(number))
         .filter(|l| *l > 0.0 && *l < 300.0)
         .map(|l| l.round() as u16);
+    let fallback = || match levels {
+        Some(l) => (f32::from(l) * METRES_PER_LEVEL, HeightSource::Levels),
+        None => (options.default_height_m, HeightSource::Default),
+    };
     // OSM writes 0 for "unknown": fall back to levels as if it were missing.
-    let (height_m, height_source) = match props.get("height").and_then(number).filter(|h| *h > 0.0)
-    {
-        Some(h) if h < 1000.0 => (h as f32, HeightSource::Height),
-        Some(h) => return Err(format!("height {h} m is out of range")),
-        None => match levels {
-            Some(l) => (f32::from(l) * METRES_PER_LEVEL, HeightSource::Levels),
-            None => (options.default_height_m, HeightSource::Default),
-        },
+    let (height_m, height_source, note) = match props.get("height").map(height_value) {
+        Some(HeightValue::Metres(h) | HeightValue::WithUnit(h)) if h >= 1000.0 => {
+            return Err(format!("height {h} m is out of range"));
+        }
+        Some(HeightValue::Metres(h)) if h > 0.0 => (h as f32, HeightSource::Height, None),
+        Some(HeightValue::WithUnit(h)) if h > 0.0 => (
+            h as f32,
+            HeightSource::Height,
+            Some((
+                HeightNote::WithUnit,
+                props.get("height").map(text_of).unwrap_or_default(),
+            )),
+        ),
+        Some(HeightValue::Metres(h) | HeightValue::WithUnit(h)) => {
+            let (m, source) = fallback();
+            (m, source, Some((HeightNote::NotPositive, h.to_string())))
+        }
+        Some(HeightValue::Bad(text)) => {
+            let (m, source) = fallback();
+            (m, source, Some((HeightNote::Unparseable, text)))
+        }
+        None => {
+            let (m, source) = fallback();
+            let note = match source {
+                HeightSource::Levels => HeightNote::MissingUsedLevels,
+                _ => HeightNote::MissingUsedDefault,
+            };
+            (m, source, Some((note, String::new())))
+        }
     };
     let text = |keys: &[&str]| {
         keys.iter()
@@ -259,7 +367,7 @@ fn parse_feature(
             from_osm,
         });
     }
-    Ok(parts)
+    Ok((parts, note))
 }
 
 /// A GeoJSON ring → WGS84 line string, consecutive duplicates removed.

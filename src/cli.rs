@@ -350,6 +350,11 @@ pub struct RenderArgs {
     /// … at this moment (China Standard Time).
     #[arg(long, value_name = "YYYY-MM-DDTHH:MM", value_parser = crate::time::parse_cst, requires = "recording")]
     pub at: Option<i64>,
+    /// Drilled into a district (its code) or a street (500103/解放碑街道),
+    /// as an operator sees it: framed (unless the view is given), the
+    /// rest dimmed.
+    #[arg(long, value_name = "DISTRICT[/STREET]")]
+    pub area: Option<String>,
 }
 
 pub fn parse_size(text: &str) -> Result<UVec2, String> {
@@ -573,6 +578,19 @@ pub fn view_for(city: &City, view: &ViewArgs) -> anyhow::Result<OrbitCamera> {
     Ok(orbit.clamped())
 }
 
+/// `--area 500103` or `--area 500103/解放碑街道`: a district or a street.
+fn parse_area(city: &City, text: &str) -> anyhow::Result<crate::model::Area> {
+    let scope = match text.split_once('/') {
+        Some((district, street)) => Scope::Street {
+            district: district.to_owned(),
+            street: street.to_owned(),
+        },
+        None => Scope::District(text.to_owned()),
+    };
+    area_of_scope(city, &scope)
+        .with_context(|| format!("--area {text}: no such district or street"))
+}
+
 /// A window needs a display; without one the windowed commands stop here
 /// (exit code 2) instead of inside the windowing library.
 #[derive(Debug, thiserror::Error)]
@@ -661,22 +679,11 @@ fn run_with(args: RunArgs, briefing: Option<PathBuf>) -> anyhow::Result<()> {
     let mut view = view_for(&city, &args.view)?;
     let (select, select_hazard) =
         resolve_select(&city, args.select.as_deref(), &args.view, &mut view)?;
-    let area = match &args.area {
-        Some(text) => {
-            let scope = match text.split_once('/') {
-                Some((district, street)) => Scope::Street {
-                    district: district.to_owned(),
-                    street: street.to_owned(),
-                },
-                None => Scope::District(text.clone()),
-            };
-            Some(
-                area_of_scope(&city, &scope)
-                    .with_context(|| format!("--area {text}: no such district or street"))?,
-            )
-        }
-        None => None,
-    };
+    let area = args
+        .area
+        .as_deref()
+        .map(|text| parse_area(&city, text))
+        .transpose()?;
     let city = Arc::new(city);
     let (live, backend, history) = if args.offline {
         (None, None, None)
@@ -1038,7 +1045,20 @@ fn record(args: RecordArgs) -> anyhow::Result<()> {
 
 fn render(args: RenderArgs) -> anyhow::Result<()> {
     let city = load_city(&args.data)?;
-    let view = view_for(&city, &args.view)?;
+    let mut view = view_for(&city, &args.view)?;
+    let area = args
+        .area
+        .as_deref()
+        .map(|text| parse_area(&city, text))
+        .transpose()?;
+    let placed = args.view.look_at.is_some() || args.view.distance.is_some();
+    if let (Some(area), false) = (area, placed) {
+        let index = crate::cockpit::drill::AreaIndex::new(&city);
+        let to = crate::cockpit::drill::fly_to_area(&city, Some(&index), area);
+        view.focus = to.focus;
+        view.distance_m = to.distance_m.unwrap_or(view.distance_m);
+        view = view.clamped();
+    }
     let replay = match (&args.recording, args.at) {
         (Some(file), Some(at)) => Some((ReplaySource::open(file.clone())?, at)),
         _ => None,
@@ -1050,6 +1070,16 @@ fn render(args: RenderArgs) -> anyhow::Result<()> {
         if let Some(problem) = headless.replay_problems().last() {
             bail!("{problem}");
         }
+    }
+    if let Some(area) = area {
+        // The operator's path: the drill message, then its frame.
+        headless
+            .app()
+            .world_mut()
+            .write_message(crate::cockpit::drill::DrillTo(area));
+        headless.update();
+        headless.set_view(view);
+        headless.update();
     }
     let image = headless.capture()?;
     image

@@ -1,0 +1,69 @@
+//! `citytwin render --area`: the drilled-into district headless, as an
+//! operator sees it — the same view with the rest of the city dimmed; an
+//! unknown area is refused naming it.
+
+mod common;
+
+use std::process::Command;
+
+fn render(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_citytwin"))
+        .arg("render")
+        .args(args)
+        .output()
+        .expect("run citytwin render")
+}
+
+fn mean_luminance(image: &image::RgbaImage) -> f64 {
+    let sum: f64 = image
+        .pixels()
+        .map(|p| {
+            0.2126 * f64::from(p.0[0]) + 0.7152 * f64::from(p.0[1]) + 0.0722 * f64::from(p.0[2])
+        })
+        .sum();
+    sum / f64::from(image.width() * image.height())
+}
+
+#[test]
+fn render_area_draws_the_drilled_in_district_with_the_rest_dimmed() {
+    let whole = common::output_path("render_whole.png");
+    let drilled = common::output_path("render_area_500103.png");
+    // The same view both times: the city around 渝中区 from above.
+    let view = [
+        "--look-at",
+        "106.55,29.56",
+        "--distance",
+        "9000",
+        "--pitch",
+        "60",
+        "--size",
+        "320x180",
+    ];
+    for (out, area) in [(&whole, None), (&drilled, Some("500103"))] {
+        let mut args: Vec<&str> = view.to_vec();
+        args.extend(["--out", out.to_str().expect("utf-8")]);
+        if let Some(a) = area {
+            args.extend(["--area", a]);
+        }
+        let result = render(&args);
+        assert!(
+            result.status.success(),
+            "{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+    }
+    let whole = image::open(&whole).expect("whole").to_rgba8();
+    let drilled = image::open(&drilled).expect("drilled").to_rgba8();
+    let (a, b) = (mean_luminance(&whole), mean_luminance(&drilled));
+    assert!(
+        b < a * 0.97,
+        "outside 渝中区 the city dims: mean luminance {b:.1} drilled vs {a:.1}"
+    );
+
+    let refused = render(&["--area", "999999", "--out", "/dev/null", "--size", "64x64"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("--area 999999: no such district or street")
+    );
+}

@@ -1,6 +1,7 @@
 //! The wall windows' panels through a bare egui context: the KPI board,
 //! the event hub and the video wall filling their own windows, and a city
-//! window's title and panels — every character has a glyph in both
+//! window's title and panels (with the card of the building selected in
+//! the operator's window) — every character has a glyph in both
 //! languages; the board's values are large enough to read from 10 m.
 
 mod common;
@@ -21,6 +22,9 @@ fn wall_windows_have_every_glyph_and_the_board_reads_from_ten_metres() {
     let city = small_city();
     let mut state = CityState::new(&city);
     state.set_level(city.buildings[0].id, RiskLevel::Major);
+    // Selected in the operator's window: the wall's city windows show its card.
+    let selected = &city.buildings[7];
+    state.select(Some(selected.id));
     let view = HubView::default();
     let harness = Harness::new();
     let screens = [
@@ -101,6 +105,10 @@ fn wall_windows_have_every_glyph_and_the_board_reads_from_ten_metres() {
     );
     assert!(has("全市风险一张图 · "), "a city window's title and area");
     assert!(has("火灾风险等级"), "a city window's legend");
+    assert!(
+        has(&selected.code),
+        "the building selected elsewhere has its card in a wall city window"
+    );
     assert!(has("事件总枢纽") && has("Event hub"), "the hub's window");
     assert!(
         has("No video in this cockpit"),

@@ -95,6 +95,10 @@ pub struct DataArgs {
     /// Terrain from a single-band GeoTIFF in EPSG:4326.
     #[arg(long, value_name = "FILE.tif")]
     pub dem: Option<PathBuf>,
+    /// Refuse data that would only be warned about (a DEM that misses the
+    /// buildings).
+    #[arg(long)]
+    pub strict: bool,
     /// Coordinate system of --buildings.
     #[arg(long, value_enum, default_value_t = Crs::Wgs84)]
     pub crs: Crs,
@@ -425,6 +429,18 @@ pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
                 default_height_m: data.default_height,
             };
             let report = import_file(path, &options)?;
+            if let (Some(dem), Some(dem_path)) = (dem.as_ref(), data.dem.as_ref())
+                && let Some(problem) = crate::geo::assemble::dem_coverage_problem(
+                    dem,
+                    &dem_path.display().to_string(),
+                    &report,
+                )
+            {
+                if data.strict {
+                    bail!("{problem} (--strict)");
+                }
+                eprintln!("warning: {problem}");
+            }
             if !report.skipped.is_empty() {
                 eprintln!(
                     "warning: {}: skipped {} of {} features",

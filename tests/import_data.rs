@@ -3,7 +3,9 @@
 
 mod common;
 
-use citytwin::geo::assemble::{OSM_ATTRIBUTION, city_from_import, ground_under};
+use citytwin::geo::assemble::{
+    OSM_ATTRIBUTION, city_from_import, dem_coverage_problem, ground_under,
+};
 use citytwin::geo::dem::{Dem, DemError};
 use citytwin::geo::gcj02::wgs84_to_gcj02;
 use citytwin::geo::geojson::{
@@ -298,4 +300,79 @@ fn buildings_stand_on_dem_terrain() {
     assert!(b.base_elevation_m <= city.terrain.height_at(local) + 0.01);
     // The first lies south of the DEM (outside): it sits on the lowest valid elevation.
     assert!(city.buildings[0].base_elevation_m >= 0.0);
+}
+
+/// A georeferenced int16 GeoTIFF of `cols`×`rows` samples, 0.01° pixels,
+/// its west-north corner at (lon, lat).
+fn write_dem(path: &std::path::Path, cols: u32, rows: u32, lon: f64, lat: f64) {
+    use tiff::encoder::{TiffEncoder, colortype};
+    use tiff::tags::Tag;
+    let file = std::fs::File::create(path).expect("create tif");
+    let mut tiff = TiffEncoder::new(file).expect("encoder");
+    let mut image = tiff
+        .new_image::<colortype::GrayI16>(cols, rows)
+        .expect("image");
+    let dir = image.encoder();
+    dir.write_tag(Tag::ModelPixelScaleTag, &[0.01f64, 0.01, 0.0][..])
+        .expect("scale");
+    dir.write_tag(
+        Tag::ModelTiepointTag,
+        &[0.0f64, 0.0, 0.0, lon, lat, 0.0][..],
+    )
+    .expect("tiepoint");
+    // Version 1.1.0, 2 keys: model type geographic, WGS84.
+    dir.write_tag(
+        Tag::GeoKeyDirectoryTag,
+        &[1u16, 1, 0, 2, 1024, 0, 1, 2, 2048, 0, 1, 4326][..],
+    )
+    .expect("geokeys");
+    let samples: Vec<i16> = (0..cols * rows).map(|i| 100 + (i % 1000) as i16).collect();
+    image.write_data(&samples).expect("samples");
+}
+
+#[test]
+fn a_dem_that_misses_the_buildings_or_has_no_cells_is_named() {
+    let dir = std::env::temp_dir().join(format!("citytwin-dem-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let one = dir.join("one_pixel.tif");
+    write_dem(&one, 1, 1, 106.5, 29.6);
+    let e = Dem::load(&one).expect_err("1×1 is no terrain");
+    assert!(
+        e.to_string()
+            .contains("1×1 pixels, a terrain needs at least 2×2"),
+        "{e}"
+    );
+
+    // Buildings in Shanghai, a DEM over Hakone: named, both extents given.
+    let report = import_file(
+        &shared_data("buildings/shanghai_bund.geojson"),
+        &ImportOptions::default(),
+    )
+    .expect("bund imports");
+    let hakone = Dem::load(&shared_data("dem/hakone_aster_30m.tif")).expect("hakone");
+    let problem = dem_coverage_problem(&hakone, "hakone.tif", &report).expect("a problem");
+    assert!(
+        problem.starts_with("DEM hakone.tif (lon 139.")
+            && problem.contains("does not overlap the buildings")
+            && problem.contains("(buildings: lon 121."),
+        "{problem}"
+    );
+    // Half under the DEM: the share is given.
+    let [w, s, e, n] = citytwin::geo::assemble::import_extent(&report).expect("extent");
+    let half = dir.join("half.tif");
+    // From just west of them to about their middle.
+    let cols = (((e - w) / 2.0) / 0.01).ceil() as u32 + 1;
+    let rows = ((n - s) / 0.01).ceil() as u32 + 2;
+    write_dem(&half, cols, rows, w - 0.01, n + 0.01);
+    let dem = Dem::load(&half).expect("half dem");
+    let problem = dem_coverage_problem(&dem, "half.tif", &report);
+    // Whatever the rounding, it covers some but not all of it.
+    let problem = problem.expect("partial coverage is named");
+    assert!(problem.contains("% of the buildings' extent"), "{problem}");
+    // A DEM that covers them all: nothing to say.
+    let all = dir.join("all.tif");
+    write_dem(&all, 200, 200, w - 0.5, n + 0.5);
+    let dem = Dem::load(&all).expect("big dem");
+    assert_eq!(dem_coverage_problem(&dem, "all.tif", &report), None);
+    let _ = std::fs::remove_dir_all(&dir);
 }

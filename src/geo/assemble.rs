@@ -129,6 +129,51 @@ pub fn city_from_import(report: &ImportReport, dem: Option<&Dem>, name: &str) ->
     }
 }
 
+/// The buildings' lon/lat extent `[west, south, east, north]`.
+pub fn import_extent(report: &ImportReport) -> Option<[f64; 4]> {
+    let mut e = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    for b in &report.buildings {
+        for p in b.outer_ring() {
+            e = [
+                e[0].min(p[0]),
+                e[1].min(p[1]),
+                e[2].max(p[0]),
+                e[3].max(p[1]),
+            ];
+        }
+    }
+    e[0].is_finite().then_some(e)
+}
+
+/// What is wrong with a DEM under these buildings, if anything: it misses
+/// them (all, or in part). Names both extents.
+pub fn dem_coverage_problem(dem: &Dem, dem_name: &str, report: &ImportReport) -> Option<String> {
+    let area = import_extent(report)?;
+    let covered = dem.coverage_of(area);
+    if covered >= 0.999 {
+        return None;
+    }
+    let text = |e: [f64; 4]| format!("lon {:.4}…{:.4}, lat {:.4}…{:.4}", e[0], e[2], e[1], e[3]);
+    let what = if covered <= 0.0 {
+        "does not overlap the buildings: they stand on flat ground at 0 m".to_owned()
+    } else {
+        format!(
+            "covers {:.0} % of the buildings' extent: the rest stand at the DEM's edge heights",
+            covered * 100.0
+        )
+    };
+    Some(format!(
+        "DEM {dem_name} ({}) {what} (buildings: {})",
+        text(dem.bounds()),
+        text(area)
+    ))
+}
+
 /// A city of terrain only, covering the whole DEM.
 pub fn city_from_dem(dem: &Dem, name: &str) -> City {
     let [w, s, e, n] = dem.bounds();

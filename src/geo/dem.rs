@@ -115,8 +115,11 @@ impl Dem {
             }
         };
         let (cols, rows) = (cols as usize, rows as usize);
-        if cols == 0 || rows == 0 {
-            return Err(georef(format!("raster is {cols}×{rows} pixels")));
+        // Terrain needs cells: at least 2×2 samples.
+        if cols < 2 || rows < 2 {
+            return Err(georef(format!(
+                "raster is {cols}×{rows} pixels, a terrain needs at least 2×2"
+            )));
         }
         if heights_m.len() != cols * rows {
             return Err(DemError::SampleType {
@@ -136,6 +139,21 @@ impl Dem {
             heights_m,
             nodata,
         })
+    }
+
+    /// How much of the lon/lat rectangle `[west, south, east, north]` this
+    /// DEM covers (0 … 1, by area in degrees).
+    pub fn coverage_of(&self, area: [f64; 4]) -> f64 {
+        let d = self.bounds();
+        let w = (area[2].min(d[2]) - area[0].max(d[0])).max(0.0);
+        let h = (area[3].min(d[3]) - area[1].max(d[1])).max(0.0);
+        let total = (area[2] - area[0]) * (area[3] - area[1]);
+        if total <= 0.0 {
+            // A point (one tiny building): in or out.
+            let inside = (d[0]..=d[2]).contains(&area[0]) && (d[1]..=d[3]).contains(&area[1]);
+            return if inside { 1.0 } else { 0.0 };
+        }
+        (w * h / total).clamp(0.0, 1.0)
     }
 
     /// (west, south, east, north) in degrees.

@@ -1,6 +1,7 @@
-//! `citytwin render --area`: the drilled-into district headless, as an
-//! operator sees it — the same view with the rest of the city dimmed; an
-//! unknown area is refused naming it.
+//! `citytwin render` as a user runs it: `--area` draws the drilled-into
+//! district as an operator sees it — the same view with the rest of the
+//! city dimmed; an unknown area is refused naming it. A DEM on its own is
+//! framed and shows its relief.
 
 mod common;
 
@@ -65,5 +66,46 @@ fn render_area_draws_the_drilled_in_district_with_the_rest_dimmed() {
     assert!(
         String::from_utf8_lossy(&refused.stderr)
             .contains("--area 999999: no such district or street")
+    );
+}
+
+#[test]
+fn a_dem_on_its_own_is_framed_and_shows_relief() {
+    let dem = common::shared_data("dem/hakone_aster_30m.tif");
+    let out = common::output_path("render_dem_only.png");
+    let result = render(&[
+        "--dem",
+        dem.to_str().expect("utf-8"),
+        "--size",
+        "320x180",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let image = image::open(&out).expect("png").to_rgba8();
+    // The middle half of the frame: terrain, shaded by its slopes.
+    let (w, h) = (image.width(), image.height());
+    let lum: Vec<f64> = (h / 4..h * 3 / 4)
+        .flat_map(|y| (w / 4..w * 3 / 4).map(move |x| (x, y)))
+        .map(|(x, y)| {
+            let p = image.get_pixel(x, y).0;
+            0.2126 * f64::from(p[0]) + 0.7152 * f64::from(p[1]) + 0.0722 * f64::from(p[2])
+        })
+        .collect();
+    let mean = lum.iter().sum::<f64>() / lum.len() as f64;
+    let sd = (lum.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / lum.len() as f64).sqrt();
+    let clear = citytwin::cockpit::theme::BACKGROUND.egui();
+    let centre = image.get_pixel(w / 2, h / 2).0;
+    assert!(
+        centre[..3] != [clear.r(), clear.g(), clear.b()],
+        "the middle of the frame is terrain, not the empty background"
+    );
+    assert!(
+        sd > 3.0,
+        "relief shows: luminance varies (sd {sd:.1} around {mean:.1})"
     );
 }

@@ -594,6 +594,21 @@ pub fn view_for(city: &City, view: &ViewArgs) -> anyhow::Result<OrbitCamera> {
     Ok(orbit.clamped())
 }
 
+/// An error and its causes on one line, each said once: a cause whose
+/// text its context already includes ("cannot read F: No such file …")
+/// is not repeated.
+pub fn error_text(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
 /// `--area 500103` or `--area 500103/解放碑街道`: a district or a street.
 fn parse_area(city: &City, text: &str) -> anyhow::Result<crate::model::Area> {
     let scope = match text.split_once('/') {

@@ -38,3 +38,62 @@ fn windowed_commands_without_a_display_say_so_with_exit_code_2() {
         );
     }
 }
+
+#[test]
+fn missing_and_empty_files_are_said_once_and_plainly() {
+    let dir = std::env::temp_dir().join(format!("citytwin-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let empty = dir.join("empty.geojson");
+    std::fs::write(&empty, "  \n").expect("write");
+    let none = dir.join("none.geojson");
+    std::fs::write(&none, r#"{"type":"FeatureCollection","features":[]}"#).expect("write");
+    let out = dir.join("x.png");
+    let out = out.to_str().expect("utf-8");
+    let cases = [
+        (
+            vec![
+                "render",
+                "--buildings",
+                "/nonexistent/city.geojson",
+                "--out",
+                out,
+            ],
+            "cannot read /nonexistent/city.geojson: No such file or directory",
+        ),
+        (
+            vec!["render", "--dem", "/nonexistent/dem.tif", "--out", out],
+            "cannot read DEM /nonexistent/dem.tif: No such file or directory",
+        ),
+        (
+            vec![
+                "render",
+                "--buildings",
+                empty.to_str().expect("utf-8"),
+                "--out",
+                out,
+            ],
+            "empty.geojson is empty",
+        ),
+        (
+            vec![
+                "render",
+                "--buildings",
+                none.to_str().expect("utf-8"),
+                "--out",
+                out,
+            ],
+            "none.geojson: the FeatureCollection has no features",
+        ),
+    ];
+    for (args, said) in cases {
+        let (code, stderr) = citytwin(&args);
+        assert_eq!(code, Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(said), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.matches("No such file").count(),
+            usize::from(said.contains("No such file")),
+            "said once: {stderr}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

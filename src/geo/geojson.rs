@@ -160,6 +160,10 @@ pub enum ImportError {
         column: usize,
         reason: String,
     },
+    #[error("{path} is empty")]
+    Empty { path: String },
+    #[error("{path}: the FeatureCollection has no features")]
+    NoFeatures { path: String },
     #[error("{path}: expected a FeatureCollection, found type {found:?}")]
     NotFeatureCollection { path: String, found: String },
     #[error("{path}: none of its {features} features is a usable building footprint{first}")]
@@ -222,6 +226,11 @@ pub fn import_str(
     name: &str,
     options: &ImportOptions,
 ) -> Result<ImportReport, ImportError> {
+    if text.trim().is_empty() {
+        return Err(ImportError::Empty {
+            path: name.to_owned(),
+        });
+    }
     let collection: Collection<'_> = serde_json::from_str(text).map_err(|e| ImportError::Json {
         path: name.to_owned(),
         line: e.line(),
@@ -232,6 +241,11 @@ pub fn import_str(
         return Err(ImportError::NotFeatureCollection {
             path: name.to_owned(),
             found: collection.kind,
+        });
+    }
+    if collection.features.is_empty() {
+        return Err(ImportError::NoFeatures {
+            path: name.to_owned(),
         });
     }
     let mut report = ImportReport {

@@ -102,6 +102,25 @@ fn every_height_fallback_is_counted_per_reason_and_reported_once() {
 }
 
 #[test]
+fn a_self_intersecting_footprint_is_skipped_with_its_index() {
+    let text = r#"{"type":"FeatureCollection","features":[
+      {"type":"Feature","properties":{"height":10},"geometry":{"type":"Polygon","coordinates":[[[106.58,29.56],[106.581,29.56],[106.581,29.561],[106.58,29.561],[106.58,29.56]]]}},
+      {"type":"Feature","properties":{"height":10},"geometry":{"type":"Polygon","coordinates":[[[106.59,29.56],[106.591,29.561],[106.591,29.56],[106.59,29.561],[106.59,29.56]]]}}
+    ]}"#;
+    let report = import_str(text, "inline", &ImportOptions::default()).expect("imports");
+    assert_eq!(report.buildings.len(), 1, "the square stays");
+    assert_eq!(report.skipped.len(), 1);
+    assert_eq!(report.skipped[0].index, 1);
+    assert!(
+        report.skipped[0]
+            .reason
+            .contains("ring crosses itself (edge 0 meets edge 2)"),
+        "{}",
+        report.skipped[0].reason
+    );
+}
+
+#[test]
 fn levels_give_three_metres_each_and_height_wins() {
     let text = r#"{"type":"FeatureCollection","features":[
       {"type":"Feature","properties":{"building:levels":"10"},"geometry":{"type":"Polygon","coordinates":[[[106.58,29.56],[106.581,29.56],[106.581,29.561],[106.58,29.56]]]}},

@@ -415,7 +415,50 @@ fn line_string(ring: &Ring, crs: Crs) -> Result<geo_types::LineString<f64>, Stri
             points.len()
         ));
     }
+    if let Some((i, j)) = self_intersection(&points) {
+        return Err(format!(
+            "ring crosses itself (edge {i} meets edge {j}): a bow-tie, not a footprint"
+        ));
+    }
     Ok(geo_types::LineString::new(points))
+}
+
+/// The first pair of non-adjacent edges of a closed ring that properly
+/// cross (edge k runs from point k to point k+1, the last back to 0).
+fn self_intersection(points: &[geo_types::Coord<f64>]) -> Option<(usize, usize)> {
+    let n = points.len();
+    let edge = |k: usize| (points[k], points[(k + 1) % n]);
+    let orient = |a: geo_types::Coord<f64>, b: geo_types::Coord<f64>, c: geo_types::Coord<f64>| {
+        let v = (b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x);
+        if v.abs() < 1e-18 {
+            0
+        } else if v > 0.0 {
+            1
+        } else {
+            -1
+        }
+    };
+    for i in 0..n {
+        for j in i + 2..n {
+            // The first and last edges share point 0.
+            if i == 0 && j == n - 1 {
+                continue;
+            }
+            let ((a, b), (c, d)) = (edge(i), edge(j));
+            let (o1, o2, o3, o4) = (
+                orient(a, b, c),
+                orient(a, b, d),
+                orient(c, d, a),
+                orient(c, d, b),
+            );
+            // A proper crossing only: rings that merely touch themselves
+            // at a point (common in real data) still tessellate.
+            if o1 * o2 < 0 && o3 * o4 < 0 {
+                return Some((i, j));
+            }
+        }
+    }
+    None
 }
 
 /// A number, or a string that starts with one ("25", "25 m").

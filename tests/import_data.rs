@@ -321,32 +321,10 @@ fn buildings_stand_on_dem_terrain() {
     assert!(city.buildings[0].base_elevation_m >= 0.0);
 }
 
-/// A georeferenced int16 GeoTIFF of `cols`×`rows` samples, 0.01° pixels,
-/// its west-north corner at (lon, lat).
 fn write_dem(path: &std::path::Path, cols: u32, rows: u32, lon: f64, lat: f64) {
-    use tiff::encoder::{TiffEncoder, colortype};
-    use tiff::tags::Tag;
-    let file = std::fs::File::create(path).expect("create tif");
-    let mut tiff = TiffEncoder::new(file).expect("encoder");
-    let mut image = tiff
-        .new_image::<colortype::GrayI16>(cols, rows)
-        .expect("image");
-    let dir = image.encoder();
-    dir.write_tag(Tag::ModelPixelScaleTag, &[0.01f64, 0.01, 0.0][..])
-        .expect("scale");
-    dir.write_tag(
-        Tag::ModelTiepointTag,
-        &[0.0f64, 0.0, 0.0, lon, lat, 0.0][..],
-    )
-    .expect("tiepoint");
-    // Version 1.1.0, 2 keys: model type geographic, WGS84.
-    dir.write_tag(
-        Tag::GeoKeyDirectoryTag,
-        &[1u16, 1, 0, 2, 1024, 0, 1, 2, 2048, 0, 1, 4326][..],
-    )
-    .expect("geokeys");
-    let samples: Vec<i16> = (0..cols * rows).map(|i| 100 + (i % 1000) as i16).collect();
-    image.write_data(&samples).expect("samples");
+    common::write_dem(path, cols, rows, lon, lat, 0.01, |col, row| {
+        (100 + (row * cols + col) % 1000) as i16
+    });
 }
 
 #[test]

@@ -69,6 +69,22 @@ fn render_area_draws_the_drilled_in_district_with_the_rest_dimmed() {
     );
 }
 
+/// Mean and standard deviation of the luminance over the middle half of
+/// the frame.
+fn middle_luminance(image: &image::RgbaImage) -> (f64, f64) {
+    let (w, h) = (image.width(), image.height());
+    let lum: Vec<f64> = (h / 4..h * 3 / 4)
+        .flat_map(|y| (w / 4..w * 3 / 4).map(move |x| (x, y)))
+        .map(|(x, y)| {
+            let p = image.get_pixel(x, y).0;
+            0.2126 * f64::from(p[0]) + 0.7152 * f64::from(p[1]) + 0.0722 * f64::from(p[2])
+        })
+        .collect();
+    let mean = lum.iter().sum::<f64>() / lum.len() as f64;
+    let sd = (lum.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / lum.len() as f64).sqrt();
+    (mean, sd)
+}
+
 #[test]
 fn a_dem_on_its_own_is_framed_and_shows_relief() {
     let dem = common::shared_data("dem/hakone_aster_30m.tif");
@@ -87,17 +103,8 @@ fn a_dem_on_its_own_is_framed_and_shows_relief() {
         String::from_utf8_lossy(&result.stderr)
     );
     let image = image::open(&out).expect("png").to_rgba8();
-    // The middle half of the frame: terrain, shaded by its slopes.
     let (w, h) = (image.width(), image.height());
-    let lum: Vec<f64> = (h / 4..h * 3 / 4)
-        .flat_map(|y| (w / 4..w * 3 / 4).map(move |x| (x, y)))
-        .map(|(x, y)| {
-            let p = image.get_pixel(x, y).0;
-            0.2126 * f64::from(p[0]) + 0.7152 * f64::from(p[1]) + 0.0722 * f64::from(p[2])
-        })
-        .collect();
-    let mean = lum.iter().sum::<f64>() / lum.len() as f64;
-    let sd = (lum.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / lum.len() as f64).sqrt();
+    let (mean, sd) = middle_luminance(&image);
     let clear = citytwin::cockpit::theme::BACKGROUND.egui();
     let centre = image.get_pixel(w / 2, h / 2).0;
     assert!(
@@ -108,4 +115,38 @@ fn a_dem_on_its_own_is_framed_and_shows_relief() {
         sd > 3.0,
         "relief shows: luminance varies (sd {sd:.1} around {mean:.1})"
     );
+}
+
+#[test]
+fn a_large_dem_is_not_lost_in_the_haze() {
+    use bevy::math::UVec2;
+    use citytwin::cockpit::app::default_view;
+    use citytwin::cockpit::headless::HeadlessCity;
+    // 120 km square, rolling hills 0–900 m: far larger than a city.
+    let dir = std::env::temp_dir().join(format!("citytwin-bigdem-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("big.tif");
+    common::write_dem(&path, 120, 110, 100.0, 30.5, 0.01, |col, row| {
+        let (x, y) = (col as f64 / 6.0, row as f64 / 5.0);
+        (450.0 + 300.0 * x.sin() * y.cos() + 150.0 * (x * 0.37 + y * 0.61).sin()) as i16
+    });
+    let dem = citytwin::geo::dem::Dem::load(&path).expect("dem");
+    let city = std::sync::Arc::new(citytwin::geo::assemble::city_from_dem(&dem, "big"));
+    assert!(city.bounds.span_m() > 100_000.0, "{}", city.bounds.span_m());
+    let mut headless = HeadlessCity::new(
+        city.clone(),
+        default_view(&city),
+        UVec2::new(320, 180),
+        false,
+    );
+    let image = headless.capture().expect("frame");
+    image
+        .save(common::output_path("render_big_dem.png"))
+        .expect("save");
+    let (mean, sd) = middle_luminance(&image);
+    assert!(
+        sd > 3.0,
+        "relief shows through the haze: sd {sd:.1} around {mean:.1}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

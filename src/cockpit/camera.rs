@@ -11,10 +11,29 @@ use crate::geo::{local_from_world, world_from_local};
 pub(super) fn plugin(app: &mut App) {
     app.add_message::<FlyTo>().add_systems(
         Update,
-        (start_fly_to, animate_fly_to, follow_ground, apply_orbit)
+        (
+            fit_far_plane,
+            start_fly_to,
+            animate_fly_to,
+            follow_ground,
+            apply_orbit,
+        )
             .chain()
             .in_set(AppSystems::SyncScene),
     );
+}
+
+/// The far plane of a new city camera reaches past the data however large
+/// it is (at least the usual 200 km).
+fn fit_far_plane(city: Res<CityData>, mut cameras: Query<&mut Projection, Added<OrbitCamera>>) {
+    let far = (city.bounds.span_m() * 4.0).max(200_000.0);
+    for mut projection in &mut cameras {
+        if let Projection::Perspective(p) = &mut *projection
+            && p.far < far
+        {
+            p.far = far;
+        }
+    }
 }
 
 pub const MIN_DISTANCE_M: f32 = 60.0;

@@ -166,8 +166,22 @@ pub fn halo_color(level: RiskLevel) -> Rgb {
     Rgb(lift(c.0), lift(c.1), lift(c.2))
 }
 
-/// Exponential-squared fog density per metre.
+/// Exponential-squared fog density per metre: a city of about 20 km
+/// (the demo) fades into the haze toward its far edge.
 pub const FOG_DENSITY_PER_M: f32 = 1.0 / 38_000.0;
+
+/// The fog for a city first seen from `view_distance_m` away: the usual
+/// density, thinned when the data is so large that its first view is far
+/// off, so that view keeps three quarters of its colour — a 100 km DEM is
+/// not lost in the haze, the demo's centre looks as it did.
+pub fn fog_density_for_view(view_distance_m: f32) -> f32 {
+    const FIRST_VIEW_FOG: f32 = 0.55;
+    if view_distance_m.is_finite() && view_distance_m > 0.0 {
+        FOG_DENSITY_PER_M.min(FIRST_VIEW_FOG / view_distance_m)
+    } else {
+        FOG_DENSITY_PER_M
+    }
+}
 
 /// Subset of Noto Sans SC (SIL OFL 1.1) covering the UI, place names and the
 /// 3,500 most common characters; see assets/fonts/README.md.

@@ -78,6 +78,13 @@ pub struct CityBounds {
     pub max_m: [f32; 2],
 }
 
+impl CityBounds {
+    /// The larger side, in metres.
+    pub fn span_m(&self) -> f32 {
+        (self.max_m[0] - self.min_m[0]).max(self.max_m[1] - self.min_m[1])
+    }
+}
+
 /// Counts of buildings per level, indexed by [`RiskLevel::index`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LevelCounts(pub [usize; 5]);

@@ -113,3 +113,43 @@ pub fn roof_samples(
         })
         .collect()
 }
+
+/// A georeferenced int16 GeoTIFF (EPSG:4326) of `cols`×`rows` samples of
+/// `pixel_deg`, its north-west corner at (lon, lat), heights from `height`.
+#[allow(dead_code)]
+pub fn write_dem(
+    path: &std::path::Path,
+    cols: u32,
+    rows: u32,
+    lon: f64,
+    lat: f64,
+    pixel_deg: f64,
+    height: impl Fn(u32, u32) -> i16,
+) {
+    use tiff::encoder::{TiffEncoder, colortype};
+    use tiff::tags::Tag;
+    let file = std::fs::File::create(path).expect("create tif");
+    let mut tiff = TiffEncoder::new(file).expect("encoder");
+    let mut image = tiff
+        .new_image::<colortype::GrayI16>(cols, rows)
+        .expect("image");
+    let dir = image.encoder();
+    dir.write_tag(Tag::ModelPixelScaleTag, &[pixel_deg, pixel_deg, 0.0][..])
+        .expect("scale");
+    dir.write_tag(
+        Tag::ModelTiepointTag,
+        &[0.0f64, 0.0, 0.0, lon, lat, 0.0][..],
+    )
+    .expect("tiepoint");
+    // Version 1.1.0, 2 keys: model type geographic, WGS84.
+    dir.write_tag(
+        Tag::GeoKeyDirectoryTag,
+        &[1u16, 1, 0, 2, 1024, 0, 1, 2, 2048, 0, 1, 4326][..],
+    )
+    .expect("geokeys");
+    let samples: Vec<i16> = (0..rows)
+        .flat_map(|r| (0..cols).map(move |c| (c, r)))
+        .map(|(c, r)| height(c, r))
+        .collect();
+    image.write_data(&samples).expect("samples");
+}

@@ -41,16 +41,11 @@ pub struct LineMaterial {
 }
 
 impl LineMaterial {
-    pub fn from_theme() -> LineMaterial {
+    pub fn from_theme(fog: f32) -> LineMaterial {
         LineMaterial {
             params: LineParams {
                 fog_color: theme::HAZE.linear(),
-                width: Vec4::new(
-                    HALF_WIDTH_PER_M,
-                    HALF_WIDTH_MIN_M,
-                    HALF_WIDTH_MAX_M,
-                    theme::FOG_DENSITY_PER_M,
-                ),
+                width: Vec4::new(HALF_WIDTH_PER_M, HALF_WIDTH_MIN_M, HALF_WIDTH_MAX_M, fog),
             },
         }
     }
@@ -185,7 +180,9 @@ pub(super) fn spawn_boundaries(
     meshes: &mut Assets<Mesh>,
     materials: &mut Assets<LineMaterial>,
 ) {
-    let material = materials.add(LineMaterial::from_theme());
+    let material = materials.add(LineMaterial::from_theme(crate::cockpit::city::fog_for(
+        city,
+    )));
     let borders_mesh = ribbon_mesh(
         &city.terrain,
         &[(&district_borders(&grid), theme::BORDER_DISTRICT)],

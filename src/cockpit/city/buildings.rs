@@ -70,14 +70,14 @@ pub fn area_words(city: &City) -> Vec<u8> {
 }
 
 impl BuildingParams {
-    pub fn from_theme(look: &Look) -> BuildingParams {
+    pub fn from_theme(look: &Look, fog: f32) -> BuildingParams {
         BuildingParams {
             palette: RiskLevel::ALL.map(|l| theme::risk_color(l).linear()),
             selected_color: theme::SELECTED.linear(),
             alarm_color: theme::ALARM_FLASH.linear(),
             fog_color: theme::HAZE.linear(),
             sun: theme::sun_direction().extend(0.38),
-            fog: Vec4::new(theme::FOG_DENSITY_PER_M, ALARM_PULSE_RAD_PER_S, 0.0, 0.0),
+            fog: Vec4::new(fog, ALARM_PULSE_RAD_PER_S, 0.0, 0.0),
             focus: UVec4::ZERO,
             sky: theme::SKY_AMBIENT.extend(1.0),
             ground: theme::GROUND_AMBIENT.extend(1.0),
@@ -281,6 +281,7 @@ pub(super) fn spawn_building_tiles(
     halos: &mut Assets<HaloMaterial>,
     look: &Look,
 ) {
+    let fog = crate::cockpit::city::fog_for(city);
     let mut bytes = Vec::new();
     state.pack_into(&mut bytes);
     // A storage binding may not be empty: keep at least one word.
@@ -293,12 +294,12 @@ pub(super) fn spawn_building_tiles(
         RenderAssetUsages::default(),
     ));
     let material = materials.add(BuildingMaterial {
-        params: BuildingParams::from_theme(look),
+        params: BuildingParams::from_theme(look, fog),
         states: states.clone(),
         areas: areas.clone(),
     });
     let halo = halos.add(HaloMaterial {
-        params: HaloParams::from_theme(look),
+        params: HaloParams::from_theme(look, fog),
         states: states.clone(),
         areas,
     });

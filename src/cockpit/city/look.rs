@@ -196,16 +196,11 @@ pub struct HaloParams {
 }
 
 impl HaloParams {
-    pub fn from_theme(look: &Look) -> HaloParams {
+    pub fn from_theme(look: &Look, fog: f32) -> HaloParams {
         HaloParams {
             colors: [RiskLevel::Major, RiskLevel::High].map(|l| theme::halo_color(l).linear()),
             fog_color: theme::HAZE.linear(),
-            halo: Vec4::new(
-                HALO_PX,
-                theme::FOG_DENSITY_PER_M,
-                if look.halos { 1.0 } else { 0.0 },
-                0.0,
-            ),
+            halo: Vec4::new(HALO_PX, fog, if look.halos { 1.0 } else { 0.0 }, 0.0),
             focus: UVec4::ZERO,
         }
     }

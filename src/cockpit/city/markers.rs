@@ -47,7 +47,7 @@ pub struct MarkerParams {
 }
 
 impl MarkerParams {
-    pub fn from_theme() -> MarkerParams {
+    pub fn from_theme(fog: f32) -> MarkerParams {
         MarkerParams {
             fog_color: theme::HAZE.linear(),
             selected_color: theme::SELECTED.linear(),
@@ -55,7 +55,7 @@ impl MarkerParams {
                 PULSE_RAD_PER_S,
                 OVERDUE_PULSE_RAD_PER_S,
                 SIZE_DISTANCE_M,
-                theme::FOG_DENSITY_PER_M,
+                fog,
             ),
             shape: Vec4::new(HEAD_Y_M, 0.0, 0.0, 0.0),
         }
@@ -174,6 +174,7 @@ pub fn pack_markers(
 
 pub(super) fn spawn_markers(
     commands: &mut Commands,
+    fog: f32,
     meshes: &mut Assets<Mesh>,
     buffers: &mut Assets<ShaderBuffer>,
     materials: &mut Assets<MarkerMaterial>,
@@ -187,7 +188,7 @@ pub(super) fn spawn_markers(
             Name::new("event markers"),
             Mesh3d(mesh.clone()),
             MeshMaterial3d(materials.add(MarkerMaterial {
-                params: MarkerParams::from_theme(),
+                params: MarkerParams::from_theme(fog),
                 markers: buffer.clone(),
             })),
             Transform::IDENTITY,

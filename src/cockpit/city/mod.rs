@@ -148,6 +148,12 @@ pub fn area_grid(city: &crate::model::City) -> AreaGrid {
     )
 }
 
+/// The fog density for `city`: thinned for data so large that its first
+/// view is far away (see [`crate::cockpit::theme::fog_density_for_view`]).
+pub fn fog_for(city: &crate::model::City) -> f32 {
+    crate::cockpit::theme::fog_density_for_view(crate::cockpit::app::default_view(city).distance_m)
+}
+
 /// CPU copies of the tile meshes, for picking.
 #[derive(Resource, Default)]
 pub struct CityTiles(pub Vec<TileMesh>);
@@ -168,6 +174,7 @@ fn spawn_city(
     look: Res<look::Look>,
 ) {
     let started = std::time::Instant::now();
+    let fog = fog_for(&city);
     let (tiles, errors) = build_tiles(&city.buildings, TILE_SIZE_M);
     for error in errors.iter().take(10) {
         warn!("skipped building: {error}");
@@ -190,16 +197,18 @@ fn spawn_city(
     commands.spawn((
         Name::new("terrain"),
         Mesh3d(meshes.add(terrain_mesh(&city.terrain))),
-        MeshMaterial3d(
-            ground_materials.add(GroundMaterial::from_theme(0.0, city.terrain.water_level_m)),
-        ),
+        MeshMaterial3d(ground_materials.add(GroundMaterial::from_theme(
+            0.0,
+            city.terrain.water_level_m,
+            fog,
+        ))),
         Transform::IDENTITY,
     ));
     if let Some(level) = city.terrain.water_level_m {
         commands.spawn((
             Name::new("water"),
             Mesh3d(meshes.add(water_mesh(&city.terrain, level))),
-            MeshMaterial3d(ground_materials.add(GroundMaterial::from_theme(0.6, None))),
+            MeshMaterial3d(ground_materials.add(GroundMaterial::from_theme(0.6, None, fog))),
             Transform::IDENTITY,
         ));
     }
@@ -212,6 +221,7 @@ fn spawn_city(
     );
     markers::spawn_markers(
         &mut commands,
+        fog,
         &mut meshes,
         &mut buffers,
         &mut marker_materials,

@@ -34,12 +34,12 @@ pub struct GroundMaterial {
 impl GroundMaterial {
     /// `glint`: specular strength (0 for land, >0 for water); `shore`:
     /// the water level, for land that meets water (a bright line there).
-    pub fn from_theme(glint: f32, shore: Option<f32>) -> GroundMaterial {
+    pub fn from_theme(glint: f32, shore: Option<f32>, fog: f32) -> GroundMaterial {
         GroundMaterial {
             params: GroundParams {
                 fog_color: theme::HAZE.linear(),
                 sun: theme::sun_direction().extend(glint),
-                fog: Vec4::new(theme::FOG_DENSITY_PER_M, 0.0, 0.0, 0.0),
+                fog: Vec4::new(fog, 0.0, 0.0, 0.0),
                 shore: match shore {
                     Some(level) => Vec4::new(level, 1.0, SHORE_PX, 0.0),
                     None => Vec4::ZERO,

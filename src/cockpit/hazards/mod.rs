@@ -42,7 +42,7 @@ pub struct HazardParams {
 }
 
 impl HazardParams {
-    pub fn from_theme(translucent: bool) -> HazardParams {
+    pub fn from_theme(translucent: bool, fog: f32) -> HazardParams {
         HazardParams {
             palette: WarningLevel::ALL.map(|l| theme::warning_color(l).linear()),
             selected_color: theme::SELECTED.linear(),
@@ -50,7 +50,7 @@ impl HazardParams {
             motion: Vec4::new(
                 PULSE_RAD_PER_S,
                 SIZE_DISTANCE_M,
-                theme::FOG_DENSITY_PER_M,
+                fog,
                 f32::from(u8::from(translucent)),
             ),
             shape: Vec4::new(PIN_HEIGHT_M, ZONE_ALPHA, VOLUME_ALPHA, 0.0),
@@ -181,7 +181,7 @@ fn spawn_hazards(
             Name::new(name),
             Mesh3d(meshes.add(mesh_of(data))),
             MeshMaterial3d(materials.add(HazardMaterial {
-                params: HazardParams::from_theme(translucent),
+                params: HazardParams::from_theme(translucent, crate::cockpit::city::fog_for(&city)),
                 bodies: bodies.clone(),
                 points: points.clone(),
                 translucent,

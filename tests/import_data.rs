@@ -121,6 +121,46 @@ fn a_self_intersecting_footprint_is_skipped_with_its_index() {
 }
 
 #[test]
+fn building_codes_come_from_the_data_and_stay_unique() {
+    let square = |x: f64| {
+        format!(
+            "[[[{x},29.56],[{},29.56],[{},29.561],[{x},29.56]]]",
+            x + 0.001,
+            x + 0.001
+        )
+    };
+    let text = format!(
+        r#"{{"type":"FeatureCollection","features":[
+      {{"type":"Feature","id":77,"properties":{{"osm_id":14976623,"osm_type":"multipolygon"}},"geometry":{{"type":"Polygon","coordinates":{}}}}},
+      {{"type":"Feature","properties":{{"osm_id":"555","osm_type":"way"}},"geometry":{{"type":"Polygon","coordinates":{}}}}},
+      {{"type":"Feature","properties":{{"code":"500103-0000042"}},"geometry":{{"type":"MultiPolygon","coordinates":[{},{}]}}}},
+      {{"type":"Feature","id":"b-9","properties":{{}},"geometry":{{"type":"Polygon","coordinates":{}}}}},
+      {{"type":"Feature","properties":{{}},"geometry":{{"type":"Polygon","coordinates":{}}}}}
+    ]}}"#,
+        square(106.58),
+        square(106.59),
+        square(106.60),
+        square(106.61),
+        square(106.62),
+        square(106.63)
+    );
+    let report = import_str(&text, "inline", &ImportOptions::default()).expect("imports");
+    assert_eq!(
+        citytwin::geo::assemble::building_codes(&report),
+        vec![
+            "OSM-r14976623",
+            "OSM-w555",
+            "500103-0000042",
+            "500103-0000042-2",
+            "b-9",
+            "B-0000006",
+        ]
+    );
+    let city = city_from_import(&report, None, "codes");
+    assert_eq!(city.buildings[0].code, "OSM-r14976623");
+}
+
+#[test]
 fn levels_give_three_metres_each_and_height_wins() {
     let text = r#"{"type":"FeatureCollection","features":[
       {"type":"Feature","properties":{"building:levels":"10"},"geometry":{"type":"Polygon","coordinates":[[[106.58,29.56],[106.581,29.56],[106.581,29.561],[106.58,29.56]]]}},

@@ -65,6 +65,7 @@ pub fn city_from_import(report: &ImportReport, dem: Option<&Dem>, name: &str) ->
         Some(dem) => dem.to_terrain(&frame, min, max, MAX_TERRAIN_CELLS),
         None => Terrain::flat(min, max, 0.0),
     };
+    let codes = building_codes(report);
     let buildings = report
         .buildings
         .iter()
@@ -72,7 +73,7 @@ pub fn city_from_import(report: &ImportReport, dem: Option<&Dem>, name: &str) ->
         .enumerate()
         .map(|(i, (b, ring))| Building {
             id: BuildingId(i as u32),
-            code: format!("B-{:07}", i + 1),
+            code: codes[i].clone(),
             name: b.name.clone(),
             address: b
                 .address
@@ -127,6 +128,28 @@ pub fn city_from_import(report: &ImportReport, dem: Option<&Dem>, name: &str) ->
         cameras: Vec::new(),
         attributions,
     }
+}
+
+/// Each imported building's code (一楼一码): the data's own (a code
+/// property, its OSM element, the feature id), else `B-0000001` …; the
+/// second and later parts of one feature, or a code the data repeats, get
+/// `-2`, `-3` … so every code finds one building.
+pub fn building_codes(report: &ImportReport) -> Vec<String> {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    report
+        .buildings
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let base = b
+                .source_code
+                .clone()
+                .unwrap_or_else(|| format!("B-{:07}", i + 1));
+            let n = seen.entry(base.clone()).or_insert(0);
+            *n += 1;
+            if *n == 1 { base } else { format!("{base}-{n}") }
+        })
+        .collect()
 }
 
 /// The buildings' lon/lat extent `[west, south, east, north]`.

@@ -59,6 +59,10 @@ pub struct ImportedBuilding {
     pub address: Option<String>,
     /// The feature says it comes from OpenStreetMap (needs ODbL attribution).
     pub from_osm: bool,
+    /// The code the data gives it: a `code`/`building_code` property, else
+    /// its OpenStreetMap element (`OSM-w123`, `OSM-r45`), else the
+    /// feature's `id` (None: numbered on import).
+    pub source_code: Option<String>,
 }
 
 /// A feature that was skipped, and why.
@@ -184,6 +188,8 @@ struct Collection<'a> {
 
 #[derive(Deserialize)]
 struct Feature<'a> {
+    #[serde(default)]
+    id: Option<serde_json::Value>,
     #[serde(borrow)]
     geometry: Option<Geometry<'a>>,
     #[serde(default)]
@@ -361,6 +367,26 @@ fn parse_feature(index: usize, json: &str, options: &ImportOptions) -> Result<Pa
     };
     let from_osm = props.contains_key("osm_id")
         || text(&["source"]).is_some_and(|s| s.contains("openstreetmap"));
+    let scalar = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    let osm = props.get("osm_id").and_then(scalar).map(|id| {
+        let kind = match text(&["osm_type"]).as_deref() {
+            Some("way") | Some("w") => "w",
+            Some("node") | Some("n") => "n",
+            // Relations, and multipolygons made from them.
+            Some(_) => "r",
+            None => "w",
+        };
+        format!("OSM-{kind}{id}")
+    });
+    let source_code = ["code", "building_code"]
+        .iter()
+        .find_map(|k| props.get(*k).and_then(scalar))
+        .or(osm)
+        .or_else(|| feature.id.as_ref().and_then(scalar));
 
     let mut parts = Vec::with_capacity(polygons.len());
     for rings in polygons {
@@ -379,6 +405,7 @@ fn parse_feature(index: usize, json: &str, options: &ImportOptions) -> Result<Pa
             name: name.clone(),
             address: address.clone(),
             from_osm,
+            source_code: source_code.clone(),
         });
     }
     Ok((parts, note))

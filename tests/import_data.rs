@@ -62,6 +62,7 @@ fn every_height_fallback_is_counted_per_reason_and_reported_once() {
         r#""height":-50"#,
         r#""height":0,"building:levels":5"#,
         r#""height":"abc""#,
+        r#""height":"NaN""#,
         r#""height":"20 m""#,
         r#""height":"20 m""#,
         r#""building:levels":4"#,
@@ -81,11 +82,11 @@ fn every_height_fallback_is_counted_per_reason_and_reported_once() {
     let heights: Vec<f32> = report.buildings.iter().map(|b| b.height_m).collect();
     assert_eq!(
         heights,
-        vec![12.0, 15.0, 12.0, 20.0, 20.0, 12.0, 12.0, 33.5]
+        vec![12.0, 15.0, 12.0, 12.0, 20.0, 20.0, 12.0, 12.0, 33.5]
     );
     let count = |note| report.height_notes.get(&note).map(|(n, _)| *n);
     assert_eq!(count(HeightNote::NotPositive), Some(2));
-    assert_eq!(count(HeightNote::Unparseable), Some(1));
+    assert_eq!(count(HeightNote::Unparseable), Some(2));
     assert_eq!(count(HeightNote::WithUnit), Some(2));
     assert_eq!(count(HeightNote::MissingUsedLevels), Some(1));
     assert_eq!(count(HeightNote::MissingUsedDefault), Some(1));
@@ -95,7 +96,7 @@ fn every_height_fallback_is_counted_per_reason_and_reported_once() {
             "1 heights missing → levels × 3 m",
             "1 with neither height nor levels → default 12 m",
             "2 negative or zero (e.g. -50) → levels × 3 m, else default 12 m",
-            "1 unparseable (e.g. 'abc') → levels × 3 m, else default 12 m",
+            "2 unparseable (e.g. 'abc') → levels × 3 m, else default 12 m",
             "2 written with a unit (e.g. '20 m') → read as metres",
         ]
     );

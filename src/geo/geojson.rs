@@ -137,13 +137,18 @@ fn height_value(value: &serde_json::Value) -> HeightValue {
             .map_or_else(|| HeightValue::Bad(n.to_string()), HeightValue::Metres),
         serde_json::Value::String(s) => {
             let t = s.trim();
+            // "NaN" and "inf" parse as numbers but are no height.
             if let Ok(h) = t.parse::<f64>() {
-                return HeightValue::Metres(h);
+                return if h.is_finite() {
+                    HeightValue::Metres(h)
+                } else {
+                    HeightValue::Bad(s.clone())
+                };
             }
             ["metres", "meters", "米", "m"]
                 .iter()
                 .find_map(|unit| t.strip_suffix(unit))
-                .and_then(|n| n.trim().parse::<f64>().ok())
+                .and_then(|n| n.trim().parse::<f64>().ok().filter(|h| h.is_finite()))
                 .map_or_else(|| HeightValue::Bad(s.clone()), HeightValue::WithUnit)
         }
         other => HeightValue::Bad(other.to_string()),

@@ -99,6 +99,10 @@ pub struct DataArgs {
     /// buildings).
     #[arg(long)]
     pub strict: bool,
+    /// Relief K times as high (flat-looking terrain); buildings stay on the
+    /// ground.
+    #[arg(long, value_name = "K", value_parser = parse_exaggeration)]
+    pub exaggerate: Option<f32>,
     /// Coordinate system of --buildings.
     #[arg(long, value_enum, default_value_t = Crs::Wgs84)]
     pub crs: Crs,
@@ -361,6 +365,17 @@ pub struct RenderArgs {
     pub area: Option<String>,
 }
 
+fn parse_exaggeration(text: &str) -> Result<f32, String> {
+    let k: f32 = text
+        .trim()
+        .parse()
+        .map_err(|e| format!("--exaggerate {text:?}: {e}"))?;
+    if !(0.1..=20.0).contains(&k) {
+        return Err(format!("--exaggerate {k} is not between 0.1 and 20"));
+    }
+    Ok(k)
+}
+
 pub fn parse_size(text: &str) -> Result<UVec2, String> {
     let (w, h) = text
         .split_once(['x', 'X'])
@@ -477,6 +492,10 @@ pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
         }
     };
     city.attributions.extend(data.attribution.iter().cloned());
+    // Before hazards are placed: they stand on the relief as shown.
+    if let Some(k) = data.exaggerate {
+        crate::geo::assemble::exaggerate_relief(&mut city, k);
+    }
     if let Some(path) = &data.hazards {
         let report = crate::geo::hazards::import_hazards(path, &mut city, data.crs == Crs::Gcj02)?;
         for (index, reason) in &report.skipped {

@@ -414,3 +414,28 @@ fn a_dem_that_misses_the_buildings_or_has_no_cells_is_named() {
     assert_eq!(dem_coverage_problem(&dem, "all.tif", &report), None);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn exaggerated_relief_keeps_buildings_on_the_ground() {
+    let dem = Dem::load(&shared_data("dem/hakone_aster_30m.tif")).expect("DEM loads");
+    let text = r#"{"type":"FeatureCollection","features":[
+      {"type":"Feature","properties":{"height":9},"geometry":{"type":"Polygon","coordinates":[[[139.20,35.40],[139.2004,35.40],[139.2004,35.4004],[139.20,35.4004]]]}}
+    ]}"#;
+    let report = import_str(text, "hakone.geojson", &ImportOptions::default()).expect("imports");
+    let mut city = city_from_import(&report, Some(&dem), "hakone");
+    let before = city.terrain.clone();
+    let base = city.buildings[0].base_elevation_m;
+    citytwin::geo::assemble::exaggerate_relief(&mut city, 3.0);
+    let top = |t: &citytwin::model::Terrain| t.heights_m.iter().copied().fold(f32::MIN, f32::max);
+    assert!((top(&city.terrain) - 3.0 * top(&before)).abs() < 1e-2);
+    let b = &city.buildings[0];
+    assert!(
+        (b.base_elevation_m - 3.0 * base).abs() < 1.0,
+        "{} vs 3 × {base}",
+        b.base_elevation_m
+    );
+    assert_eq!(
+        b.base_elevation_m,
+        ground_under(&city.terrain, &b.footprint_m)
+    );
+}

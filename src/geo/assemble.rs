@@ -152,6 +152,20 @@ pub fn building_codes(report: &ImportReport) -> Vec<String> {
         .collect()
 }
 
+/// Relief `k` times as high (water too), every building set back on the
+/// ground under it: for flat-looking terrain (`--exaggerate K`).
+pub fn exaggerate_relief(city: &mut City, k: f32) {
+    for h in &mut city.terrain.heights_m {
+        *h *= k;
+    }
+    if let Some(w) = city.terrain.water_level_m.as_mut() {
+        *w *= k;
+    }
+    for b in &mut city.buildings {
+        b.base_elevation_m = ground_under(&city.terrain, &b.footprint_m);
+    }
+}
+
 /// The buildings' lon/lat extent `[west, south, east, north]`.
 pub fn import_extent(report: &ImportReport) -> Option<[f64; 4]> {
     let mut e = [

@@ -48,11 +48,13 @@ fn count_mesh_modifications(
     mut count: ResMut<MeshModifications>,
     tiles: Query<&Mesh3d, With<super::city::buildings::BuildingTile>>,
 ) {
-    let tiles: std::collections::HashSet<AssetId<Mesh>> = tiles.iter().map(|m| m.0.id()).collect();
-    count.0 += events
-        .read()
-        .filter(|e| matches!(e, AssetEvent::Modified { id } if tiles.contains(id)))
-        .count();
+    for event in events.read() {
+        if let AssetEvent::Modified { id } = event
+            && tiles.iter().any(|m| m.0.id() == *id)
+        {
+            count.0 += 1;
+        }
+    }
 }
 
 /// A city rendered offscreen at a fixed size.

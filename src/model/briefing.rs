@@ -348,13 +348,8 @@ mod tests {
 
     #[test]
     fn the_readme_example_parses() {
-        let readme = include_str!("../../README.md");
-        let start = readme
-            .find("```ron\nBriefing(")
-            .expect("README has the example")
-            + 7;
-        let end = start + readme[start..].find("```").expect("closed");
-        let b = Briefing::parse(&readme[start..end], "README.md").expect("the example parses");
+        let b = Briefing::parse(super::super::readme_example("Briefing("), "README.md")
+            .expect("the example parses");
         assert_eq!(b.steps[0].kpi, Some(KpiShown::ClosureRate));
     }
 

@@ -31,3 +31,14 @@ pub use risk::RiskLevel;
 pub use sensor::{
     HAZARD_SENSOR_BASE, Measurement, Sensor, SensorId, SensorKind, SensorReading, SensorTarget,
 };
+
+/// The README's example that starts with `opening` (after "```ron\n"),
+/// for the tests that parse it.
+#[cfg(test)]
+pub(crate) fn readme_example(opening: &str) -> &'static str {
+    let readme = include_str!("../../README.md");
+    let marker = format!("```ron\n{opening}");
+    let start = readme.find(&marker).expect("README has the example") + "```ron\n".len();
+    let end = start + readme[start..].find("```").expect("the example is closed");
+    &readme[start..end]
+}

@@ -511,13 +511,8 @@ mod tests {
 
     #[test]
     fn the_readme_example_parses() {
-        let readme = include_str!("../../README.md");
-        let start = readme
-            .find("```ron\nWall(")
-            .expect("README has the example")
-            + 7;
-        let end = start + readme[start..].find("```").expect("closed");
-        let wall = Wall::parse(&readme[start..end], "README.md").expect("the example parses");
+        let wall = Wall::parse(super::super::readme_example("Wall("), "README.md")
+            .expect("the example parses");
         assert_eq!(wall.windows.len(), 5);
         assert_eq!(wall.windows[4].content, Content::VideoWall { layout: 3 });
     }

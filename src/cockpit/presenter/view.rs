@@ -7,7 +7,7 @@
 use bevy_egui::egui;
 
 use super::{Presenter, PresenterCommand};
-use crate::cockpit::ui::kpi_board::{big_kpi, kpi_text};
+use crate::cockpit::ui::kpi_board::{big_kpi, kpi_name, kpi_text};
 use crate::cockpit::ui::{Lang, theme};
 use crate::live::LiveState;
 use crate::model::Area;
@@ -75,7 +75,7 @@ pub fn audience_overlay(
                     ui.set_min_width(screen.width() * 0.22);
                     big_kpi(
                         ui,
-                        lang.pick(kpi.name_zh(), kpi.name_en()),
+                        kpi_name(kpi, lang),
                         &kpi_text(state, area, kpi),
                         screen.height() * 0.18,
                     );

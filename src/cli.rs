@@ -103,9 +103,32 @@ pub struct DataArgs {
     /// ground.
     #[arg(long, value_name = "K", value_parser = parse_exaggeration)]
     pub exaggerate: Option<f32>,
-    /// Coordinate system of --buildings.
+    /// Coordinate system of --buildings (and of --districts, --streets
+    /// and --hazards unless --boundary-crs says otherwise).
     #[arg(long, value_enum, default_value_t = Crs::Wgs84)]
     pub crs: Crs,
+    /// District (区) boundaries: GeoJSON polygons with a code and a name
+    /// (adcode/code/id and name, as in DataV GeoAtlas files). Each building
+    /// goes to the one that holds it; drill-down, --area, KPIs and scopes
+    /// follow.
+    #[arg(long, value_name = "FILE.geojson")]
+    pub districts: Option<PathBuf>,
+    /// Street (街道) boundaries, read the same way; each street goes to the
+    /// district its parent code (DataV's parent.adcode) names, else to the
+    /// one that holds it. Needs --districts.
+    #[arg(long, value_name = "FILE.geojson", requires = "districts")]
+    pub streets: Option<PathBuf>,
+    /// The property holding an area's code when none of adcode, code, id
+    /// does.
+    #[arg(long, value_name = "KEY")]
+    pub boundary_code_key: Option<String>,
+    /// The property holding an area's name when none of name, name:zh,
+    /// NAME does.
+    #[arg(long, value_name = "KEY")]
+    pub boundary_name_key: Option<String>,
+    /// Coordinate system of --districts and --streets (default: --crs).
+    #[arg(long, value_enum, value_name = "CRS")]
+    pub boundary_crs: Option<Crs>,
     /// Height of imported buildings without height or levels.
     #[arg(long, default_value_t = 12.0, value_name = "M")]
     pub default_height: f32,
@@ -429,6 +452,64 @@ pub fn scenario_scene(
     Ok(data)
 }
 
+/// Reads `--districts` (and `--streets`) and puts the city's buildings in
+/// them, printing what was skipped, repaired and fallen back on.
+fn apply_boundary_files(
+    city: &mut City,
+    dem: Option<&Dem>,
+    data: &DataArgs,
+    districts_path: &std::path::Path,
+) -> anyhow::Result<()> {
+    use crate::geo::boundaries::{
+        BoundaryOptions, BoundaryReport, apply_boundaries, import_boundaries,
+    };
+    let options = BoundaryOptions {
+        crs: data.boundary_crs.unwrap_or(data.crs),
+        code_key: data.boundary_code_key.clone(),
+        name_key: data.boundary_name_key.clone(),
+    };
+    let print = |report: &BoundaryReport| {
+        for s in &report.skipped {
+            eprintln!(
+                "warning: {}: feature {} skipped: {}",
+                report.path, s.index, s.reason
+            );
+        }
+        for line in &report.repaired {
+            eprintln!("note: {}: {line}", report.path);
+        }
+    };
+    let districts = import_boundaries(districts_path, &options)?;
+    print(&districts);
+    let streets = data
+        .streets
+        .as_deref()
+        .map(|p| import_boundaries(p, &options))
+        .transpose()?;
+    if let Some(streets) = &streets {
+        print(streets);
+    }
+    let assignment = apply_boundaries(city, dem, &districts, streets.as_ref());
+    for line in assignment.notes(city.buildings.len()) {
+        eprintln!("note: {line}");
+    }
+    eprintln!(
+        "{}: {} districts, {} streets, {} buildings placed",
+        districts_path.display(),
+        city.districts.len(),
+        city.streets.len(),
+        city.buildings.len()
+    );
+    if data.strict && assignment.outside > 0 {
+        bail!(
+            "{} buildings lie in no district of {} (--strict)",
+            assignment.outside,
+            districts_path.display()
+        );
+    }
+    Ok(())
+}
+
 /// Loads the city the data arguments describe, reporting skipped features.
 pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
     let dem = data
@@ -492,6 +573,9 @@ pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
         }
     };
     city.attributions.extend(data.attribution.iter().cloned());
+    if let Some(path) = &data.districts {
+        apply_boundary_files(&mut city, dem.as_ref(), data, path)?;
+    }
     // Before hazards are placed: they stand on the relief as shown.
     if let Some(k) = data.exaggerate {
         crate::geo::assemble::exaggerate_relief(&mut city, k);

@@ -3,6 +3,7 @@
 
 use citytwin::geo::demo::{DemoScene, city_hash, generate};
 use citytwin::geo::{LocalFrame, frame::distance_m};
+use citytwin::model::outline_contains;
 use citytwin::model::{LevelCounts, RiskLevel};
 
 #[test]
@@ -98,5 +99,77 @@ fn districts_sit_where_they_really_are() {
         let d = &city.districts[usize::from(b.district.0)];
         assert!(b.code.starts_with(&d.code));
         assert_eq!(city.streets[usize::from(b.street.0)].district, b.district);
+    }
+}
+
+#[test]
+fn districts_are_areas_of_ground_that_meet_in_the_rivers() {
+    let city = generate(&DemoScene::embedded().expect("embedded scene"));
+    let [olon, olat] = city.bounds.origin_lon_lat;
+    let frame = LocalFrame::new(olon, olat);
+    let district = |name: &str| {
+        city.districts
+            .iter()
+            .find(|d| d.name_zh == name)
+            .expect(name)
+    };
+    // Every building stands in its own district's and street's outline.
+    let outside: Vec<&str> = city
+        .buildings
+        .iter()
+        .filter(|b| {
+            let d = &city.districts[usize::from(b.district.0)];
+            let s = &city.streets[usize::from(b.street.0)];
+            !outline_contains(&d.outline_m, b.centre_m())
+                || !outline_contains(&s.outline_m, b.centre_m())
+        })
+        .map(|b| b.code.as_str())
+        .collect();
+    assert!(outside.is_empty(), "outside their outlines: {outside:?}");
+    // 渝中 is the peninsula between the Jialing and the Yangtze: 解放碑 in
+    // it, 观音桥 (across the Jialing) and 南坪 (across the Yangtze) not.
+    let yuzhong = &district("渝中区").outline_m;
+    let at = |lon: f64, lat: f64| frame.to_local(lon, lat);
+    assert!(outline_contains(yuzhong, at(106.577, 29.558)));
+    assert!(outline_contains(
+        &district("江北区").outline_m,
+        at(106.535, 29.585)
+    ));
+    assert!(!outline_contains(yuzhong, at(106.535, 29.585)));
+    assert!(outline_contains(
+        &district("南岸区").outline_m,
+        at(106.57, 29.53)
+    ));
+    assert!(!outline_contains(yuzhong, at(106.57, 29.53)));
+    // Near 朝天门 its outline runs in the water (mid-river), never on the
+    // far bank's land.
+    let near_tip: Vec<&[f32; 2]> = yuzhong
+        .iter()
+        .flat_map(|p| p.exterior.iter())
+        .filter(|p| p[0].hypot(p[1]) < 1_500.0)
+        .collect();
+    assert!(!near_tip.is_empty());
+    let wet = near_tip
+        .iter()
+        .filter(|p| city.terrain.is_water(***p))
+        .count();
+    assert!(
+        wet * 10 >= near_tip.len() * 9,
+        "{wet} of {} outline points near the tip in the water",
+        near_tip.len()
+    );
+    // The districts tile the ground: one outline holds each place.
+    for (x, y) in [
+        (-20_000.0, -18_000.0),
+        (0.0, 0.0),
+        (10_000.0, 25_000.0),
+        (-5_000.0, 3_000.0),
+    ] {
+        let holders = city
+            .districts
+            .iter()
+            .filter(|d| outline_contains(&d.outline_m, [x, y]))
+            .count();
+        assert_eq!(holders, 1, "({x}, {y}) lies in {holders} districts");
     }
 }

@@ -27,9 +27,17 @@ fn city() -> Arc<City> {
     Arc::new(generate(&scene))
 }
 
+/// The tallest building with a neighbour of its own district within
+/// 150 m (the second step's view must show one).
 fn tallest(city: &City) -> &Building {
     city.buildings
         .iter()
+        .filter(|a| {
+            city.buildings.iter().any(|b| {
+                let (p, q) = (a.centre_m(), b.centre_m());
+                b.id != a.id && b.district == a.district && (p[0] - q[0]).hypot(p[1] - q[1]) < 150.0
+            })
+        })
         .max_by(|a, b| a.top_elevation_m().total_cmp(&b.top_elevation_m()))
         .expect("buildings")
 }

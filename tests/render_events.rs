@@ -11,7 +11,6 @@ use std::time::Duration;
 use bevy::math::{UVec2, Vec3};
 use bevy::time::TimeUpdateStrategy;
 use citytwin::cockpit::camera::OrbitCamera;
-use citytwin::cockpit::city::area_grid;
 use citytwin::cockpit::city::look::Look;
 use citytwin::cockpit::city::markers::{HEAD_Y_M, SIZE_DISTANCE_M};
 use citytwin::cockpit::drill::{AreaIndex, Drill};
@@ -154,10 +153,14 @@ fn an_open_case_has_a_pulsing_marker_in_its_severity_colour_that_picks_the_case(
 #[test]
 fn drilling_into_a_district_outlines_it_and_dims_the_buildings_outside() {
     let city = city();
-    // Two tall neighbours on either side of a district boundary, each on
-    // ground the area grid gives to its own district.
-    let grid = area_grid(&city);
-    let own = |b: &&Building| grid.at(b.centre_m()) & 0xffff == u32::from(b.district.0);
+    // Two tall neighbours on either side of a district boundary, each
+    // inside its own district's outline.
+    let own = |b: &&Building| {
+        citytwin::model::outline_contains(
+            &city.districts[usize::from(b.district.0)].outline_m,
+            b.centre_m(),
+        )
+    };
     let (a, b) = city
         .buildings
         .iter()
@@ -199,8 +202,8 @@ fn drilling_into_a_district_outlines_it_and_dims_the_buildings_outside() {
             image,
         )
     };
-    // Boundary-coloured pixels in the view (the grid puts a district
-    // border between the two, and the drilled-into district's outline).
+    // Boundary-coloured pixels in the view (a district border runs
+    // between the two, and the drilled-into district's outline).
     let accent_pixels = |image: &image::RgbaImage| {
         image
             .pixels()

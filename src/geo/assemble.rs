@@ -101,7 +101,7 @@ pub fn city_from_import(report: &ImportReport, dem: Option<&Dem>, name: &str) ->
     if report.buildings.iter().any(|b| b.from_osm) {
         attributions.push(OSM_ATTRIBUTION.to_owned());
     }
-    City {
+    let mut city = City {
         name_zh: name.to_owned(),
         name_en: name.to_owned(),
         bounds: CityBounds {
@@ -116,18 +116,24 @@ pub fn city_from_import(report: &ImportReport, dem: Option<&Dem>, name: &str) ->
             name_zh: "导入区域".to_owned(),
             name_en: "Imported area".to_owned(),
             centre_m: [0.0, 0.0],
+            outline_m: Vec::new(),
         }],
         streets: vec![Street {
             id: StreetId(0),
             district: DistrictId(0),
             name_zh: "导入街道".to_owned(),
             centre_m: [0.0, 0.0],
+            outline_m: Vec::new(),
         }],
         buildings,
         hazards: Vec::new(),
         cameras: Vec::new(),
         attributions,
-    }
+    };
+    // No boundaries yet: the outline is the ground around the buildings
+    // (`--districts` replaces it with the real ones).
+    super::outline::derive_missing_outlines(&mut city);
+    city
 }
 
 /// Each imported building's code (一楼一码): the data's own (a code
@@ -161,6 +167,42 @@ pub fn exaggerate_relief(city: &mut City, k: f32) {
     if let Some(w) = city.terrain.water_level_m.as_mut() {
         *w *= k;
     }
+    for b in &mut city.buildings {
+        b.base_elevation_m = ground_under(&city.terrain, &b.footprint_m);
+    }
+}
+
+/// Widens the terrain to cover `min..max` (local metres) when it does not:
+/// from the DEM where there is one, else flat at the old ground's lowest
+/// level; buildings are set back on the ground under them. For boundaries
+/// that reach past the buildings' ground (their outlines are drawn only
+/// over terrain).
+pub fn extend_terrain(city: &mut City, dem: Option<&Dem>, min: [f32; 2], max: [f32; 2]) {
+    let t = &city.terrain;
+    let size = t.size_m();
+    let (old_min, old_max) = (
+        t.origin_m,
+        [t.origin_m[0] + size[0], t.origin_m[1] + size[1]],
+    );
+    if min[0] >= old_min[0] && min[1] >= old_min[1] && max[0] <= old_max[0] && max[1] <= old_max[1]
+    {
+        return;
+    }
+    let (min, max) = (
+        [min[0].min(old_min[0]), min[1].min(old_min[1])],
+        [max[0].max(old_max[0]), max[1].max(old_max[1])],
+    );
+    let frame = LocalFrame::new(city.bounds.origin_lon_lat[0], city.bounds.origin_lon_lat[1]);
+    let water = t.water_level_m;
+    let mut terrain = match dem {
+        Some(dem) => dem.to_terrain(&frame, min, max, MAX_TERRAIN_CELLS),
+        None => {
+            let ground = t.heights_m.iter().copied().fold(f32::INFINITY, f32::min);
+            Terrain::flat(min, max, if ground.is_finite() { ground } else { 0.0 })
+        }
+    };
+    terrain.water_level_m = water;
+    city.terrain = terrain;
     for b in &mut city.buildings {
         b.base_elevation_m = ground_under(&city.terrain, &b.footprint_m);
     }

@@ -3,6 +3,7 @@
 
 pub mod area_grid;
 pub mod assemble;
+pub mod boundaries;
 pub mod cameras;
 pub mod dem;
 pub mod demo;
@@ -12,6 +13,7 @@ pub mod geojson;
 pub mod hazard_mesh;
 pub mod hazards;
 pub mod mesh;
+pub mod outline;
 pub mod rng;
 pub mod series;
 

@@ -26,7 +26,7 @@ pub use hazard::{
     ring_contains,
 };
 pub use kpi::{Kpi, KpiTable, percent_text};
-pub use region::{Area, District, DistrictId, Street, StreetId};
+pub use region::{Area, AreaPolygon, District, DistrictId, Street, StreetId, outline_contains};
 pub use risk::RiskLevel;
 pub use sensor::{
     HAZARD_SENSOR_BASE, Measurement, Sensor, SensorId, SensorKind, SensorReading, SensorTarget,

@@ -20,6 +20,37 @@ pub struct District {
     pub name_en: String,
     /// Centre in local metres (east, north).
     pub centre_m: [f32; 2],
+    /// The district's outline in local metres: the data's boundary, or one
+    /// traced around its ground (see [`crate::geo::outline`]).
+    #[serde(default)]
+    pub outline_m: Vec<AreaPolygon>,
+}
+
+/// One part of an area's outline: an exterior ring and its holes, local
+/// metres, not closed (the last point joins the first).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AreaPolygon {
+    pub exterior: Vec<[f32; 2]>,
+    pub holes: Vec<Vec<[f32; 2]>>,
+}
+
+impl AreaPolygon {
+    /// The exterior, then the holes.
+    pub fn rings(&self) -> impl Iterator<Item = &[[f32; 2]]> {
+        std::iter::once(self.exterior.as_slice()).chain(self.holes.iter().map(Vec::as_slice))
+    }
+}
+
+/// Whether `p` lies inside `outline` (even-odd over every ring: holes and
+/// separate parts both count right).
+pub fn outline_contains(outline: &[AreaPolygon], p: [f32; 2]) -> bool {
+    outline
+        .iter()
+        .flat_map(AreaPolygon::rings)
+        .filter(|ring| super::ring_contains(ring, p))
+        .count()
+        % 2
+        == 1
 }
 
 /// A street sub-district (街道) inside a district.
@@ -29,6 +60,9 @@ pub struct Street {
     pub district: DistrictId,
     pub name_zh: String,
     pub centre_m: [f32; 2],
+    /// The street's outline in local metres (as a district's).
+    #[serde(default)]
+    pub outline_m: Vec<AreaPolygon>,
 }
 
 /// A level of the hierarchy to look at: the whole city, one district or one

@@ -1,8 +1,8 @@
-//! Area boundaries on the ground: ribbons along the cell edges of the
-//! [`AreaGrid`] where the area changes — the borders between districts at
-//! city level; the drilled-into area's outline (and its streets' borders
-//! inside) once drilled in. Plain geometry, a few thousand triangles: the
-//! ground's shader does no per-pixel work for them.
+//! Area boundaries on the ground: ribbons along the areas' outlines (the
+//! data's polygons, or the demo's grown districts) — every district's at
+//! city level; the drilled-into area's outline (and its streets' inside)
+//! once drilled in. Plain geometry draped on the terrain: the ground's
+//! shader does no per-pixel work for them.
 
 use bevy::asset::{RenderAssetUsages, uuid_handle};
 use bevy::mesh::{Indices, PrimitiveTopology};
@@ -12,9 +12,11 @@ use bevy::render::render_resource::{AsBindGroup, ShaderType};
 use crate::cockpit::drill::Drill;
 use crate::cockpit::state::CityData;
 use crate::cockpit::theme::{self, Rgb};
-use crate::geo::area_grid::{AreaGrid, NO_AREA, Segment};
 use crate::geo::world_from_local;
-use crate::model::{Area, Terrain};
+use crate::model::{Area, AreaPolygon, City, Terrain};
+
+/// A straight piece of boundary, local metres (from, to).
+pub type Segment = ([f32; 2], [f32; 2]);
 
 pub const LINES_SHADER: Handle<Shader> = uuid_handle!("2f6c1b7a-8e3d-4c59-b0a4-7d91e6f2c3b8");
 
@@ -130,43 +132,59 @@ pub fn ribbon_mesh(terrain: &Terrain, lines: &[(&[Segment], Rgb)]) -> Option<Mes
     )
 }
 
-fn district_of(word: u32) -> u32 {
-    word & 0xffff
-}
-
-fn street_of(word: u32) -> u32 {
-    word >> 16
-}
-
-fn in_area(word: u32, area: Area) -> bool {
-    word != NO_AREA
-        && match area {
-            Area::City => true,
-            Area::District(d) => district_of(word) == u32::from(d.0),
-            Area::Street(_, s) => street_of(word) == u32::from(s.0),
-        }
-}
-
-/// The borders between districts (city level).
-pub fn district_borders(grid: &AreaGrid) -> Vec<Segment> {
-    grid.boundary(|a, b| a != NO_AREA && b != NO_AREA && district_of(a) != district_of(b))
-}
-
-/// The outline of `area`, and the borders between its streets inside it.
-pub fn area_outline(grid: &AreaGrid, area: Area) -> (Vec<Segment>, Vec<Segment>) {
-    let outline = grid.boundary(|a, b| in_area(a, area) != in_area(b, area));
-    let streets = match area {
-        Area::District(_) => grid
-            .boundary(|a, b| in_area(a, area) && in_area(b, area) && street_of(a) != street_of(b)),
-        _ => Vec::new(),
+/// The edges of `outline`'s rings that lie over the terrain (an area
+/// reaching past the data's ground is cut at its edge).
+pub fn outline_segments(outline: &[AreaPolygon], terrain: &Terrain) -> Vec<Segment> {
+    let size = terrain.size_m();
+    let over = |p: [f32; 2]| {
+        p[0] >= terrain.origin_m[0]
+            && p[1] >= terrain.origin_m[1]
+            && p[0] <= terrain.origin_m[0] + size[0]
+            && p[1] <= terrain.origin_m[1] + size[1]
     };
-    (outline, streets)
+    outline
+        .iter()
+        .flat_map(AreaPolygon::rings)
+        .flat_map(|ring| (0..ring.len()).map(move |i| (ring[i], ring[(i + 1) % ring.len()])))
+        .filter(|(p, q)| over(*p) && over(*q))
+        .collect()
 }
 
-/// The grid and the two line entities.
+/// The outlines of all districts (city level).
+pub fn district_borders(city: &City) -> Vec<Segment> {
+    city.districts
+        .iter()
+        .flat_map(|d| outline_segments(&d.outline_m, &city.terrain))
+        .collect()
+}
+
+/// The outline of `area`, and the outlines of its streets inside it.
+pub fn area_outline(city: &City, area: Area) -> (Vec<Segment>, Vec<Segment>) {
+    let terrain = &city.terrain;
+    match area {
+        Area::City => (Vec::new(), Vec::new()),
+        Area::District(d) => (
+            city.districts
+                .get(usize::from(d.0))
+                .map_or_else(Vec::new, |d| outline_segments(&d.outline_m, terrain)),
+            city.streets
+                .iter()
+                .filter(|s| s.district == d)
+                .flat_map(|s| outline_segments(&s.outline_m, terrain))
+                .collect(),
+        ),
+        Area::Street(_, s) => (
+            city.streets
+                .get(usize::from(s.0))
+                .map_or_else(Vec::new, |s| outline_segments(&s.outline_m, terrain)),
+            Vec::new(),
+        ),
+    }
+}
+
+/// The two line entities.
 #[derive(Resource)]
 pub struct Boundaries {
-    pub grid: AreaGrid,
     borders: Entity,
     outline: Entity,
     material: Handle<LineMaterial>,
@@ -175,8 +193,7 @@ pub struct Boundaries {
 
 pub(super) fn spawn_boundaries(
     commands: &mut Commands,
-    city: &crate::model::City,
-    grid: AreaGrid,
+    city: &City,
     meshes: &mut Assets<Mesh>,
     materials: &mut Assets<LineMaterial>,
 ) {
@@ -185,7 +202,7 @@ pub(super) fn spawn_boundaries(
     )));
     let borders_mesh = ribbon_mesh(
         &city.terrain,
-        &[(&district_borders(&grid), theme::BORDER_DISTRICT)],
+        &[(&district_borders(city), theme::BORDER_DISTRICT)],
     );
     let mut borders = commands.spawn((Name::new("district borders"), Transform::IDENTITY));
     if let Some(mesh) = borders_mesh {
@@ -200,7 +217,6 @@ pub(super) fn spawn_boundaries(
         ))
         .id();
     commands.insert_resource(Boundaries {
-        grid,
         borders,
         outline,
         material,
@@ -234,7 +250,7 @@ pub fn sync_boundaries(
         commands.entity(b.outline).insert(Visibility::Hidden);
         return;
     }
-    let (outline, streets) = area_outline(&b.grid, drill.at);
+    let (outline, streets) = area_outline(&city, drill.at);
     let mesh = ribbon_mesh(
         &city.terrain,
         &[
@@ -263,18 +279,34 @@ mod tests {
     use crate::geo::demo::{DemoScene, generate};
 
     #[test]
-    fn a_district_outline_encloses_its_streets_and_ribbons_cover_every_edge() {
+    fn a_district_outline_holds_its_streets_and_ribbons_cover_every_edge() {
         let mut scene = DemoScene::embedded().expect("scene");
         scene.buildings = 3_000;
         let city = generate(&scene);
-        let grid = crate::cockpit::city::area_grid(&city);
         let d = city.districts[0].id;
-        let (outline, streets) = area_outline(&grid, Area::District(d));
+        let (outline, streets) = area_outline(&city, Area::District(d));
         assert!(!outline.is_empty() && !streets.is_empty());
-        // Street borders lie inside: none is also on the outline.
-        let key = |s: &Segment| (s.0.map(f32::to_bits), s.1.map(f32::to_bits));
-        let on_outline: std::collections::HashSet<_> = outline.iter().map(key).collect();
-        assert!(streets.iter().all(|s| !on_outline.contains(&key(s))));
+        // The district's streets lie inside its outline, or on it (a
+        // street's border along the district's is the same line).
+        let district = &city.districts[0].outline_m;
+        let on_outline = |p: [f32; 2]| {
+            outline.iter().any(|(a, b)| {
+                let (d, t) = ([b[0] - a[0], b[1] - a[1]], [p[0] - a[0], p[1] - a[1]]);
+                let k = ((d[0] * t[0] + d[1] * t[1]) / (d[0] * d[0] + d[1] * d[1])).clamp(0.0, 1.0);
+                (t[0] - d[0] * k).hypot(t[1] - d[1] * k) < 0.5
+            })
+        };
+        let stray: Vec<_> = streets
+            .iter()
+            .filter(|(p, _)| !crate::model::outline_contains(district, *p) && !on_outline(*p))
+            .collect();
+        assert!(
+            stray.is_empty(),
+            "{} of {}: {:?}",
+            stray.len(),
+            streets.len(),
+            stray.first()
+        );
         let mesh = ribbon_mesh(&city.terrain, &[(&outline, theme::BORDER_FOCUS)]).expect("a mesh");
         let pieces: usize = outline
             .iter()
@@ -282,5 +314,6 @@ mod tests {
             .sum();
         assert_eq!(mesh.count_vertices(), pieces * 4);
         assert!(ribbon_mesh(&city.terrain, &[(&[], theme::BORDER_FOCUS)]).is_none());
+        assert!(area_outline(&city, Area::City).0.is_empty());
     }
 }

@@ -57,7 +57,6 @@ use bevy::render::storage::ShaderBuffer;
 
 use super::schedule::AppSystems;
 use super::state::{CityData, CityState};
-use crate::geo::area_grid::AreaGrid;
 use crate::geo::mesh::{TileMesh, build_tiles};
 use buildings::{BUILDINGS_SHADER, BuildingMaterial, sync_state_buffer};
 use terrain::{GroundMaterial, TERRAIN_SHADER, terrain_mesh, water_mesh};
@@ -130,24 +129,6 @@ pub(super) fn plugin(app: &mut App) {
     );
 }
 
-/// Cell size and reach of the area grid the boundaries are drawn from: fine
-/// enough for a boundary line, reaching 400 m beyond the outermost buildings.
-const AREA_CELL_M: f32 = 80.0;
-const AREA_REACH_CELLS: u32 = 5;
-/// Radius (cells) of the majority vote that smooths district borders.
-const AREA_VOTE_CELLS: u32 = 6;
-
-/// The grid of areas whose boundaries the ground shows.
-pub fn area_grid(city: &crate::model::City) -> AreaGrid {
-    AreaGrid::build(
-        &city.bounds,
-        &city.buildings,
-        AREA_CELL_M,
-        AREA_REACH_CELLS,
-        AREA_VOTE_CELLS,
-    )
-}
-
 /// The fog density for `city`: thinned for data so large that its first
 /// view is far away (see [`crate::cockpit::theme::fog_density_for_view`]).
 pub fn fog_for(city: &crate::model::City) -> f32 {
@@ -212,13 +193,7 @@ fn spawn_city(
             Transform::IDENTITY,
         ));
     }
-    boundaries::spawn_boundaries(
-        &mut commands,
-        &city,
-        area_grid(&city),
-        &mut meshes,
-        &mut line_materials,
-    );
+    boundaries::spawn_boundaries(&mut commands, &city, &mut meshes, &mut line_materials);
     markers::spawn_markers(
         &mut commands,
         fog,

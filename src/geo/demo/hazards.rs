@@ -65,12 +65,19 @@ fn runout(centre: [f32; 2], down: [f32; 2], length: f32, width: f32) -> Vec<[f32
     ]
 }
 
+/// The street whose outline holds `p` (the nearest by centre if none does,
+/// off the streets' ground).
 fn nearest_street(streets: &[Street], p: [f32; 2]) -> Option<&Street> {
-    streets.iter().min_by(|a, b| {
-        let da = (a.centre_m[0] - p[0]).hypot(a.centre_m[1] - p[1]);
-        let db = (b.centre_m[0] - p[0]).hypot(b.centre_m[1] - p[1]);
-        da.total_cmp(&db)
-    })
+    streets
+        .iter()
+        .find(|s| crate::model::outline_contains(&s.outline_m, p))
+        .or_else(|| {
+            streets.iter().min_by(|a, b| {
+                let da = (a.centre_m[0] - p[0]).hypot(a.centre_m[1] - p[1]);
+                let db = (b.centre_m[0] - p[0]).hypot(b.centre_m[1] - p[1]);
+                da.total_cmp(&db)
+            })
+        })
 }
 
 fn centre_of(ring: &[[f32; 2]]) -> [f32; 2] {

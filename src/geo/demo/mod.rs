@@ -2,6 +2,7 @@
 //! `scenes/demo_chongqing.ron` — terrain, rivers, nine districts, ~200 streets,
 //! 40,000 buildings with fire codes and bound parties, and ~30 geohazard bodies.
 
+mod areas;
 mod footprints;
 mod hazards;
 mod names;
@@ -13,6 +14,7 @@ use std::collections::{HashMap, HashSet};
 pub use scene::{DemoScene, EMBEDDED_DEMO_SCENE};
 
 use crate::geo::LocalFrame;
+use crate::geo::outline::AreaLocator;
 use crate::geo::rng::{Fnv64, Rng};
 use crate::model::{
     Building, BuildingId, City, CityBounds, District, DistrictId, RiskLevel, Street, StreetId,
@@ -26,9 +28,22 @@ pub fn generate(scene: &DemoScene) -> City {
     let frame = LocalFrame::new(scene.origin.0, scene.origin.1);
     let terrain = terrain::generate_terrain(scene, &frame);
     let mut rng = Rng::new(scene.seed);
-    let districts = make_districts(scene, &frame);
-    let streets = make_streets(scene, &frame, &terrain, &mut rng);
-    let mut buildings = place_buildings(scene, &frame, &terrain, &streets, &mut rng);
+    let mut partition = areas::Partition::districts(scene, &frame, &terrain);
+    let mut districts = make_districts(scene, &frame);
+    let mut streets = make_streets(scene, &frame, &terrain, &partition, &mut rng);
+    partition.add_streets(&streets, &terrain);
+    let (mut district_outlines, mut street_outlines) = partition.outlines();
+    for d in &mut districts {
+        d.outline_m = district_outlines
+            .remove(&u32::from(d.id.0))
+            .unwrap_or_default();
+    }
+    for s in &mut streets {
+        s.outline_m = street_outlines
+            .remove(&u32::from(s.id.0))
+            .unwrap_or_default();
+    }
+    let mut buildings = place_buildings(scene, &frame, &terrain, &districts, &streets, &mut rng);
     let sites = hazards::place_sites(
         scene,
         &frame,
@@ -67,6 +82,7 @@ fn make_districts(scene: &DemoScene, frame: &LocalFrame) -> Vec<District> {
             name_zh: d.name_zh.clone(),
             name_en: d.name_en.clone(),
             centre_m: frame.to_local(d.centre.0, d.centre.1),
+            outline_m: Vec::new(),
         })
         .collect()
 }
@@ -98,6 +114,7 @@ fn make_streets(
     scene: &DemoScene,
     frame: &LocalFrame,
     terrain: &Terrain,
+    partition: &areas::Partition,
     rng: &mut Rng,
 ) -> Vec<Street> {
     let share_total: f32 = scene.districts.iter().map(|d| d.share).sum();
@@ -117,11 +134,12 @@ fn make_streets(
             }
         }
         for name in names.into_iter().take(wanted.max(d.streets.len())) {
-            // Streets sit where the district's buildings are, on dry land.
+            // Streets sit where the district's buildings are, on its dry
+            // land.
             let mut centre = frame.to_local(d.clusters[0].0, d.clusters[0].1);
             for _ in 0..50 {
                 let (p, _) = sample_near_clusters(rng, frame, &d.clusters);
-                if !terrain.is_water(p) {
+                if !terrain.is_water(p) && partition.district_at(p) == Some(di as u32) {
                     centre = p;
                     break;
                 }
@@ -131,6 +149,7 @@ fn make_streets(
                 district: DistrictId(di as u16),
                 name_zh: name,
                 centre_m: centre,
+                outline_m: Vec::new(),
             });
         }
     }
@@ -192,9 +211,13 @@ fn place_buildings(
     scene: &DemoScene,
     frame: &LocalFrame,
     terrain: &Terrain,
+    districts: &[District],
     streets: &[Street],
     rng: &mut Rng,
 ) -> Vec<Building> {
+    // Buildings take the areas whose outlines hold them, as imported ones.
+    let district_at = AreaLocator::new(districts.iter().map(|d| d.outline_m.as_slice()));
+    let street_at = AreaLocator::new(streets.iter().map(|s| s.outline_m.as_slice()));
     let share_total: f32 = scene.districts.iter().map(|d| d.share).sum();
     let mut occupancy = Occupancy {
         cell_m: 80.0,
@@ -210,10 +233,6 @@ fn place_buildings(
         } else {
             (scene.buildings as f32 * d.share / share_total).round() as usize
         };
-        let district_streets: Vec<&Street> = streets
-            .iter()
-            .filter(|s| s.district.0 as usize == di)
-            .collect();
         let mut placed = 0;
         let mut attempts = 0;
         let angle_bias = rng.range(0.0, std::f32::consts::FRAC_PI_2);
@@ -235,7 +254,22 @@ fn place_buildings(
                     && p[1] > scene.min_m.1 + margin
                     && p[1] < scene.max_m.1 - margin
             });
-            if !inside || !occupancy.is_free(centre, size * 0.75) {
+            // Each district builds on its own ground, in one of its streets
+            // (by the point a building's areas are found by: the mean of
+            // its corners).
+            let n = ring.len() as f32;
+            let (sx, sy) = ring
+                .iter()
+                .fold((0.0, 0.0), |(sx, sy), p| (sx + p[0], sy + p[1]));
+            let corners = [sx / n, sy / n];
+            let street = street_at
+                .locate(corners)
+                .filter(|&s| streets[s].district.0 as usize == di);
+            let (true, Some(di_here), Some(street)) = (inside, district_at.locate(corners), street)
+            else {
+                continue;
+            };
+            if di_here != di || !occupancy.is_free(centre, size * 0.75) {
                 continue;
             }
             let ground: Vec<f32> = ring
@@ -250,14 +284,7 @@ fn place_buildings(
                 continue;
             }
             occupancy.insert(centre, size * 0.75);
-            let street = district_streets
-                .iter()
-                .min_by(|a, b| {
-                    let da = (a.centre_m[0] - centre[0]).hypot(a.centre_m[1] - centre[1]);
-                    let db = (b.centre_m[0] - centre[0]).hypot(b.centre_m[1] - centre[1]);
-                    da.total_cmp(&db)
-                })
-                .map_or(StreetId(0), |s| s.id);
+            let street = StreetId(street as u16);
             let street_roads = roads
                 .entry(street.0)
                 .or_insert_with(|| (0..4).map(|_| names::road_name(rng)).collect());

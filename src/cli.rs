@@ -44,6 +44,8 @@ pub struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
+// Parsed once at start-up: the size of a variant does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Open the cockpit window (the default).
     Run(RunArgs),
@@ -92,6 +94,16 @@ pub struct DataArgs {
     /// Real buildings (GeoJSON Polygon/MultiPolygon) instead of the demo.
     #[arg(long, value_name = "FILE.geojson")]
     pub buildings: Option<PathBuf>,
+    /// An OpenStreetMap extract (.osm.pbf, as Geofabrik serves them)
+    /// instead of the demo: its buildings, administrative boundaries (as
+    /// districts and streets, unless --districts is given) and water.
+    #[arg(long, value_name = "FILE.osm.pbf", conflicts_with = "buildings")]
+    pub osm: Option<PathBuf>,
+    /// The admin_level of --osm's districts and streets: "6,8" (China's
+    /// 区 and 街道), "10" (districts only), or "auto": the coarsest level
+    /// that splits the buildings into two or more areas, and the next finer.
+    #[arg(long, value_name = "D[,S]|auto", default_value = "auto")]
+    pub admin_levels: crate::geo::osm::AdminLevels,
     /// Terrain from a single-band GeoTIFF in EPSG:4326.
     #[arg(long, value_name = "FILE.tif")]
     pub dem: Option<PathBuf>,
@@ -443,6 +455,7 @@ pub fn scenario_scene(
     if let Some(path) = scenario
         && data.scene.is_none()
         && data.buildings.is_none()
+        && data.osm.is_none()
         && data.dem.is_none()
         && let Some(scene) = Scenario::load(path)?.scene
     {
@@ -450,6 +463,115 @@ pub fn scenario_scene(
         data.scene = Some(dir.join(scene));
     }
     Ok(data)
+}
+
+/// The districts and streets an OSM extract brings, at the chosen levels,
+/// and its water areas.
+struct OsmAreas {
+    districts: Option<crate::geo::boundaries::BoundaryReport>,
+    streets: Option<crate::geo::boundaries::BoundaryReport>,
+    water: Vec<Vec<Vec<[f64; 2]>>>,
+}
+
+/// Reads `--osm`: a progress line on the terminal while it decodes, then
+/// what it held, what was skipped and why, and the levels chosen.
+fn load_osm(data: &DataArgs, dem: Option<&Dem>) -> anyhow::Result<(City, OsmAreas)> {
+    use std::io::{IsTerminal, Write};
+    let path = data.osm.as_deref().context("no --osm")?;
+    let options = crate::geo::osm::OsmOptions {
+        buildings: ImportOptions {
+            crs: Crs::Wgs84,
+            default_height_m: data.default_height,
+        },
+        admin_levels: data.admin_levels,
+    };
+    let terminal = std::io::stderr().is_terminal();
+    let started = std::time::Instant::now();
+    let mut last_stage = "";
+    let mut progress = |p: crate::geo::osm::Progress| {
+        if terminal {
+            let width = 24;
+            let filled = (p.done * width).checked_div(p.total).unwrap_or(width);
+            eprint!(
+                "\r{} [{}{}] {}/{} · {} nodes · {} ways · {} relations  ",
+                p.stage,
+                "█".repeat(filled),
+                "·".repeat(width - filled),
+                p.done,
+                p.total,
+                p.nodes,
+                p.ways,
+                p.relations
+            );
+            let _ = std::io::stderr().flush();
+        } else if p.stage != last_stage {
+            eprintln!("{}: {} …", path.display(), p.stage);
+        }
+        last_stage = p.stage;
+    };
+    let import = crate::geo::osm::import_osm(path, &options, &mut progress)?;
+    if terminal {
+        eprintln!();
+    }
+    let c = &import.counts;
+    eprintln!(
+        "{}: {} nodes, {} ways, {} relations in {} blobs ({:.1} s): {} buildings ({} ways, {} \
+         relations; {} with height or levels), {} water areas, administrative boundaries \
+         complete/found per level: {}",
+        path.display(),
+        c.nodes,
+        c.ways,
+        c.relations,
+        c.blobs,
+        started.elapsed().as_secs_f64(),
+        import.buildings.features,
+        c.building_ways,
+        c.building_relations,
+        c.with_height_or_levels,
+        c.water_areas,
+        c.admin_relations
+            .iter()
+            .map(|(l, n)| format!("{l}: {}/{n}", c.admin_complete.get(l).unwrap_or(&0)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for (reason, (n, first)) in &c.skipped {
+        eprintln!(
+            "note: {}: {n} skipped — {reason} (first: {first})",
+            path.display()
+        );
+    }
+    for line in import
+        .buildings
+        .height_summary(options.buildings.default_height_m)
+    {
+        eprintln!("note: {}: {line}", path.display());
+    }
+    if let Some(level) = import.district_level {
+        eprintln!(
+            "{}: districts from admin_level {level}{}",
+            path.display(),
+            import
+                .street_level
+                .map(|s| format!(", streets from admin_level {s}"))
+                .unwrap_or_default()
+        );
+    }
+    let name = path
+        .file_name()
+        .and_then(|s| s.to_str())
+        .map_or("osm", |s| s.trim_end_matches(".osm.pbf"))
+        .to_owned();
+    let city = city_from_import(&import.buildings, dem, &name);
+    let (districts, streets) = import.area_reports();
+    Ok((
+        city,
+        OsmAreas {
+            districts,
+            streets,
+            water: import.water,
+        },
+    ))
 }
 
 /// Reads `--districts` (and `--streets`) and puts the city's buildings in
@@ -518,7 +640,13 @@ pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
         .map(Dem::load)
         .transpose()
         .context("loading the DEM")?;
+    let mut osm_areas = None;
     let mut city = match (&data.buildings, &dem) {
+        _ if data.osm.is_some() => {
+            let (city, areas) = load_osm(data, dem.as_ref())?;
+            osm_areas = Some(areas);
+            city
+        }
         (Some(path), dem) => {
             let options = ImportOptions {
                 crs: data.crs,
@@ -573,8 +701,47 @@ pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
         }
     };
     city.attributions.extend(data.attribution.iter().cloned());
-    if let Some(path) = &data.districts {
-        apply_boundary_files(&mut city, dem.as_ref(), data, path)?;
+    let water = osm_areas.as_mut().map(|a| std::mem::take(&mut a.water));
+    match (&data.districts, osm_areas) {
+        (Some(path), _) => apply_boundary_files(&mut city, dem.as_ref(), data, path)?,
+        (
+            None,
+            Some(OsmAreas {
+                districts: Some(districts),
+                streets,
+                ..
+            }),
+        ) => {
+            let assignment = crate::geo::boundaries::apply_boundaries(
+                &mut city,
+                dem.as_ref(),
+                &districts,
+                streets.as_ref(),
+            );
+            for line in assignment.notes(city.buildings.len()) {
+                eprintln!("note: {line}");
+            }
+            eprintln!(
+                "{}: {} districts, {} streets",
+                districts.path,
+                city.districts.len(),
+                city.streets.len()
+            );
+        }
+        (
+            None,
+            Some(OsmAreas {
+                districts: None, ..
+            }),
+        ) => eprintln!(
+            "note: no administrative boundary of the extract holds its buildings: one area \
+             around them (--districts FILE for boundaries of your own)"
+        ),
+        (None, None) => {}
+    }
+    // After the ground has its final extent.
+    if let Some(water) = water {
+        crate::geo::assemble::carve_water(&mut city, &water);
     }
     // Before hazards are placed: they stand on the relief as shown.
     if let Some(k) = data.exaggerate {
@@ -597,7 +764,11 @@ pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
     }
     match &data.cameras {
         Some(path) => city.cameras = crate::geo::cameras::load_cameras(path, &city)?,
-        None if data.scene.is_none() && data.buildings.is_none() && data.dem.is_none() => {
+        None if data.scene.is_none()
+            && data.buildings.is_none()
+            && data.osm.is_none()
+            && data.dem.is_none() =>
+        {
             city.cameras = crate::geo::cameras::parse_cameras(
                 crate::geo::cameras::EMBEDDED_DEMO_CAMERAS,
                 "<embedded cameras_demo.ron>",

@@ -208,6 +208,76 @@ pub fn extend_terrain(city: &mut City, dem: Option<&Dem>, min: [f32; 2], max: [f
     }
 }
 
+/// How far below the lowest shore the water lies, and the carved bed
+/// below that: the land never meets the water plane at one height.
+const SHORE_M: f32 = 1.5;
+const BED_M: f32 = 3.0;
+
+/// Water areas (lon/lat polygons: an exterior, then holes) sunk into the
+/// terrain under a water level, so the water surface shows there. A flat
+/// terrain is first made fine enough (≥ 2 m, ≤ 512 cells a side) for
+/// the shores to follow the polygons. Returns how many grid points sank.
+pub fn carve_water(city: &mut City, water: &[Vec<Vec<[f64; 2]>>]) -> usize {
+    if water.is_empty() {
+        return 0;
+    }
+    let frame = LocalFrame::new(city.bounds.origin_lon_lat[0], city.bounds.origin_lon_lat[1]);
+    let outlines: Vec<crate::model::AreaPolygon> = water
+        .iter()
+        .map(|rings| {
+            let mut rings = rings
+                .iter()
+                .map(|r| r.iter().map(|p| frame.to_local(p[0], p[1])).collect());
+            crate::model::AreaPolygon {
+                exterior: rings.next().unwrap_or_default(),
+                holes: rings.collect(),
+            }
+        })
+        .collect();
+    let t = &city.terrain;
+    let flat = t.heights_m.windows(2).all(|w| w[0] == w[1]);
+    let size = t.size_m();
+    let fine = (size[0].max(size[1]) / MAX_TERRAIN_CELLS as f32).max(2.0);
+    if flat && t.cell_m > fine * 1.5 {
+        let cols = (size[0] / fine).ceil() as usize + 1;
+        let rows = (size[1] / fine).ceil() as usize + 1;
+        city.terrain = Terrain {
+            origin_m: t.origin_m,
+            cell_m: fine,
+            cols,
+            rows,
+            heights_m: vec![t.heights_m.first().copied().unwrap_or(0.0); cols * rows],
+            water_level_m: t.water_level_m,
+        };
+    }
+    let t = &mut city.terrain;
+    let index = super::outline::AreaLocator::new(outlines.iter().map(std::slice::from_ref));
+    let wet: Vec<usize> = (0..t.rows)
+        .flat_map(|r| (0..t.cols).map(move |c| (r, c)))
+        .filter(|&(r, c)| {
+            let p = [
+                t.origin_m[0] + c as f32 * t.cell_m,
+                t.origin_m[1] + r as f32 * t.cell_m,
+            ];
+            index.locate(p).is_some()
+        })
+        .map(|(r, c)| r * t.cols + c)
+        .collect();
+    if wet.is_empty() {
+        return 0;
+    }
+    let shore = wet
+        .iter()
+        .map(|&i| t.heights_m[i])
+        .fold(f32::INFINITY, f32::min);
+    let level = t.water_level_m.unwrap_or(shore - SHORE_M);
+    t.water_level_m = Some(level);
+    for &i in &wet {
+        t.heights_m[i] = t.heights_m[i].min(level - BED_M);
+    }
+    wet.len()
+}
+
 /// The buildings' lon/lat extent `[west, south, east, north]`.
 pub fn import_extent(report: &ImportReport) -> Option<[f64; 4]> {
     let mut e = [

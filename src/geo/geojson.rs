@@ -347,6 +347,60 @@ fn parse_feature(index: usize, json: &str, options: &ImportOptions) -> Result<Pa
     let geometry = feature.geometry.ok_or("feature has no geometry")?;
     let polygons = geometry.polygons("a building footprint")?;
     let props = feature.properties.unwrap_or_default();
+    let (a, note) = attributes(&props, feature.id.as_ref(), options)?;
+    let mut parts = Vec::with_capacity(polygons.len());
+    for rings in polygons {
+        let mut rings = rings.iter().map(|r| line_string(r, options.crs));
+        let Some(exterior) = rings.next().transpose()? else {
+            continue;
+        };
+        // A broken hole loses the hole, not the building.
+        let interiors = rings.filter_map(Result::ok).collect();
+        parts.push(a.building(index, geo_types::Polygon::new(exterior, interiors)));
+    }
+    Ok((parts, note))
+}
+
+/// What a building's properties (GeoJSON properties, OSM tags) say about
+/// it, the same for every part.
+#[derive(Clone, Debug)]
+pub(super) struct Attributes {
+    pub(super) height_m: f32,
+    pub(super) height_source: HeightSource,
+    pub(super) levels: Option<u16>,
+    pub(super) name: Option<String>,
+    pub(super) address: Option<String>,
+    pub(super) from_osm: bool,
+    pub(super) source_code: Option<String>,
+}
+
+impl Attributes {
+    pub(super) fn building(
+        &self,
+        index: usize,
+        polygon: geo_types::Polygon<f64>,
+    ) -> ImportedBuilding {
+        ImportedBuilding {
+            feature_index: index,
+            polygon,
+            height_m: self.height_m,
+            height_source: self.height_source,
+            levels: self.levels,
+            name: self.name.clone(),
+            address: self.address.clone(),
+            from_osm: self.from_osm,
+            source_code: self.source_code.clone(),
+        }
+    }
+}
+
+/// Height (with its fallback note), levels, name, address and code from a
+/// building's properties; `id` is the feature's id.
+pub(super) fn attributes(
+    props: &serde_json::Map<String, serde_json::Value>,
+    id: Option<&serde_json::Value>,
+    options: &ImportOptions,
+) -> Result<(Attributes, Option<(HeightNote, String)>), String> {
     let levels = ["building:levels", "levels", "floors"]
         .iter()
         .find_map(|k| props.get(*k).and_then(number))
@@ -416,29 +470,19 @@ fn parse_feature(index: usize, json: &str, options: &ImportOptions) -> Result<Pa
         .iter()
         .find_map(|k| props.get(*k).and_then(scalar))
         .or(osm)
-        .or_else(|| feature.id.as_ref().and_then(scalar));
-
-    let mut parts = Vec::with_capacity(polygons.len());
-    for rings in polygons {
-        let mut rings = rings.iter().map(|r| line_string(r, options.crs));
-        let Some(exterior) = rings.next().transpose()? else {
-            continue;
-        };
-        // A broken hole loses the hole, not the building.
-        let interiors = rings.filter_map(Result::ok).collect();
-        parts.push(ImportedBuilding {
-            feature_index: index,
-            polygon: geo_types::Polygon::new(exterior, interiors),
+        .or_else(|| id.and_then(scalar));
+    Ok((
+        Attributes {
             height_m,
             height_source,
             levels,
-            name: name.clone(),
-            address: address.clone(),
+            name,
+            address,
             from_osm,
-            source_code: source_code.clone(),
-        });
-    }
-    Ok((parts, note))
+            source_code,
+        },
+        note,
+    ))
 }
 
 /// A number or a non-blank string as trimmed text (codes and ids).

@@ -13,6 +13,7 @@ pub mod geojson;
 pub mod hazard_mesh;
 pub mod hazards;
 pub mod mesh;
+pub mod osm;
 pub mod outline;
 pub mod rng;
 pub mod series;

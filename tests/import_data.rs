@@ -152,13 +152,19 @@ fn building_codes_come_from_the_data_and_stay_unique() {
             "OSM-r14976623",
             "OSM-w555",
             "500103-0000042",
-            "500103-0000042-2",
             "b-9",
-            "B-0000006",
+            "B-0000005",
         ]
     );
     let city = city_from_import(&report, None, "codes");
     assert_eq!(city.buildings[0].code, "OSM-r14976623");
+    // The MultiPolygon is one building with two parts: one id, one code.
+    assert_eq!(city.buildings.len(), 5);
+    let multi = &city.buildings[2];
+    assert_eq!(multi.code, "500103-0000042");
+    assert_eq!(multi.parts_m.len(), 1);
+    assert_eq!(multi.rings().count(), 2);
+    assert_eq!(city.buildings[3].code, "b-9");
 }
 
 #[test]
@@ -438,4 +444,68 @@ fn exaggerated_relief_keeps_buildings_on_the_ground() {
         b.base_elevation_m,
         ground_under(&city.terrain, &b.footprint_m)
     );
+}
+
+#[test]
+fn a_multipolygon_is_one_building_drawn_picked_and_coloured_as_one() {
+    use bevy::math::{UVec2, Vec3};
+    use citytwin::cockpit::camera::OrbitCamera;
+    use citytwin::cockpit::headless::HeadlessCity;
+    use citytwin::model::RiskLevel;
+    // Two 40 m squares 120 m apart, one feature; a lone square beside.
+    let text = r#"{"type":"FeatureCollection","features":[
+      {"type":"Feature","properties":{"code":"TWIN","height":30},"geometry":{"type":"MultiPolygon","coordinates":[
+        [[[106.5800,29.5600],[106.5804,29.5600],[106.5804,29.5604],[106.5800,29.5604],[106.5800,29.5600]]],
+        [[[106.5816,29.5600],[106.5820,29.5600],[106.5820,29.5604],[106.5816,29.5604],[106.5816,29.5600]]]]}},
+      {"type":"Feature","properties":{"code":"LONE","height":30},"geometry":{"type":"Polygon","coordinates":[
+        [[106.5808,29.5610],[106.5812,29.5610],[106.5812,29.5614],[106.5808,29.5614],[106.5808,29.5610]]]}}
+    ]}"#;
+    let report = import_str(text, "twin", &ImportOptions::default()).expect("imports");
+    let city = std::sync::Arc::new(city_from_import(&report, None, "twin"));
+    assert_eq!(city.buildings.len(), 2);
+    let twin = &city.buildings[0];
+    assert_eq!((twin.code.as_str(), twin.parts_m.len()), ("TWIN", 1));
+    let roof = |ring: &[[f32; 2]]| {
+        let n = ring.len() as f32;
+        let c = ring
+            .iter()
+            .fold([0.0, 0.0], |s, p| [s[0] + p[0] / n, s[1] + p[1] / n]);
+        Vec3::from(citytwin::geo::world_from_local(c, twin.top_elevation_m()))
+    };
+    let (a, b) = (roof(&twin.footprint_m), roof(&twin.parts_m[0]));
+    let view = OrbitCamera {
+        focus: (a + b) * 0.5,
+        distance_m: 400.0,
+        pitch_deg: 89.0,
+        heading_deg: 0.0,
+    };
+    let mut headless = HeadlessCity::new(city.clone(), view, UVec2::new(240, 180), false);
+    headless
+        .state_mut()
+        .set_levels([(twin.id, RiskLevel::Major)]);
+    let image = headless.capture().expect("frame");
+    image
+        .save(common::output_path("multipolygon.png"))
+        .expect("save");
+    for part in [a, b] {
+        let px = headless.project(part).expect("in view");
+        assert_eq!(
+            headless.pick(px),
+            Some(twin.id),
+            "each part picks the one building"
+        );
+        let c = common::patch_rgb(&image, px.x as u32, px.y as u32);
+        assert!(
+            common::is_red(c),
+            "each part takes the building's colour: {c:?}"
+        );
+    }
+    let lone = &city.buildings[1];
+    let px = headless.project(roof(&lone.footprint_m)).expect("in view");
+    assert_eq!(headless.pick(px), Some(lone.id));
+    assert!(!common::is_red(common::patch_rgb(
+        &image,
+        px.x as u32,
+        px.y as u32
+    )));
 }

@@ -31,6 +31,27 @@ pub fn ground_under(terrain: &Terrain, ring: &[[f32; 2]]) -> f32 {
         .fold(f32::INFINITY, f32::min)
 }
 
+/// Lowest terrain elevation under any of a building's parts.
+pub fn ground_under_building(terrain: &Terrain, building: &Building) -> f32 {
+    building
+        .rings()
+        .map(|r| ground_under(terrain, r))
+        .fold(f32::INFINITY, f32::min)
+}
+
+/// The imported footprints of each feature, in order: a MultiPolygon's
+/// parts are one building.
+pub fn feature_groups(report: &ImportReport) -> Vec<std::ops::Range<usize>> {
+    let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
+    for (i, b) in report.buildings.iter().enumerate() {
+        match groups.last_mut() {
+            Some(g) if report.buildings[g.start].feature_index == b.feature_index => g.end = i + 1,
+            _ => groups.push(i..i + 1),
+        }
+    }
+    groups
+}
+
 fn ensure_ccw(ring: &mut [[f32; 2]]) {
     if super::mesh::signed_area2(ring) < 0.0 {
         ring.reverse();
@@ -66,12 +87,27 @@ pub fn city_from_import(report: &ImportReport, dem: Option<&Dem>, name: &str) ->
         None => Terrain::flat(min, max, 0.0),
     };
     let codes = building_codes(report);
-    let buildings = report
-        .buildings
-        .iter()
-        .zip(rings)
+    let buildings = feature_groups(report)
+        .into_iter()
         .enumerate()
-        .map(|(i, (b, ring))| Building {
+        .map(|(i, parts)| {
+            // The largest part is the footprint; the others are its parts.
+            let mut footprints: Vec<Vec<[f32; 2]>> = rings[parts.clone()].to_vec();
+            footprints.sort_by(|a, b| {
+                super::mesh::signed_area2(b)
+                    .abs()
+                    .total_cmp(&super::mesh::signed_area2(a).abs())
+            });
+            let mut footprints = footprints.into_iter();
+            let ring = footprints.next().unwrap_or_default();
+            (
+                i,
+                &report.buildings[parts.start],
+                ring,
+                footprints.collect::<Vec<_>>(),
+            )
+        })
+        .map(|(i, b, ring, parts_m)| Building {
             id: BuildingId(i as u32),
             code: codes[i].clone(),
             name: b.name.clone(),
@@ -81,8 +117,12 @@ pub fn city_from_import(report: &ImportReport, dem: Option<&Dem>, name: &str) ->
                 .unwrap_or_else(|| format!("要素 #{}", b.feature_index)),
             district: DistrictId(0),
             street: StreetId(0),
-            base_elevation_m: ground_under(&terrain, &ring),
+            base_elevation_m: parts_m
+                .iter()
+                .map(|p| ground_under(&terrain, p))
+                .fold(ground_under(&terrain, &ring), f32::min),
             footprint_m: ring,
+            parts_m,
             height_m: b.height_m,
             floors: b.levels.unwrap_or_else(|| {
                 (b.height_m / super::geojson::METRES_PER_LEVEL)
@@ -136,15 +176,15 @@ pub fn city_from_import(report: &ImportReport, dem: Option<&Dem>, name: &str) ->
     city
 }
 
-/// Each imported building's code (一楼一码): the data's own (a code
-/// property, its OSM element, the feature id), else `B-0000001` …; the
-/// second and later parts of one feature, or a code the data repeats, get
-/// `-2`, `-3` … so every code finds one building.
+/// Each imported building's code (一楼一码), one per feature (all parts of
+/// a MultiPolygon share it): the data's own (a code property, its OSM
+/// element, the feature id), else `B-0000001` …; a code the data repeats
+/// gets `-2`, `-3` … so every code finds one building.
 pub fn building_codes(report: &ImportReport) -> Vec<String> {
     let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    report
-        .buildings
-        .iter()
+    feature_groups(report)
+        .into_iter()
+        .map(|g| &report.buildings[g.start])
         .enumerate()
         .map(|(i, b)| {
             let base = b
@@ -168,7 +208,7 @@ pub fn exaggerate_relief(city: &mut City, k: f32) {
         *w *= k;
     }
     for b in &mut city.buildings {
-        b.base_elevation_m = ground_under(&city.terrain, &b.footprint_m);
+        b.base_elevation_m = ground_under_building(&city.terrain, b);
     }
 }
 
@@ -204,7 +244,7 @@ pub fn extend_terrain(city: &mut City, dem: Option<&Dem>, min: [f32; 2], max: [f
     terrain.water_level_m = water;
     city.terrain = terrain;
     for b in &mut city.buildings {
-        b.base_elevation_m = ground_under(&city.terrain, &b.footprint_m);
+        b.base_elevation_m = ground_under_building(&city.terrain, b);
     }
 }
 

@@ -218,19 +218,37 @@ pub fn signed_area2(ring: &[[f32; 2]]) -> f32 {
         .sum()
 }
 
-/// Appends one building (roof + walls) to `mesh`.
+/// Appends one building (roof + walls of each of its parts) to `mesh`.
 pub fn append_building(mesh: &mut TileMesh, building: &Building) -> Result<(), MeshError> {
-    let ring = &building.footprint_m;
-    if ring.len() < 3 {
-        return Err(MeshError::Degenerate {
-            code: building.code.clone(),
-            vertices: ring.len(),
-        });
+    let mut roofs = Vec::new();
+    for ring in building.rings() {
+        if ring.len() < 3 {
+            return Err(MeshError::Degenerate {
+                code: building.code.clone(),
+                vertices: ring.len(),
+            });
+        }
+        roofs.push(
+            tessellate_roof(ring).map_err(|reason| MeshError::Tessellation {
+                code: building.code.clone(),
+                reason,
+            })?,
+        );
     }
-    let roof = tessellate_roof(ring).map_err(|reason| MeshError::Tessellation {
-        code: building.code.clone(),
-        reason,
-    })?;
+    for (ring, roof) in building.rings().zip(roofs) {
+        append_part(mesh, building, ring, &roof);
+    }
+    mesh.buildings.push(building.id);
+    Ok(())
+}
+
+/// One footprint's roof and walls, and its halo box.
+fn append_part(
+    mesh: &mut TileMesh,
+    building: &Building,
+    ring: &[[f32; 2]],
+    roof: &VertexBuffers<[f32; 2], u32>,
+) {
     let id = building.id.0;
     let base = building.base_elevation_m;
     let top = building.top_elevation_m();
@@ -264,8 +282,6 @@ pub fn append_building(mesh: &mut TileMesh, building: &Building) -> Result<(), M
         mesh.push_triangle([v0, v2, v3], normal);
     }
     mesh.halo.push_box(ring, base, top, id);
-    mesh.buildings.push(building.id);
-    Ok(())
 }
 
 fn tessellate_roof(ring: &[[f32; 2]]) -> Result<VertexBuffers<[f32; 2], u32>, String> {
@@ -379,6 +395,7 @@ pub(crate) mod tests {
             district: DistrictId(0),
             street: StreetId(0),
             footprint_m: footprint,
+            parts_m: Vec::new(),
             base_elevation_m: 100.0,
             height_m: 30.0,
             floors: 10,

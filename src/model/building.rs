@@ -44,6 +44,10 @@ pub struct Building {
     pub street: StreetId,
     /// Footprint ring in local metres (east, north), counter-clockwise, not closed.
     pub footprint_m: Vec<[f32; 2]>,
+    /// The footprints of its other parts (a MultiPolygon's): one building,
+    /// one id, one code, one card.
+    #[serde(default)]
+    pub parts_m: Vec<Vec<[f32; 2]>>,
     /// Terrain elevation the walls start from.
     pub base_elevation_m: f32,
     pub height_m: f32,
@@ -54,6 +58,11 @@ pub struct Building {
 }
 
 impl Building {
+    /// Every footprint: the main one, then the other parts'.
+    pub fn rings(&self) -> impl Iterator<Item = &[[f32; 2]]> {
+        std::iter::once(self.footprint_m.as_slice()).chain(self.parts_m.iter().map(Vec::as_slice))
+    }
+
     /// Axis-aligned bounds of the footprint: (min, max).
     pub fn footprint_bounds(&self) -> ([f32; 2], [f32; 2]) {
         footprint_bounds(&self.footprint_m)

@@ -161,6 +161,7 @@ pub(crate) fn place_sites(
                 district: street.district,
                 street: street.id,
                 footprint_m: ring,
+                parts_m: Vec::new(),
                 base_elevation_m: base,
                 height_m: f32::from(floors) * 3.2,
                 floors,

@@ -306,6 +306,7 @@ fn place_buildings(
                 district: DistrictId(di as u16),
                 street,
                 footprint_m: ring,
+                parts_m: Vec::new(),
                 base_elevation_m: lowest,
                 height_m,
                 floors: (height_m / 3.0).round().max(1.0) as u16,

@@ -12,7 +12,7 @@ use citytwin::backend::engine::Engine;
 use citytwin::backend::scenario::Scenario;
 use citytwin::backend::server::BackendThread;
 use citytwin::backend::tokens::{Grant, Tokens};
-use citytwin::model::{BuildingId, CaseAction, CaseLevel, CaseStatus, City, SensorId};
+use citytwin::model::{BuildingId, CaseAction, CaseLevel, CaseStatus, City, EventKind, SensorId};
 use citytwin::protocol::{CommandKind, Refusal, Role, Scope};
 use common::live::{TestClient, quiet_scenario, small_city as city, temp_path, zero};
 
@@ -386,7 +386,24 @@ fn kpis_recomputed_from_the_journal_match_the_live_values_at_any_time() {
 #[test]
 fn a_simulated_day_closes_most_cases_and_live_kpis_equal_the_sql() {
     use citytwin::backend::scenario::{IncidentSim, WorkflowSim};
-    let city = city();
+    // An AI camera at a building site: muck trucks are seen by it.
+    let mut with_camera = (*city()).clone();
+    with_camera.cameras = vec![citytwin::model::Camera {
+        id: citytwin::model::CameraId(0),
+        code: "CAM-1".to_owned(),
+        name: "工地 1".to_owned(),
+        kind: citytwin::model::CameraKind::Site,
+        position_m: with_camera.buildings[0].centre_m(),
+        height_m: 10.0,
+        heading_deg: 0.0,
+        fov_deg: 60.0,
+        range_m: 200.0,
+        url: String::new(),
+        sub_url: None,
+        ai: true,
+        unit: None,
+    }];
+    let city = std::sync::Arc::new(with_camera);
     let db = db_path("day.db");
     let day = Scenario {
         // One tick is one simulated minute; 1,440 ticks are a day.
@@ -500,4 +517,57 @@ fn a_simulated_day_closes_most_cases_and_live_kpis_equal_the_sql() {
         .query_i64("SELECT COUNT(DISTINCT case_id) FROM case_steps WHERE action LIKE 'Escalate%'")
         .expect("count");
     assert!(escalated > 0, "late cases escalate");
+}
+
+#[test]
+fn imported_data_gets_only_the_events_it_has_the_things_for() {
+    use citytwin::backend::scenario::{Scenario, Simulator};
+    use citytwin::geo::assemble::city_from_import;
+    use citytwin::geo::geojson::{ImportOptions, import_str};
+    // Flat ground, two buildings with their own codes, no camera, no body.
+    let text = r#"{"type":"FeatureCollection","features":[
+      {"type":"Feature","properties":{"code":"SH-001","height":80},"geometry":{"type":"Polygon","coordinates":[[[121.49,31.24],[121.4904,31.24],[121.4904,31.2404],[121.49,31.24]]]}},
+      {"type":"Feature","properties":{"osm_id":42,"osm_type":"way"},"geometry":{"type":"Polygon","coordinates":[[[121.491,31.24],[121.4914,31.24],[121.4914,31.2404],[121.491,31.24]]]}}
+    ]}"#;
+    let report = import_str(text, "flat", &ImportOptions::default()).expect("import");
+    let city = city_from_import(&report, None, "flat");
+    assert_eq!(
+        city.buildings
+            .iter()
+            .map(|b| b.code.as_str())
+            .collect::<Vec<_>>(),
+        ["SH-001", "OSM-w42"],
+        "codes from the data, not B-000…"
+    );
+    let scenario = Scenario::embedded().expect("demo scenario");
+    assert!(scenario.incidents.is_some() && scenario.hazards.is_some());
+    let mut sim = Simulator::new(scenario, city.buildings.len());
+    let plan = sim.plan_for(&city);
+    assert!(
+        plan.iter()
+            .any(|l| l.starts_with("muck-truck detections: off — the city has no AI camera")),
+        "{plan:?}"
+    );
+    assert!(
+        plan.iter()
+            .any(|l| l.starts_with("landslide monitoring: off — the city has no hazard body")),
+        "{plan:?}"
+    );
+    // A simulated day: grid reports, but no muck truck without a camera and
+    // no slope reading without a body.
+    let (mut grid, mut trucks, mut readings) = (0, 0, 0);
+    let minute = 60_000;
+    let start = sim.scenario().start_time_ms;
+    for k in 1..=1440 {
+        for incident in sim.incidents(&city, minute) {
+            match incident.kind {
+                EventKind::GridReport => grid += 1,
+                EventKind::MuckTruck => trucks += 1,
+                _ => {}
+            }
+        }
+        readings += sim.hazard_readings(&city, start + k * minute, minute).len();
+    }
+    assert!(grid > 10, "{grid} grid reports in a day");
+    assert_eq!((trucks, readings), (0, 0));
 }

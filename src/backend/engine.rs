@@ -116,6 +116,11 @@ impl Engine {
             }
         }
         let sim = scenario.map(|s| Simulator::new(s, sensors.len()));
+        if let Some(sim) = &sim {
+            for line in sim.plan_for(&city) {
+                bevy::log::info!("scenario: {line}");
+            }
+        }
         let next_case = store.query_i64("SELECT COALESCE(MAX(id), 0) FROM cases")? as u64 + 1;
         Ok(Engine {
             dispatch: DispatchRules::embedded()?,

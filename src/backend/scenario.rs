@@ -253,6 +253,46 @@ impl Simulator {
         n
     }
 
+    /// What this scenario raises in `city`, and what it leaves out because
+    /// the data has nothing for it — one line each, for the log.
+    pub fn plan_for(&self, city: &City) -> Vec<String> {
+        let s = &self.scenario;
+        let mut lines = Vec::new();
+        if s.faults_per_hour > 0.0 && self.sensor_count > 0 {
+            lines.push(format!(
+                "fire-main pressure faults: {}/h over {} sensors",
+                s.faults_per_hour, self.sensor_count
+            ));
+        }
+        if let Some(i) = &s.incidents {
+            let ai = city.cameras.iter().filter(|c| c.ai).count();
+            lines.push(if ai > 0 {
+                format!(
+                    "muck-truck detections: {}/h from {ai} AI cameras",
+                    i.muck_trucks_per_hour
+                )
+            } else {
+                "muck-truck detections: off — the city has no AI camera (--cameras FILE)".to_owned()
+            });
+            if !city.buildings.is_empty() {
+                lines.push(format!("grid reports: {}/h", i.grid_reports_per_hour));
+            }
+        }
+        if s.hazards.is_some() {
+            let points: usize = city.hazards.iter().map(|h| h.points.len()).sum();
+            lines.push(if points > 0 {
+                format!(
+                    "landslide monitoring: {} bodies, {points} points",
+                    city.hazards.len()
+                )
+            } else {
+                "landslide monitoring: off — the city has no hazard body (--hazards FILE)"
+                    .to_owned()
+            });
+        }
+        lines
+    }
+
     /// Camera detections, grid reports and slope warnings raised in the
     /// tick that ends at `now_ms`, `dt_ms` long.
     pub fn incidents(&mut self, city: &City, dt_ms: i64) -> Vec<Incident> {
@@ -265,25 +305,18 @@ impl Simulator {
             return out;
         }
         // Detections come from the city's AI cameras, at the building
-        // nearest each; a city without any raises them at random buildings.
+        // nearest each; a city without any raises none (see `plan_for`).
         let ai: Vec<&crate::model::Camera> = city.cameras.iter().filter(|c| c.ai).collect();
-        for _ in 0..self.arrivals(sim.muck_trucks_per_hour, dt_ms) {
-            let camera = (!ai.is_empty()).then(|| ai[self.rng.below(ai.len())]);
-            let b = match camera {
-                Some(c) => nearest_building(city, c.position_m),
-                None => &city.buildings[self.rng.below(n)],
-            };
+        let trucks = self.arrivals(sim.muck_trucks_per_hour, dt_ms);
+        for _ in 0..if ai.is_empty() { 0 } else { trucks } {
+            let c = ai[self.rng.below(ai.len())];
+            let b = nearest_building(city, c.position_m);
             out.push(Incident {
                 kind: EventKind::MuckTruck,
                 building: b.id,
-                camera: camera.map(|c| c.id),
+                camera: Some(c.id),
                 severity: RiskLevel::Moderate,
-                message: match camera {
-                    Some(c) => {
-                        format!("AI 摄像头 {}：{} 附近渣土车未覆盖、抛洒", c.name, b.address)
-                    }
-                    None => format!("AI 摄像头：{} 附近渣土车未覆盖、抛洒", b.address),
-                },
+                message: format!("AI 摄像头 {}：{} 附近渣土车未覆盖、抛洒", c.name, b.address),
             });
         }
         for _ in 0..self.arrivals(sim.grid_reports_per_hour, dt_ms) {

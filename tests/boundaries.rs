@@ -171,8 +171,14 @@ fn buildings_land_in_the_polygon_that_holds_them() {
         &yuzhong.outline_m,
         yuzhong.centre_m
     ));
-    // 界外 has an outline traced around its buildings.
-    assert!(!city.districts[3].outline_m.is_empty());
+    // 界外 has an outline traced around its buildings, its label inside.
+    let outside = &city.districts[3];
+    assert_eq!(outside.name_zh, "界外");
+    assert!(!outside.outline_m.is_empty());
+    assert!(citytwin::model::outline_contains(
+        &outside.outline_m,
+        outside.centre_m
+    ));
 }
 
 #[test]

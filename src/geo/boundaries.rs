@@ -482,7 +482,39 @@ pub fn apply_boundaries(
     }
     city.districts = new_districts;
     city.streets = new_streets;
+    // 界外 and the catch-all streets: outlines around their buildings, and
+    // their labels inside them.
+    let derived_before: Vec<bool> = city
+        .districts
+        .iter()
+        .map(|d| d.outline_m.is_empty())
+        .collect();
+    let streets_before: Vec<bool> = city
+        .streets
+        .iter()
+        .map(|s| s.outline_m.is_empty())
+        .collect();
     super::outline::derive_missing_outlines(city);
+    for (d, _) in city
+        .districts
+        .iter_mut()
+        .zip(derived_before)
+        .filter(|(_, e)| *e)
+    {
+        if !d.outline_m.is_empty() {
+            d.centre_m = interior_point(&d.outline_m);
+        }
+    }
+    for (s, _) in city
+        .streets
+        .iter_mut()
+        .zip(streets_before)
+        .filter(|(_, e)| *e)
+    {
+        if !s.outline_m.is_empty() {
+            s.centre_m = interior_point(&s.outline_m);
+        }
+    }
     if let Some((min, max)) = assignment.extent_m {
         super::assemble::extend_terrain(
             city,

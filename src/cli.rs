@@ -115,8 +115,9 @@ pub struct DataArgs {
     /// ground.
     #[arg(long, value_name = "K", value_parser = parse_exaggeration)]
     pub exaggerate: Option<f32>,
-    /// Coordinate system of --buildings (and of --districts, --streets
-    /// and --hazards unless --boundary-crs says otherwise).
+    /// Coordinate system of --buildings and --hazards (and of --districts
+    /// and --streets unless --boundary-crs says otherwise); --osm is
+    /// always WGS84.
     #[arg(long, value_enum, default_value_t = Crs::Wgs84)]
     pub crs: Crs,
     /// District (区) boundaries: GeoJSON polygons with a code and a name
@@ -142,7 +143,7 @@ pub struct DataArgs {
     #[arg(long, value_enum, value_name = "CRS")]
     pub boundary_crs: Option<Crs>,
     /// Height of imported buildings without height or levels.
-    #[arg(long, default_value_t = 12.0, value_name = "M")]
+    #[arg(long, default_value_t = crate::geo::geojson::DEFAULT_HEIGHT_M, value_name = "M")]
     pub default_height: f32,
     /// Extra attribution to show (e.g. "ASTER GDEM © METI/NASA").
     #[arg(long, value_name = "TEXT")]

@@ -58,6 +58,8 @@ pub fn run(args: &RenderBenchArgs) -> anyhow::Result<()> {
             Some(path) => {
                 let data = DataArgs {
                     buildings: Some(path.clone()),
+                    // As `run` does (the derived Default would be 0 m).
+                    default_height: crate::geo::geojson::DEFAULT_HEIGHT_M,
                     ..DataArgs::default()
                 };
                 bench_dataset(&path.display().to_string(), &data, args)?;

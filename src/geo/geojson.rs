@@ -19,6 +19,9 @@ pub enum Crs {
     Gcj02,
 }
 
+/// Height of a building with neither a height nor a level count.
+pub const DEFAULT_HEIGHT_M: f32 = 12.0;
+
 /// Metres per storey when only a level count is known.
 pub const METRES_PER_LEVEL: f32 = 3.0;
 
@@ -33,7 +36,7 @@ impl Default for ImportOptions {
     fn default() -> Self {
         ImportOptions {
             crs: Crs::Wgs84,
-            default_height_m: 12.0,
+            default_height_m: DEFAULT_HEIGHT_M,
         }
     }
 }

@@ -273,8 +273,8 @@ impl Assignment {
     }
 }
 
-/// The polygons of an imported area in the city's local metres.
-fn local_outline(area: &ImportedArea, frame: &LocalFrame) -> Vec<AreaPolygon> {
+/// The polygons of an imported area in local metres of `frame`.
+pub fn local_outline(area: &ImportedArea, frame: &LocalFrame) -> Vec<AreaPolygon> {
     area.polygons
         .iter()
         .map(|rings| {

@@ -14,7 +14,7 @@ use std::path::Path;
 use osmpbf::{BlobDecode, BlobReader, PrimitiveBlock, RelMemberType};
 
 use super::LocalFrame;
-use super::boundaries::{BoundaryReport, ImportedArea};
+use super::boundaries::{BoundaryReport, ImportedArea, local_outline};
 use super::geojson::{ImportOptions, ImportReport, attributes};
 use super::outline::AreaLocator;
 use crate::model::AreaPolygon;
@@ -563,19 +563,11 @@ fn coords(nodes: &Nodes, ring: &[i64]) -> Result<Vec<[f64; 2]>, i64> {
 
 /// Outer rings with the inner rings inside each (by a point of the inner).
 fn polygons_of(outers: Vec<Vec<[f64; 2]>>, inners: Vec<Vec<[f64; 2]>>) -> Vec<Vec<Vec<[f64; 2]>>> {
+    // Degrees as f32 (about a metre): enough to tell which outer holds a
+    // ring that lies wholly inside it.
     let inside = |ring: &[[f64; 2]], p: [f64; 2]| {
-        let mut inside = false;
-        let mut j = ring.len() - 1;
-        for i in 0..ring.len() {
-            let (a, b) = (ring[i], ring[j]);
-            if (a[1] > p[1]) != (b[1] > p[1])
-                && p[0] < (b[0] - a[0]) * (p[1] - a[1]) / (b[1] - a[1]) + a[0]
-            {
-                inside = !inside;
-            }
-            j = i;
-        }
-        inside
+        let ring: Vec<[f32; 2]> = ring.iter().map(|q| [q[0] as f32, q[1] as f32]).collect();
+        crate::model::ring_contains(&ring, [p[0] as f32, p[1] as f32])
     };
     let mut polygons: Vec<Vec<Vec<[f64; 2]>>> = outers.into_iter().map(|o| vec![o]).collect();
     for inner in inners {
@@ -869,23 +861,8 @@ fn choose_levels(import: &mut OsmImport, levels: AdminLevels) {
         .boundaries
         .iter()
         .map(|(level, areas)| {
-            let outlines: Vec<Vec<AreaPolygon>> = areas
-                .iter()
-                .map(|a| {
-                    a.polygons
-                        .iter()
-                        .map(|rings| {
-                            let mut rings = rings
-                                .iter()
-                                .map(|r| r.iter().map(|p| frame.to_local(p[0], p[1])).collect());
-                            AreaPolygon {
-                                exterior: rings.next().unwrap_or_default(),
-                                holes: rings.collect(),
-                            }
-                        })
-                        .collect()
-                })
-                .collect();
+            let outlines: Vec<Vec<AreaPolygon>> =
+                areas.iter().map(|a| local_outline(a, &frame)).collect();
             let locator = AreaLocator::new(outlines.iter().map(Vec::as_slice));
             let hit: HashSet<usize> = points.iter().filter_map(|p| locator.locate(*p)).collect();
             (*level, hit.len())

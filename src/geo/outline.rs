@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use super::area_grid::{AreaGrid, NO_AREA};
-use crate::model::{AreaPolygon, City, ring_contains};
+use crate::model::{AreaPolygon, City, ring_area, ring_contains};
 
 /// An edge of an area's outline: (area, from, to).
 type AreaEdge = (u32, [f32; 2], [f32; 2]);
@@ -345,26 +345,14 @@ pub fn smooth_ring(ring: &[[f32; 2]], pinned: &[bool]) -> Vec<[f32; 2]> {
     points
 }
 
-/// Signed area (counter-clockwise positive).
-fn signed_area(ring: &[[f32; 2]]) -> f32 {
-    let n = ring.len();
-    (0..n)
-        .map(|i| {
-            let (a, b) = (ring[i], ring[(i + 1) % n]);
-            a[0] * b[1] - b[0] * a[1]
-        })
-        .sum::<f32>()
-        * 0.5
-}
-
 /// Counter-clockwise rings become exteriors, clockwise ones the holes of
 /// the smallest exterior around them.
 fn polygons_from_rings(rings: Vec<Vec<[f32; 2]>>) -> Vec<AreaPolygon> {
     let (mut exteriors, mut holes): (Vec<_>, Vec<_>) = rings
         .into_iter()
         .filter(|r| r.len() >= 3)
-        .partition(|r| signed_area(r) > 0.0);
-    exteriors.sort_by(|a, b| signed_area(a).total_cmp(&signed_area(b)));
+        .partition(|r| ring_area(r) > 0.0);
+    exteriors.sort_by(|a, b| ring_area(a).total_cmp(&ring_area(b)));
     let mut polygons: Vec<AreaPolygon> = exteriors
         .into_iter()
         .map(|exterior| AreaPolygon {
@@ -504,7 +492,7 @@ mod tests {
                 assert!(cos > 0.7, "a sharp corner at {b:?}");
             }
         }
-        assert!(signed_area(&one[0].exterior) > 0.0 && signed_area(&one[0].holes[0]) < 0.0);
+        assert!(ring_area(&one[0].exterior) > 0.0 && ring_area(&one[0].holes[0]) < 0.0);
     }
 
     #[test]

@@ -11,8 +11,8 @@ use std::path::Path;
 use super::LocalFrame;
 use super::dem::Dem;
 use super::geojson::{
-    Crs, Feature, ImportError, SkippedFeature, positions, read_collection, read_text, scalar,
-    self_intersection,
+    Crs, Feature, ImportError, SkippedFeature, first_skipped, positions, read_collection,
+    read_text, scalar, self_intersection,
 };
 use super::outline::AreaLocator;
 use crate::model::{AreaPolygon, City, District, DistrictId, Street, StreetId, outline_contains};
@@ -97,15 +97,10 @@ pub fn import_boundaries_str(
         }
     }
     if report.areas.is_empty() {
-        let first = report
-            .skipped
-            .first()
-            .map(|s| format!(" (feature {}: {})", s.index, s.reason))
-            .unwrap_or_default();
         return Err(ImportError::NoAreas {
             path: name.to_owned(),
             features: report.features,
-            first,
+            first: first_skipped(&report.skipped),
         });
     }
     Ok(report)
@@ -482,39 +477,8 @@ pub fn apply_boundaries(
     }
     city.districts = new_districts;
     city.streets = new_streets;
-    // 界外 and the catch-all streets: outlines around their buildings, and
-    // their labels inside them.
-    let derived_before: Vec<bool> = city
-        .districts
-        .iter()
-        .map(|d| d.outline_m.is_empty())
-        .collect();
-    let streets_before: Vec<bool> = city
-        .streets
-        .iter()
-        .map(|s| s.outline_m.is_empty())
-        .collect();
+    // 界外 and the catch-all streets: outlines around their buildings.
     super::outline::derive_missing_outlines(city);
-    for (d, _) in city
-        .districts
-        .iter_mut()
-        .zip(derived_before)
-        .filter(|(_, e)| *e)
-    {
-        if !d.outline_m.is_empty() {
-            d.centre_m = interior_point(&d.outline_m);
-        }
-    }
-    for (s, _) in city
-        .streets
-        .iter_mut()
-        .zip(streets_before)
-        .filter(|(_, e)| *e)
-    {
-        if !s.outline_m.is_empty() {
-            s.centre_m = interior_point(&s.outline_m);
-        }
-    }
     if let Some((min, max)) = assignment.extent_m {
         super::assemble::extend_terrain(
             city,

@@ -319,18 +319,22 @@ pub fn import_str(
         }
     }
     if report.buildings.is_empty() {
-        let first = report
-            .skipped
-            .first()
-            .map(|s| format!(" (feature {}: {})", s.index, s.reason))
-            .unwrap_or_default();
         return Err(ImportError::NoBuildings {
             path: name.to_owned(),
             features: report.features,
-            first,
+            first: first_skipped(&report.skipped),
         });
     }
     Ok(report)
+}
+
+/// " (feature i: reason)" for the first skipped feature, for the message
+/// of a file none of whose features could be used.
+pub(super) fn first_skipped(skipped: &[SkippedFeature]) -> String {
+    skipped
+        .first()
+        .map(|s| format!(" (feature {}: {})", s.index, s.reason))
+        .unwrap_or_default()
 }
 
 /// A JSON value as text (a string without its quotes).

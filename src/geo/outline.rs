@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use super::area_grid::{AreaGrid, NO_AREA};
+use super::boundaries::interior_point;
 use crate::model::{AreaPolygon, City, ring_area, ring_contains};
 
 /// An edge of an area's outline: (area, from, to).
@@ -217,8 +218,9 @@ const DERIVED_REACH_CELLS: u32 = 5;
 const DERIVED_VOTE_CELLS: u32 = 6;
 
 /// Gives each district and street without an outline (the data had no
-/// boundary for it) one traced around its buildings: the ground nearest
-/// to them, up to 400 m out. Returns how many areas got one.
+/// boundary for it) one traced around its buildings — the ground nearest
+/// to them, up to 400 m out — and its label a place inside it. Returns how
+/// many areas got one.
 pub fn derive_missing_outlines(city: &mut City) -> usize {
     let missing = city.districts.iter().any(|d| d.outline_m.is_empty())
         || city.streets.iter().any(|s| s.outline_m.is_empty());
@@ -244,6 +246,7 @@ pub fn derive_missing_outlines(city: &mut City) -> usize {
     let mut districts = trace_outlines(labels, |w| word(w).map(|w| w & 0xffff), word);
     for d in city.districts.iter_mut().filter(|d| d.outline_m.is_empty()) {
         if let Some(outline) = districts.remove(&u32::from(d.id.0)) {
+            d.centre_m = interior_point(&outline);
             d.outline_m = outline;
             derived += 1;
         }
@@ -252,6 +255,7 @@ pub fn derive_missing_outlines(city: &mut City) -> usize {
         let mut streets = trace_outlines(labels, |w| word(w).map(|w| w >> 16), word);
         for s in city.streets.iter_mut().filter(|s| s.outline_m.is_empty()) {
             if let Some(outline) = streets.remove(&u32::from(s.id.0)) {
+                s.centre_m = interior_point(&outline);
                 s.outline_m = outline;
                 derived += 1;
             }

@@ -39,11 +39,6 @@ pub struct Dem {
     pub nodata: Option<f32>,
 }
 
-const GEO_KEY_MODEL_TYPE: u16 = 1024;
-const GEO_KEY_GEOGRAPHIC_TYPE: u16 = 2048;
-const MODEL_TYPE_GEOGRAPHIC: u16 = 2;
-const EPSG_WGS84: u16 = 4326;
-
 impl Dem {
     pub fn load(path: &Path) -> Result<Dem, DemError> {
         let name = path.display().to_string();
@@ -62,39 +57,8 @@ impl Dem {
         let mut decoder = Decoder::new(std::io::BufReader::new(file)).map_err(tiff_err)?;
         let (cols, rows) = decoder.dimensions().map_err(tiff_err)?;
 
-        let keys = decoder
-            .find_tag_unsigned_vec::<u16>(Tag::GeoKeyDirectoryTag)
-            .map_err(tiff_err)?
-            .ok_or_else(|| georef("no GeoKeyDirectory tag".to_owned()))?;
-        let key = |id: u16| {
-            keys.get(4..)
-                .unwrap_or_default()
-                .chunks_exact(4)
-                .find(|k| k[0] == id && k[1] == 0)
-                .map(|k| k[3])
-        };
-        if key(GEO_KEY_MODEL_TYPE) != Some(MODEL_TYPE_GEOGRAPHIC) {
-            return Err(georef(
-                "not in geographic coordinates; reproject it to EPSG:4326".to_owned(),
-            ));
-        }
-        if let Some(epsg) = key(GEO_KEY_GEOGRAPHIC_TYPE).filter(|e| *e != EPSG_WGS84) {
-            return Err(georef(format!("datum EPSG:{epsg}, expected EPSG:4326")));
-        }
-        let scale = decoder
-            .get_tag_f64_vec(Tag::ModelPixelScaleTag)
-            .map_err(|e| georef(format!("no ModelPixelScale tag ({e})")))?;
-        let tie = decoder
-            .get_tag_f64_vec(Tag::ModelTiepointTag)
-            .map_err(|e| georef(format!("no ModelTiepoint tag ({e})")))?;
-        let (&[sx, sy, ..], &[ti, tj, _, tx, ty, ..]) = (scale.as_slice(), tie.as_slice()) else {
-            return Err(georef(
-                "ModelPixelScale/ModelTiepoint are too short".to_owned(),
-            ));
-        };
-        if sx <= 0.0 || sy <= 0.0 {
-            return Err(georef(format!("pixel scale ({sx}, {sy}) is not positive")));
-        }
+        let geo = super::geotiff::read_georef(&mut decoder, &[super::geotiff::RasterCrs::LonLat])
+            .map_err(georef)?;
         let nodata = decoder
             .find_tag(Tag::GdalNodata)
             .map_err(tiff_err)?
@@ -133,9 +97,9 @@ impl Dem {
         Ok(Dem {
             cols,
             rows,
-            west_lon: tx - ti * sx,
-            north_lat: ty + tj * sy,
-            pixel_deg: [sx, sy],
+            west_lon: geo.origin[0],
+            north_lat: geo.origin[1],
+            pixel_deg: geo.pixel,
             heights_m,
             nodata,
         })

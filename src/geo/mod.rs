@@ -10,6 +10,7 @@ pub mod demo;
 pub mod frame;
 pub mod gcj02;
 pub mod geojson;
+pub mod geotiff;
 pub mod hazard_mesh;
 pub mod hazards;
 pub mod mesh;

@@ -14,9 +14,27 @@ struct GroundParams {
     // x: water level (m); y: 1 = draw the shoreline; z: its width (px).
     shore: vec4<f32>,
     shore_color: vec4<f32>,
+    // World rectangles (x west, z north, x east, z south) of the imagery
+    // layers; imagery_on.x / .y = 1 when the base / detail layer is there.
+    imagery_base: vec4<f32>,
+    imagery_detail: vec4<f32>,
+    imagery_on: vec4<f32>,
 }
 
 @group(#{MATERIAL_BIND_GROUP}) @binding(0) var<uniform> params: GroundParams;
+@group(#{MATERIAL_BIND_GROUP}) @binding(1) var base_texture: texture_2d<f32>;
+@group(#{MATERIAL_BIND_GROUP}) @binding(2) var base_sampler: sampler;
+@group(#{MATERIAL_BIND_GROUP}) @binding(3) var detail_texture: texture_2d<f32>;
+@group(#{MATERIAL_BIND_GROUP}) @binding(4) var detail_sampler: sampler;
+
+// An imagery layer's colour at a world position; alpha 0 outside its
+// rectangle (and where the source has no pixels).
+fn imagery_at(rect: vec4<f32>, world: vec3<f32>, t: texture_2d<f32>, s: sampler) -> vec4<f32> {
+    let uv = (world.xz - rect.xy) / (rect.zw - rect.xy);
+    let inside = all(uv >= vec2<f32>(0.0)) && all(uv <= vec2<f32>(1.0));
+    let texel = textureSampleLevel(t, s, uv, 0.0);
+    return select(vec4<f32>(0.0), texel, inside);
+}
 
 struct Vertex {
     @builtin(instance_index) instance_index: u32,
@@ -43,6 +61,15 @@ fn vertex(in: Vertex) -> VertexOutput {
 @fragment
 fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
     var color = in.color.rgb;
+    // The imagery base map replaces the tint where it has pixels.
+    if params.imagery_on.x > 0.5 {
+        let base = imagery_at(params.imagery_base, in.world_position, base_texture, base_sampler);
+        color = mix(color, base.rgb, base.a);
+    }
+    if params.imagery_on.y > 0.5 {
+        let detail = imagery_at(params.imagery_detail, in.world_position, detail_texture, detail_sampler);
+        color = mix(color, detail.rgb, detail.a);
+    }
     // The shoreline: land just above the water, a line a couple of pixels
     // wide at any distance (the height change per pixel sets the band).
     let px_m = fwidth(in.world_position.y);

@@ -107,8 +107,14 @@ pub struct DataArgs {
     /// Terrain from a single-band GeoTIFF in EPSG:4326.
     #[arg(long, value_name = "FILE.tif")]
     pub dem: Option<PathBuf>,
+    /// A base map draped on the terrain: an RGB(A) GeoTIFF (EPSG:4326 or
+    /// EPSG:3857, 8-bit) or an MBTiles raster tile set (PNG/JPEG tiles,
+    /// read by zoom as the camera moves). On its own it opens over flat
+    /// ground.
+    #[arg(long, value_name = "FILE.tif|FILE.mbtiles")]
+    pub imagery: Option<PathBuf>,
     /// Refuse data that would only be warned about (a DEM that misses the
-    /// buildings).
+    /// buildings, imagery that misses the city).
     #[arg(long)]
     pub strict: bool,
     /// Relief K times as high (flat-looking terrain); buildings stay on the
@@ -641,6 +647,12 @@ pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
         .map(Dem::load)
         .transpose()
         .context("loading the DEM")?;
+    let imagery = data
+        .imagery
+        .as_deref()
+        .map(crate::geo::imagery::Imagery::open)
+        .transpose()
+        .context("loading the imagery")?;
     let mut osm_areas = None;
     let mut city = match (&data.buildings, &dem) {
         _ if data.osm.is_some() => {
@@ -693,6 +705,13 @@ pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
                 .map_or_else(|| "dem".to_owned(), |s| s.to_string_lossy().into_owned());
             city_from_dem(dem, &name)
         }
+        (None, None) if let (Some(imagery), Some(path)) = (&imagery, &data.imagery) => {
+            let name = path.file_stem().map_or_else(
+                || "imagery".to_owned(),
+                |s| s.to_string_lossy().into_owned(),
+            );
+            crate::geo::assemble::city_from_extent(imagery.bounds(), &name)
+        }
         (None, None) => {
             let scene = match &data.scene {
                 Some(path) => DemoScene::load(path)?,
@@ -744,6 +763,9 @@ pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
     if let Some(water) = water {
         crate::geo::assemble::carve_water(&mut city, &water);
     }
+    if let Some(imagery) = &imagery {
+        attach_imagery(&mut city, imagery, data.strict)?;
+    }
     // Before hazards are placed: they stand on the relief as shown.
     if let Some(k) = data.exaggerate {
         crate::geo::assemble::exaggerate_relief(&mut city, k);
@@ -768,7 +790,8 @@ pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
         None if data.scene.is_none()
             && data.buildings.is_none()
             && data.osm.is_none()
-            && data.dem.is_none() =>
+            && data.dem.is_none()
+            && data.imagery.is_none() =>
         {
             city.cameras = crate::geo::cameras::parse_cameras(
                 crate::geo::cameras::EMBEDDED_DEMO_CAMERAS,
@@ -792,6 +815,39 @@ pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
         }
     }
     Ok(city)
+}
+
+/// Records the opened imagery on the city (the cockpit reads it from
+/// there), with its attribution, and says what it is and whether it misses
+/// the city.
+fn attach_imagery(
+    city: &mut City,
+    imagery: &crate::geo::imagery::Imagery,
+    strict: bool,
+) -> anyhow::Result<()> {
+    let name = imagery.path().display().to_string();
+    if let Some(problem) =
+        crate::geo::assemble::imagery_coverage_problem(imagery.bounds(), &name, city)
+    {
+        if strict {
+            bail!("{problem} (--strict)");
+        }
+        eprintln!("warning: {problem}");
+    }
+    match imagery.attribution() {
+        Some(text) => city.attributions.push(text.to_owned()),
+        None => eprintln!(
+            "note: imagery {name} names no attribution in its metadata; give it with --attribution \"…\""
+        ),
+    }
+    let described = imagery.describe();
+    eprintln!(
+        "imagery {name}: {}, {:.2} m per pixel at its finest",
+        described.summary,
+        imagery.finest_m_per_px()
+    );
+    city.imagery = Some(described);
+    Ok(())
 }
 
 /// Reads a monitoring series, naming every bad row (and skipping it).

@@ -39,6 +39,7 @@ impl Plugin for CityViewPlugin {
         super::drill::plugin(app);
         super::hub_view::plugin(app);
         super::city::plugin(app);
+        super::imagery::plugin(app);
         super::hazards::plugin(app);
         super::camera::plugin(app);
         super::presenter::plugin(app);

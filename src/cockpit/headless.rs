@@ -35,6 +35,8 @@ pub enum HeadlessError {
     NoCapture { frames: u32 },
     #[error("captured frame has unsupported format {format:?}")]
     Format { format: TextureFormat },
+    #[error("imagery {path}: no composite after {seconds} s")]
+    ImageryTimeout { path: String, seconds: u64 },
 }
 
 /// Counts `AssetEvent::Modified` for the building tiles' meshes: proof
@@ -161,6 +163,7 @@ impl HeadlessCity {
     /// Renders one frame and returns every view's picture of it (main
     /// first, then the added views), retried as [`Self::capture`] is.
     pub fn capture_all(&mut self) -> Result<Vec<image::RgbaImage>, HeadlessError> {
+        self.settle_imagery()?;
         let targets: Vec<Handle<Image>> = std::iter::once(self.target.clone())
             .chain(self.views.iter().map(|(t, _)| t.clone()))
             .collect();
@@ -264,6 +267,42 @@ impl HeadlessCity {
         }
     }
 
+    /// Runs frames until the imagery layer shows what the view asks for
+    /// (at once without imagery); frames are captured only then.
+    pub fn settle_imagery(&mut self) -> Result<(), HeadlessError> {
+        const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+        let started = std::time::Instant::now();
+        loop {
+            // One frame first: the view's wish is worked out in a frame.
+            self.app.update();
+            let Some(layer) = self
+                .app
+                .world()
+                .get_resource::<crate::cockpit::imagery::ImageryLayer>()
+            else {
+                return Ok(());
+            };
+            if layer.settled() {
+                return Ok(());
+            }
+            if started.elapsed() > TIMEOUT {
+                return Err(HeadlessError::ImageryTimeout {
+                    path: layer.source.path.display().to_string(),
+                    seconds: TIMEOUT.as_secs(),
+                });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    /// The imagery layer's account (None without imagery).
+    pub fn imagery_status(&self) -> Option<crate::cockpit::imagery::ImageryStatus> {
+        self.app
+            .world()
+            .get_resource::<crate::cockpit::imagery::ImageryLayer>()
+            .map(|l| l.status.clone())
+    }
+
     /// Runs one frame.
     pub fn update(&mut self) {
         self.app.update();
@@ -285,6 +324,7 @@ impl HeadlessCity {
     /// before the camera drew into the target (seen now and then on
     /// lavapipe with several apps in one process): it is rendered again.
     pub fn capture(&mut self) -> Result<image::RgbaImage, HeadlessError> {
+        self.settle_imagery()?;
         const ATTEMPTS: u32 = 4;
         let mut last = None;
         for _ in 0..ATTEMPTS {

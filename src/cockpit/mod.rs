@@ -7,6 +7,7 @@ pub mod drill;
 pub mod hazards;
 pub mod headless;
 pub mod hub_view;
+pub mod imagery;
 pub mod link;
 pub mod picking;
 pub mod presenter;

@@ -169,6 +169,7 @@ pub fn city_from_import(report: &ImportReport, dem: Option<&Dem>, name: &str) ->
         hazards: Vec::new(),
         cameras: Vec::new(),
         attributions,
+        imagery: None,
     };
     // No boundaries yet: the outline is the ground around the buildings
     // (`--districts` replaces it with the real ones).
@@ -370,6 +371,27 @@ pub fn city_from_dem(dem: &Dem, name: &str) -> City {
     let min = frame.to_local(w, s);
     let max = frame.to_local(e, n);
     let terrain = dem.to_terrain(&frame, min, max, MAX_TERRAIN_CELLS);
+    bare_city(&frame, min, max, terrain, name)
+}
+
+/// A city of flat ground at 0 m over `[west, south, east, north]` (an
+/// imagery base map on its own).
+pub fn city_from_extent(extent: [f64; 4], name: &str) -> City {
+    let [w, s, e, n] = extent;
+    let frame = LocalFrame::new((w + e) / 2.0, (s + n) / 2.0);
+    let min = frame.to_local(w, s);
+    let max = frame.to_local(e, n);
+    let terrain = Terrain::flat(min, max, 0.0);
+    bare_city(&frame, min, max, terrain, name)
+}
+
+fn bare_city(
+    frame: &LocalFrame,
+    min: [f32; 2],
+    max: [f32; 2],
+    terrain: Terrain,
+    name: &str,
+) -> City {
     City {
         name_zh: name.to_owned(),
         name_en: name.to_owned(),
@@ -385,5 +407,36 @@ pub fn city_from_dem(dem: &Dem, name: &str) -> City {
         hazards: Vec::new(),
         cameras: Vec::new(),
         attributions: Vec::new(),
+        imagery: None,
     }
+}
+
+/// (west, south, east, north) of a city's ground, degrees.
+pub fn city_extent(city: &City) -> [f64; 4] {
+    let frame = LocalFrame::new(city.bounds.origin_lon_lat[0], city.bounds.origin_lon_lat[1]);
+    let t = &city.terrain;
+    let max = [
+        t.origin_m[0] + (t.cols.saturating_sub(1)) as f32 * t.cell_m,
+        t.origin_m[1] + (t.rows.saturating_sub(1)) as f32 * t.cell_m,
+    ];
+    let sw = frame.to_lon_lat(t.origin_m);
+    let ne = frame.to_lon_lat(max);
+    [sw[0], sw[1], ne[0], ne[1]]
+}
+
+/// What is wrong with draping `imagery` (its bounds) on `city`: nothing
+/// when it overlaps the ground.
+pub fn imagery_coverage_problem(imagery: [f64; 4], name: &str, city: &City) -> Option<String> {
+    let ground = city_extent(city);
+    let w = (imagery[2].min(ground[2]) - imagery[0].max(ground[0])).max(0.0);
+    let h = (imagery[3].min(ground[3]) - imagery[1].max(ground[1])).max(0.0);
+    if w * h > 0.0 {
+        return None;
+    }
+    let text = |e: [f64; 4]| format!("lon {:.4}…{:.4}, lat {:.4}…{:.4}", e[0], e[2], e[1], e[3]);
+    Some(format!(
+        "imagery {name} ({}) does not overlap the city's ground ({}): nothing of it is shown",
+        text(imagery),
+        text(ground)
+    ))
 }

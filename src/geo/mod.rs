@@ -13,6 +13,7 @@ pub mod geojson;
 pub mod geotiff;
 pub mod hazard_mesh;
 pub mod hazards;
+pub mod imagery;
 pub mod mesh;
 pub mod osm;
 pub mod outline;

@@ -124,6 +124,23 @@ pub struct City {
     pub cameras: Vec<Camera>,
     /// Data attributions to show (e.g. "© OpenStreetMap contributors (ODbL)").
     pub attributions: Vec<String>,
+    /// The base map draped on the terrain (`--imagery`), read by the
+    /// cockpit as the camera moves.
+    #[serde(default)]
+    pub imagery: Option<ImageryRef>,
+}
+
+/// Which file holds a city's imagery, and where it lies.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImageryRef {
+    pub path: std::path::PathBuf,
+    /// (west, south, east, north), WGS84 degrees.
+    pub bounds_lon_lat: [f64; 4],
+    /// What the file says of itself ("GeoTIFF 650×650 RGB, EPSG:4326").
+    pub summary: String,
+    /// Ground metres per pixel at its finest.
+    #[serde(default)]
+    pub finest_m_per_px: f64,
 }
 
 impl City {

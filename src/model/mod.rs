@@ -18,7 +18,7 @@ pub mod wall;
 pub use building::{Building, BuildingId, Party, ResponsibleParties};
 pub use camera::{Camera, CameraId, CameraKind, cameras_near};
 pub use case::{Case, CaseAction, CaseId, CaseLevel, CaseStatus, CaseStep, WorkflowError};
-pub use city::{City, CityBounds, LevelCounts, Terrain};
+pub use city::{City, CityBounds, ImageryRef, LevelCounts, Terrain};
 pub use event::{Event, EventId, EventKind, EventStatus};
 pub use hazard::{
     Criterion, EvacuationStatus, Forecast, Hazard, HazardId, HazardKind, HazardLive, HazardStatus,

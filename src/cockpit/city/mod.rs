@@ -177,6 +177,7 @@ fn spawn_city(
     look::spawn_sky(&mut commands, &mut meshes, &mut sky_materials);
     commands.spawn((
         Name::new("terrain"),
+        terrain::TerrainSurface,
         Mesh3d(meshes.add(terrain_mesh(&city.terrain))),
         MeshMaterial3d(ground_materials.add(GroundMaterial::from_theme(
             0.0,

@@ -23,12 +23,31 @@ pub struct GroundParams {
     /// z: its width (pixels of height on the screen).
     pub shore: Vec4,
     pub shore_color: Vec4,
+    /// The imagery base layer's world rectangle (x west, z north, x east,
+    /// z south); its texture covers it whole.
+    pub imagery_base: Vec4,
+    /// The detail layer's world rectangle (drawn over the base inside it).
+    pub imagery_detail: Vec4,
+    /// x: 1 = the base layer is there; y: 1 = the detail layer is.
+    pub imagery_on: Vec4,
 }
+
+/// The terrain surface (the entity imagery is draped on).
+#[derive(Component)]
+pub struct TerrainSurface;
 
 #[derive(Asset, TypePath, AsBindGroup, Debug, Clone)]
 pub struct GroundMaterial {
     #[uniform(0)]
     pub params: GroundParams,
+    /// Imagery over the whole base map, coarse (see `cockpit::imagery`).
+    #[texture(1)]
+    #[sampler(2)]
+    pub imagery_base: Option<Handle<Image>>,
+    /// Imagery around what the camera looks at, as fine as the screen needs.
+    #[texture(3)]
+    #[sampler(4)]
+    pub imagery_detail: Option<Handle<Image>>,
 }
 
 impl GroundMaterial {
@@ -45,7 +64,12 @@ impl GroundMaterial {
                     None => Vec4::ZERO,
                 },
                 shore_color: theme::SHORE.linear(),
+                imagery_base: Vec4::ZERO,
+                imagery_detail: Vec4::ZERO,
+                imagery_on: Vec4::ZERO,
             },
+            imagery_base: None,
+            imagery_detail: None,
         }
     }
 }

@@ -68,6 +68,7 @@ pub fn generate(scene: &DemoScene) -> City {
         hazards,
         cameras: Vec::new(),
         attributions: Vec::new(),
+        imagery: None,
     }
 }
 

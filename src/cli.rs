@@ -109,8 +109,8 @@ pub struct DataArgs {
     pub dem: Option<PathBuf>,
     /// A base map draped on the terrain: an RGB(A) GeoTIFF (EPSG:4326 or
     /// EPSG:3857, 8-bit) or an MBTiles raster tile set (PNG/JPEG tiles,
-    /// read by zoom as the camera moves). On its own it opens over flat
-    /// ground.
+    /// read by zoom as the camera moves). On its own (no --buildings,
+    /// --osm, --dem or --scene) it opens over flat ground.
     #[arg(long, value_name = "FILE.tif|FILE.mbtiles")]
     pub imagery: Option<PathBuf>,
     /// Refuse data that would only be warned about (a DEM that misses the
@@ -705,7 +705,10 @@ pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
                 .map_or_else(|| "dem".to_owned(), |s| s.to_string_lossy().into_owned());
             city_from_dem(dem, &name)
         }
-        (None, None) if let (Some(imagery), Some(path)) = (&imagery, &data.imagery) => {
+        (None, None)
+            if data.scene.is_none()
+                && let (Some(imagery), Some(path)) = (&imagery, &data.imagery) =>
+        {
             let name = path.file_stem().map_or_else(
                 || "imagery".to_owned(),
                 |s| s.to_string_lossy().into_owned(),

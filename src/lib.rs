@@ -27,6 +27,7 @@
 //! | the video wall, tiles on the GPU                 | [`cockpit::video`], `shaders/video.wgsl`, [`cockpit::ui::video_wall`] |
 //! | building colours on the GPU                      | [`cockpit::city::buildings`], `shaders/buildings.wgsl` |
 //! | terrain and water look                           | [`cockpit::city::terrain`], `shaders/terrain.wgsl` |
+//! | imagery base maps (GeoTIFF, MBTiles) on the terrain | [`geo::imagery`], [`cockpit::imagery`] |
 //! | camera controls, fly-to                          | [`cockpit::camera`]           |
 //! | click → building                                 | [`cockpit::picking`]          |
 //! | panels, colours, fonts                           | [`cockpit::ui`], [`cockpit::theme`] |

@@ -230,6 +230,10 @@ fn want_detail(
         });
         return;
     }
+    // The detail refines the base: it is worked out against it.
+    if !layer.base_applied {
+        return;
+    }
     let Some((orbit, camera, projection)) = cameras.iter().find(|(_, c, _)| c.is_active) else {
         return;
     };

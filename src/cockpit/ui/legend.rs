@@ -89,6 +89,54 @@ impl Legend {
                             .color(theme::TEXT_DIM.egui()),
                     );
                 }
+                for (line, warn) in imagery_lines(cx) {
+                    let color = if warn {
+                        theme::LINK_WAIT
+                    } else {
+                        theme::TEXT_DIM
+                    };
+                    ui.label(egui::RichText::new(line).small().color(color.egui()));
+                }
             });
     }
+}
+
+/// The base map's lines under the attributions: which file, and what went
+/// wrong with it (`true`: shown as a warning).
+pub fn imagery_lines(cx: &PanelContext<'_>) -> Vec<(String, bool)> {
+    let (Some(source), Some(status)) = (&cx.city.imagery, cx.imagery) else {
+        return Vec::new();
+    };
+    let name = source.path.file_name().map_or_else(
+        || source.path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let mut lines = vec![(
+        format!(
+            "{} {name} · {}",
+            cx.lang.pick("影像", "Imagery"),
+            source.summary
+        ),
+        false,
+    )];
+    if let Some(problem) = &status.problem {
+        lines.push((
+            format!(
+                "{}: {problem}",
+                cx.lang.pick("影像不可用", "Imagery unavailable")
+            ),
+            true,
+        ));
+    }
+    if !status.corrupt_tiles.is_empty() {
+        lines.push((
+            format!(
+                "{} {}",
+                cx.lang.pick("已跳过损坏瓦片", "Corrupt tiles skipped:"),
+                status.corrupt_tiles.len()
+            ),
+            true,
+        ));
+    }
+    lines
 }

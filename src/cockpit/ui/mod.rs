@@ -111,6 +111,8 @@ pub struct PanelContext<'a> {
     pub halos: &'a [egui::Rect],
     /// Which panels show (a briefing step hides most).
     pub shown: crate::model::briefing::StepPanels,
+    /// What the imagery base map has done (None without `--imagery`).
+    pub imagery: Option<&'a crate::cockpit::imagery::ImageryStatus>,
 }
 
 /// The clock, command feedback, live head and timeline marks of a cockpit
@@ -155,6 +157,7 @@ impl<'a> PanelContext<'a> {
             look: crate::cockpit::city::look::Look::default(),
             halos: &[],
             shown: crate::model::briefing::StepPanels::ALL,
+            imagery: None,
         }
     }
 }
@@ -297,6 +300,7 @@ pub struct PanelInputs<'w> {
     pub(crate) shown: Option<ResMut<'w, crate::cockpit::video::ShownStreams>>,
     pub(crate) look: Res<'w, crate::cockpit::city::look::Look>,
     pub(crate) panels_shown: Res<'w, ShownPanels>,
+    pub(crate) imagery: Option<Res<'w, crate::cockpit::imagery::ImageryLayer>>,
 }
 
 impl PanelInputs<'_> {
@@ -331,6 +335,7 @@ impl PanelInputs<'_> {
             look: *self.look,
             halos: &[],
             shown: self.panels_shown.0,
+            imagery: self.imagery.as_deref().map(|l| &l.status),
         }
     }
 

@@ -729,17 +729,30 @@ mod tests {
                 [0, 0, 255, 255]
             })
         };
+        // One output pixel a degree: centres on source centres.
         let out = resample(
             [0.0, 0.0, 8.0, 4.0],
-            32,
-            16,
+            8,
+            4,
             |lon, lat| pixel_of(&georef, lon, lat),
             pixel,
         );
-        // Composite pixel centre at lon 2.5, lat 2.5: col 10, row 6.
-        assert_eq!(out.pixel(10, 6), [255, 0, 0, 255]);
-        assert_eq!(out.pixel(2, 12), [0, 0, 255, 255]);
+        assert_eq!(out.pixel(2, 1), [255, 0, 0, 255]);
+        assert_eq!(out.pixel(0, 3), [0, 0, 255, 255]);
         // East of lon 4 the source has nothing: transparent.
-        assert_eq!(out.pixel(28, 6)[3], 0);
+        assert_eq!(out.pixel(6, 1)[3], 0);
+        // Half-degree pixels fall between source centres: blends, red
+        // weighing most nearest the red pixel.
+        let half = resample(
+            [0.0, 0.0, 4.0, 4.0],
+            8,
+            8,
+            |lon, lat| pixel_of(&georef, lon, lat),
+            pixel,
+        );
+        let near = half.pixel(5, 2);
+        assert!(near[0] > 120 && near[2] > 30, "{near:?}");
+        let far = half.pixel(1, 6);
+        assert_eq!(far, [0, 0, 255, 255]);
     }
 }

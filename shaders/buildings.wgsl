@@ -93,7 +93,10 @@ fn vertex(in: Vertex) -> VertexOutput {
     let world = world_from_local * vec4<f32>(in.position, 1.0);
     out.world_position = world.xyz;
     out.clip_position = position_world_to_clip(world.xyz);
-    out.normal = normalize((world_from_local * vec4<f32>(in.normal, 0.0)).xyz);
+    // Far-level vertices are shared by a roof and walls: no normal of
+    // their own (zero); the fragment takes its face's.
+    let normal = (world_from_local * vec4<f32>(in.normal, 0.0)).xyz;
+    out.normal = select(vec3<f32>(0.0), normalize(normal), dot(in.normal, in.normal) > 0.25);
     out.state = states[in.building_id];
     out.wall = in.wall;
     // At city level every building is in focus: skip the lookup.
@@ -111,7 +114,13 @@ fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
     let level = min(in.state & LEVEL_MASK, 4u);
     var base = params.palette[level].rgb;
     var color: vec3<f32>;
-    let lambert = max(dot(in.normal, params.sun.xyz), 0.0);
+    // The face's normal from screen derivatives where the vertex has none
+    // (far level), turned towards the eye (back faces are culled).
+    let face = normalize(cross(dpdx(in.world_position), dpdy(in.world_position)));
+    let eye = view.world_position - in.world_position;
+    let face_n = select(-face, face, dot(face, eye) > 0.0);
+    let normal = select(face_n, normalize(in.normal), dot(in.normal, in.normal) > 0.25);
+    let lambert = max(dot(normal, params.sun.xyz), 0.0);
     if params.look.y < 0.5 {
         // The flat look: lambert plus a constant ambient, every level equal.
         if (in.state & SELECTED_BIT) != 0u {
@@ -124,10 +133,10 @@ fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
         if (in.state & SELECTED_BIT) != 0u {
             base = mix(base, params.selected_color.rgb, 0.55);
         }
-        let up = in.normal.y * 0.5 + 0.5;
+        let up = normal.y * 0.5 + 0.5;
         let ambient = mix(params.ground.rgb, params.sky.rgb, up);
         var light = ambient + vec3<f32>(0.8 * lambert);
-        let is_wall = abs(in.normal.y) < 0.5;
+        let is_wall = abs(normal.y) < 0.5;
         if is_wall {
             // A soft darkening at the foot of the wall (the ground's shadow).
             let foot = clamp(in.wall.x / max(min(in.wall.y * 0.35, 18.0), 1.0), 0.0, 1.0);

@@ -28,6 +28,9 @@ pub struct TileMesh {
     pub buildings: Vec<BuildingId>,
     /// One oriented box per building, drawn as a halo when its level is high.
     pub halo: HaloMesh,
+    /// The far level of the same buildings ([`append_building_far`]); taken
+    /// out when the tile is put on the GPU.
+    pub far: Option<Box<TileMesh>>,
     pub aabb_min: [f32; 3],
     pub aabb_max: [f32; 3],
 }
@@ -284,6 +287,151 @@ fn append_part(
     mesh.halo.push_box(ring, base, top, id);
 }
 
+/// How far a far-level footprint may stray from the real one (metres).
+pub const FAR_TOLERANCE_M: f32 = 1.0;
+
+/// The far level of a building: each footprint simplified to within
+/// `tolerance_m` (Douglas–Peucker), and every corner shared by the roof and
+/// the walls meeting there — two vertices a corner instead of five. Far
+/// vertices carry a zero normal; the shader takes the face's normal from
+/// screen derivatives. Same id, same state word: colour, selection and
+/// pulse are the near level's.
+pub fn append_building_far(
+    mesh: &mut TileMesh,
+    building: &Building,
+    tolerance_m: f32,
+) -> Result<(), MeshError> {
+    let id = building.id.0;
+    let base = building.base_elevation_m;
+    let top = building.top_elevation_m();
+    let height = top - base;
+    for ring in building.rings() {
+        if ring.len() < 3 {
+            return Err(MeshError::Degenerate {
+                code: building.code.clone(),
+                vertices: ring.len(),
+            });
+        }
+        let simple = simplify_ring(ring, tolerance_m);
+        let (ring, roof) = match tessellate_ring(&simple) {
+            Ok(roof) => (simple.as_slice(), roof),
+            // The simplified ring folded over: the real one.
+            Err(_) => (
+                ring,
+                tessellate_roof(ring).map_err(|reason| MeshError::Tessellation {
+                    code: building.code.clone(),
+                    reason,
+                })?,
+            ),
+        };
+        let n = ring.len() as u32;
+        let first = mesh.positions.len() as u32;
+        for p in ring {
+            mesh.push_vertex(world_from_local(*p, base), [0.0; 3], id, [0.0, height]);
+        }
+        for p in ring {
+            mesh.push_vertex(world_from_local(*p, top), [0.0; 3], id, [height, height]);
+        }
+        let (bottom, roof_first) = (first, first + n);
+        // Roof triangles on the shared top corners (lyon keeps the input
+        // points; one it adds gets a vertex of its own).
+        let corner: std::collections::HashMap<[u32; 2], u32> = ring
+            .iter()
+            .enumerate()
+            .map(|(i, p)| ([p[0].to_bits(), p[1].to_bits()], roof_first + i as u32))
+            .collect();
+        let roof_index: Vec<u32> = roof
+            .vertices
+            .iter()
+            .map(|p| match corner.get(&[p[0].to_bits(), p[1].to_bits()]) {
+                Some(i) => *i,
+                None => mesh.push_vertex(world_from_local(*p, top), [0.0; 3], id, [height, height]),
+            })
+            .collect();
+        let up = [0.0, 1.0, 0.0];
+        for tri in roof.indices.chunks_exact(3) {
+            mesh.push_triangle(
+                [
+                    roof_index[tri[0] as usize],
+                    roof_index[tri[1] as usize],
+                    roof_index[tri[2] as usize],
+                ],
+                up,
+            );
+        }
+        for i in 0..n {
+            let j = (i + 1) % n;
+            let (a, b) = (ring[i as usize], ring[j as usize]);
+            let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+            if dx.hypot(dy) < 1e-3 {
+                continue;
+            }
+            let outward = world_from_local([dy, -dx], 0.0);
+            mesh.push_triangle([bottom + i, bottom + j, roof_first + j], outward);
+            mesh.push_triangle([bottom + i, roof_first + j, roof_first + i], outward);
+        }
+    }
+    Ok(())
+}
+
+/// Douglas–Peucker on a closed ring: split at the two points farthest
+/// apart, simplify both chains. Keeps at least a triangle; a ring that
+/// cannot lose a point is returned as it is.
+pub fn simplify_ring(ring: &[[f32; 2]], tolerance_m: f32) -> Vec<[f32; 2]> {
+    let n = ring.len();
+    if n <= 4 || tolerance_m <= 0.0 {
+        return ring.to_vec();
+    }
+    let far = (1..n)
+        .max_by(|a, b| {
+            let d = |i: usize| (ring[i][0] - ring[0][0]).hypot(ring[i][1] - ring[0][1]);
+            d(*a).total_cmp(&d(*b))
+        })
+        .unwrap_or(n / 2);
+    let mut keep = vec![false; n];
+    keep[0] = true;
+    keep[far] = true;
+    let chain_a: Vec<usize> = (0..=far).collect();
+    let chain_b: Vec<usize> = (far..n).chain(std::iter::once(0)).collect();
+    for chain in [chain_a, chain_b] {
+        douglas_peucker(ring, &chain, tolerance_m, &mut keep);
+    }
+    let out: Vec<[f32; 2]> = ring
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(p, _)| *p)
+        .collect();
+    // A sliver left of a thin building: keep the real one.
+    if out.len() < 3 || signed_area2(&out).abs() < signed_area2(ring).abs() * 0.5 {
+        return ring.to_vec();
+    }
+    out
+}
+
+fn douglas_peucker(ring: &[[f32; 2]], chain: &[usize], tolerance: f32, keep: &mut [bool]) {
+    if chain.len() < 3 {
+        return;
+    }
+    let (a, b) = (ring[chain[0]], ring[chain[chain.len() - 1]]);
+    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+    let len = dx.hypot(dy).max(1e-6);
+    let (mut worst, mut at) = (0.0f32, 0);
+    for (k, &i) in chain.iter().enumerate().take(chain.len() - 1).skip(1) {
+        let p = ring[i];
+        let d = ((p[0] - a[0]) * dy - (p[1] - a[1]) * dx).abs() / len;
+        if d > worst {
+            worst = d;
+            at = k;
+        }
+    }
+    if worst > tolerance {
+        keep[chain[at]] = true;
+        douglas_peucker(ring, &chain[..=at], tolerance, keep);
+        douglas_peucker(ring, &chain[at..], tolerance, keep);
+    }
+}
+
 fn tessellate_roof(ring: &[[f32; 2]]) -> Result<VertexBuffers<[f32; 2], u32>, String> {
     tessellate_ring(ring)
 }
@@ -364,13 +512,25 @@ fn mesh_groups(groups: &[((i32, i32), Vec<&Building>)]) -> (Vec<TileMesh>, Vec<M
             key: *key,
             ..TileMesh::default()
         };
+        let mut far = TileMesh {
+            key: *key,
+            ..TileMesh::default()
+        };
         for b in members {
-            if let Err(e) = append_building(&mut mesh, b) {
-                errors.push(e);
+            match append_building(&mut mesh, b) {
+                Err(e) => errors.push(e),
+                // Only what the near level draws has a far level.
+                Ok(()) => {
+                    if let Err(e) = append_building_far(&mut far, b, FAR_TOLERANCE_M) {
+                        errors.push(e);
+                    }
+                }
             }
         }
         if !mesh.indices.is_empty() {
             mesh.update_bounds();
+            far.update_bounds();
+            mesh.far = Some(Box::new(far));
             tiles.push(mesh);
         }
     }

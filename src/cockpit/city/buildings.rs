@@ -4,7 +4,7 @@
 
 use bevy::asset::{RenderAssetUsages, uuid_handle};
 use bevy::camera::primitives::Aabb;
-use bevy::camera::visibility::RenderLayers;
+use bevy::camera::visibility::{RenderLayers, VisibilityRange};
 use bevy::mesh::{Indices, MeshVertexAttribute, PrimitiveTopology};
 use bevy::prelude::*;
 use bevy::render::render_resource::{AsBindGroup, ShaderType, VertexFormat};
@@ -14,7 +14,7 @@ use super::look::{HaloMaterial, HaloParams, Look, halo_mesh_to_bevy};
 use crate::cockpit::drill::Drill;
 use crate::cockpit::state::CityState;
 use crate::cockpit::theme;
-use crate::geo::mesh::TileMesh;
+use crate::geo::mesh::{FAR_TOLERANCE_M, TileMesh};
 use crate::model::{Area, City, RiskLevel};
 
 pub const BUILDINGS_SHADER: Handle<Shader> = uuid_handle!("5b0c3f0e-3a51-4d7c-9d36-6c1f0e6c2a01");
@@ -163,7 +163,12 @@ pub fn spawn_view_buildings(
     mut sets: ResMut<ViewBuildingSets>,
     cameras: Query<(Entity, &ViewArea)>,
     tiles: Query<
-        (&Mesh3d, &Aabb, Has<MeshMaterial3d<BuildingMaterial>>),
+        (
+            &Mesh3d,
+            &Aabb,
+            Has<MeshMaterial3d<BuildingMaterial>>,
+            Option<(&TileLevel, &VisibilityRange)>,
+        ),
         (
             Without<ViewCopy>,
             Or<(
@@ -216,7 +221,7 @@ pub fn spawn_view_buildings(
             ..main_halo
         });
         let mut entities = Vec::new();
-        for (mesh, aabb, is_tile) in &tiles {
+        for (mesh, aabb, is_tile, level) in &tiles {
             let mut copy = commands.spawn((
                 Name::new("view buildings"),
                 mesh.clone(),
@@ -225,6 +230,9 @@ pub fn spawn_view_buildings(
                 RenderLayers::layer(layer),
                 ViewCopy,
             ));
+            if let Some((level, range)) = level {
+                copy.insert((*level, range.clone()));
+            }
             if is_tile {
                 copy.insert(MeshMaterial3d(material.clone()));
             } else {
@@ -243,6 +251,77 @@ pub fn spawn_view_buildings(
             halo,
             entities,
         });
+    }
+}
+
+/// Which level of detail a building-tile entity draws.
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TileLevel {
+    /// Every footprint as it is, faces with their own normals.
+    Near,
+    /// Simplified footprints on shared corners ([`crate::geo::mesh::append_building_far`]).
+    Far,
+}
+
+/// Where a tile switches from its near to its far level: chosen by screen
+/// size. The far level strays at most [`FAR_TOLERANCE_M`] from the real
+/// footprints; it is drawn once that is under [`LOD_PIXEL_BUDGET`] pixels
+/// for the tile's nearest building on a [`LOD_REFERENCE_HEIGHT_PX`]-pixel
+/// screen (45° field of view).
+#[derive(Resource, Debug, Clone, Copy, PartialEq)]
+pub struct BuildingLod {
+    /// Distance from the camera to a tile's centre (m) beyond which its far
+    /// level is drawn; `f32::INFINITY` draws every tile near.
+    pub switch_m: f32,
+}
+
+pub const LOD_PIXEL_BUDGET: f32 = 0.75;
+pub const LOD_REFERENCE_HEIGHT_PX: f32 = 1080.0;
+
+impl BuildingLod {
+    /// The switch for tiles of `tile_size_m`.
+    pub fn for_tiles(tile_size_m: f32) -> BuildingLod {
+        let px_per_m_at_1m = LOD_REFERENCE_HEIGHT_PX / (2.0 * 22.5f32.to_radians().tan());
+        let nearest = FAR_TOLERANCE_M * px_per_m_at_1m / LOD_PIXEL_BUDGET;
+        BuildingLod {
+            switch_m: nearest + tile_size_m * std::f32::consts::FRAC_1_SQRT_2,
+        }
+    }
+
+    /// Every tile at its near level (benchmarks: the full-detail frame).
+    pub fn near_only() -> BuildingLod {
+        BuildingLod {
+            switch_m: f32::INFINITY,
+        }
+    }
+
+    pub fn range(&self, level: TileLevel) -> VisibilityRange {
+        let switch = self.switch_m.min(f32::MAX);
+        let mut range = match level {
+            TileLevel::Near => VisibilityRange::abrupt(0.0, switch),
+            TileLevel::Far => VisibilityRange::abrupt(switch, f32::MAX),
+        };
+        range.use_aabb = true;
+        range
+    }
+}
+
+impl Default for BuildingLod {
+    fn default() -> BuildingLod {
+        BuildingLod::for_tiles(super::TILE_SIZE_M)
+    }
+}
+
+/// Puts a changed [`BuildingLod`] on every tile entity (and view copy).
+pub fn apply_lod(lod: Res<BuildingLod>, mut tiles: Query<(&TileLevel, &mut VisibilityRange)>) {
+    if !lod.is_changed() {
+        return;
+    }
+    for (level, mut range) in &mut tiles {
+        let wanted = lod.range(*level);
+        if *range != wanted {
+            *range = wanted;
+        }
     }
 }
 
@@ -272,9 +351,10 @@ pub fn tile_aabb(tile: &TileMesh) -> Aabb {
 #[allow(clippy::too_many_arguments)]
 pub(super) fn spawn_building_tiles(
     commands: &mut Commands,
-    tiles: &[TileMesh],
+    tiles: &mut [TileMesh],
     city: &City,
     state: &CityState,
+    lod: &BuildingLod,
     meshes: &mut Assets<Mesh>,
     buffers: &mut Assets<ShaderBuffer>,
     materials: &mut Assets<BuildingMaterial>,
@@ -303,16 +383,31 @@ pub(super) fn spawn_building_tiles(
         states: states.clone(),
         areas,
     });
-    for (index, tile) in tiles.iter().enumerate() {
+    for (index, tile) in tiles.iter_mut().enumerate() {
         commands.spawn((
             Name::new(format!("buildings tile {:?}", tile.key)),
             Mesh3d(meshes.add(tile_mesh_to_bevy(tile))),
             MeshMaterial3d(material.clone()),
             tile_aabb(tile),
             BuildingTile { index },
+            TileLevel::Near,
+            lod.range(TileLevel::Near),
             Transform::IDENTITY,
             RenderLayers::layer(SHARED_BUILDINGS_LAYER),
         ));
+        if let Some(far) = tile.far.take() {
+            commands.spawn((
+                Name::new(format!("far buildings tile {:?}", tile.key)),
+                Mesh3d(meshes.add(tile_mesh_to_bevy(&far))),
+                MeshMaterial3d(material.clone()),
+                // The near level's box: both levels switch at one distance.
+                tile_aabb(tile),
+                TileLevel::Far,
+                lod.range(TileLevel::Far),
+                Transform::IDENTITY,
+                RenderLayers::layer(SHARED_BUILDINGS_LAYER),
+            ));
+        }
         if !tile.halo.indices.is_empty() {
             commands.spawn((
                 Name::new(format!("halos tile {:?}", tile.key)),

@@ -111,6 +111,7 @@ pub(super) fn plugin(app: &mut App) {
         MaterialPlugin::<look::SkyMaterial>::default(),
     ))
     .init_resource::<look::Look>()
+    .init_resource::<buildings::BuildingLod>()
     .init_resource::<buildings::ViewBuildingSets>()
     .add_message::<look::SetLook>()
     .add_systems(Startup, spawn_city)
@@ -119,7 +120,12 @@ pub(super) fn plugin(app: &mut App) {
         Update,
         (
             sync_state_buffer,
-            (buildings::spawn_view_buildings, buildings::sync_focus).chain(),
+            (
+                buildings::spawn_view_buildings,
+                buildings::sync_focus,
+                buildings::apply_lod,
+            )
+                .chain(),
             look::show_look_entities,
             look::sync_halo_boxes,
             markers::sync_markers,
@@ -153,10 +159,11 @@ fn spawn_city(
     mut halo_materials: ResMut<Assets<look::HaloMaterial>>,
     mut sky_materials: ResMut<Assets<look::SkyMaterial>>,
     look: Res<look::Look>,
+    lod: Res<buildings::BuildingLod>,
 ) {
     let started = std::time::Instant::now();
     let fog = fog_for(&city);
-    let (tiles, errors) = build_tiles(&city.buildings, TILE_SIZE_M);
+    let (mut tiles, errors) = build_tiles(&city.buildings, TILE_SIZE_M);
     for error in errors.iter().take(10) {
         warn!("skipped building: {error}");
     }
@@ -165,9 +172,10 @@ fn spawn_city(
     }
     buildings::spawn_building_tiles(
         &mut commands,
-        &tiles,
+        &mut tiles,
         &city,
         &state,
+        &lod,
         &mut meshes,
         &mut buffers,
         &mut building_materials,

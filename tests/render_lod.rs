@@ -1,0 +1,205 @@
+//! Levels of detail, in pixels (lavapipe): far tiles draw simplified
+//! footprints on shared corners, near tiles every face — and a far
+//! building shows the same colour as at its near level, and changes colour
+//! in the same frame as a near one (one state buffer for both).
+
+mod common;
+
+use std::sync::Arc;
+
+use bevy::math::{UVec2, Vec3};
+use citytwin::cockpit::camera::OrbitCamera;
+use citytwin::cockpit::city::buildings::BuildingLod;
+use citytwin::cockpit::headless::HeadlessCity;
+use citytwin::cockpit::theme;
+use citytwin::geo::demo::{DemoScene, generate};
+use citytwin::geo::world_from_local;
+use citytwin::model::{City, RiskLevel};
+use common::{output_path, patch_rgb, roof_point};
+
+fn demo() -> Arc<City> {
+    let scene = DemoScene::embedded().expect("embedded scene");
+    Arc::new(generate(&scene))
+}
+
+fn distance(a: [u8; 3], b: [u8; 3]) -> f32 {
+    (0..3)
+        .map(|k| (f32::from(a[k]) - f32::from(b[k])).powi(2))
+        .sum::<f32>()
+        .sqrt()
+}
+
+/// The tallest building of 渝中 (the dense centre, district 0).
+fn yuzhong_tallest(city: &City) -> &citytwin::model::Building {
+    city.buildings
+        .iter()
+        .filter(|b| b.district.0 == 0)
+        .max_by(|a, b| a.height_m.total_cmp(&b.height_m))
+        .expect("渝中 has buildings")
+}
+
+/// A low view over 渝中 towards the north-east: near tiles at the focus,
+/// far ones towards the horizon.
+fn low_view(city: &City) -> OrbitCamera {
+    let focus = yuzhong_tallest(city).centre_m();
+    OrbitCamera {
+        focus: Vec3::from(world_from_local(focus, 0.0)),
+        distance_m: 1500.0,
+        pitch_deg: 16.0,
+        heading_deg: 40.0,
+    }
+    .clamped()
+}
+
+#[test]
+fn a_far_building_changes_colour_in_the_same_frame_as_a_near_one() {
+    let city = demo();
+    let view = low_view(&city);
+    let size = UVec2::new(960, 540);
+    let mut headless = HeadlessCity::new(city.clone(), view, size, false);
+    let lod = *headless.app_ref().world().resource::<BuildingLod>();
+    let eye = view.transform().translation;
+    // Everything 低 first, so a 重大 building stands out.
+    let all: Vec<_> = city
+        .buildings
+        .iter()
+        .map(|b| (b.id, RiskLevel::Low))
+        .collect();
+    headless.state_mut().set_levels(all.iter().copied());
+    let before = headless.capture().expect("capture");
+    // The near one: the tallest at the focus. The far one: the tallest on
+    // screen farther than the switch plus a tile's diagonal (so its tile is
+    // surely drawn at the far level), its roof not covered by nearer ones.
+    let near = yuzhong_tallest(&city);
+    let far_min =
+        lod.switch_m + citytwin::cockpit::city::TILE_SIZE_M * std::f32::consts::FRAC_1_SQRT_2;
+    let mut candidates: Vec<_> = city
+        .buildings
+        .iter()
+        .filter(|b| (roof_point(b) - eye).length() > far_min && b.height_m > 40.0)
+        .filter_map(|b| {
+            let p = headless.project(roof_point(b))?;
+            (p.x > 8.0 && p.y > 8.0 && p.x < size.x as f32 - 8.0 && p.y < size.y as f32 - 8.0)
+                .then_some((b, p))
+        })
+        .collect();
+    candidates.sort_by(|a, b| b.0.height_m.total_cmp(&a.0.height_m));
+    assert!(
+        !candidates.is_empty(),
+        "a tall building beyond {far_min:.0} m on screen"
+    );
+    let targets: Vec<_> = candidates.iter().take(12).map(|(b, _)| b.id).collect();
+    headless.state_mut().set_levels(
+        targets
+            .iter()
+            .map(|id| (*id, RiskLevel::Major))
+            .chain([(near.id, RiskLevel::Major)]),
+    );
+    // One frame later (the capture renders it) both show it.
+    let after = headless.capture().expect("capture");
+    after.save(output_path("lod_recolour.png")).expect("save");
+    let red = theme::risk_color(RiskLevel::Major);
+    let reddish = |c: [u8; 3]| {
+        c[0] > 120 && c[0] as f32 > 1.6 * c[1] as f32 && c[0] as f32 > 1.6 * c[2] as f32
+    };
+    let p = headless.project(roof_point(near)).expect("near on screen");
+    let seen = patch_rgb(&after, p.x as u32, p.y as u32);
+    assert!(
+        reddish(seen),
+        "the near building shows 重大: {seen:?} (palette {red:?})"
+    );
+    // The far ones whose roofs are seen (a nearer building may cover some):
+    // at least one changed from 低 to 重大 at its far level.
+    let mut changed = 0;
+    for (b, p) in candidates.iter().take(12) {
+        let (x, y) = (p.x as u32, p.y as u32);
+        let (was, now) = (patch_rgb(&before, x, y), patch_rgb(&after, x, y));
+        eprintln!(
+            "far {} at {:.0} m: {was:?} → {now:?}",
+            b.code,
+            (roof_point(b) - eye).length()
+        );
+        if reddish(now) && !reddish(was) {
+            changed += 1;
+        }
+    }
+    assert!(changed >= 1, "a far building turned 重大 in the same frame");
+}
+
+#[test]
+fn switching_levels_does_not_change_the_colours() {
+    let city = demo();
+    // High over the city: most tiles at the far level.
+    let view = OrbitCamera {
+        distance_m: 9000.0,
+        pitch_deg: 45.0,
+        ..low_view(&city)
+    };
+    let size = UVec2::new(960, 540);
+    let mut headless = HeadlessCity::new(city.clone(), view, size, false);
+    let with_lod = headless.capture().expect("capture");
+    let far_drawn = |headless: &mut HeadlessCity| {
+        let world = headless.app().world_mut();
+        let mut q = world.query::<(
+            &citytwin::cockpit::city::buildings::TileLevel,
+            &bevy::camera::visibility::ViewVisibility,
+        )>();
+        q.iter(world)
+            .filter(|(l, v)| **l == citytwin::cockpit::city::buildings::TileLevel::Far && v.get())
+            .count()
+    };
+    let far_tiles = far_drawn(&mut headless);
+    assert!(far_tiles > 5, "{far_tiles} tiles drawn at the far level");
+    headless
+        .app()
+        .world_mut()
+        .insert_resource(BuildingLod::near_only());
+    let full = headless.capture().expect("capture");
+    assert_eq!(far_drawn(&mut headless), 0, "near_only draws no far tile");
+    with_lod.save(output_path("lod_on.png")).expect("save");
+    full.save(output_path("lod_off.png")).expect("save");
+    // Every far building's roof: the same colour at both levels (small
+    // differences where a simplified footprint moved an edge by a pixel).
+    let lod = BuildingLod::default();
+    let eye = view.transform().translation;
+    let mut compared = 0;
+    let mut differing = 0;
+    for b in &city.buildings {
+        let roof = roof_point(b);
+        if (roof - eye).length()
+            < lod.switch_m + citytwin::cockpit::city::TILE_SIZE_M * std::f32::consts::FRAC_1_SQRT_2
+        {
+            continue;
+        }
+        let Some(p) = headless.project(roof) else {
+            continue;
+        };
+        if p.x < 2.0 || p.y < 2.0 || p.x > size.x as f32 - 3.0 || p.y > size.y as f32 - 3.0 {
+            continue;
+        }
+        let (x, y) = (p.x as u32, p.y as u32);
+        let (a, c) = (with_lod.get_pixel(x, y).0, full.get_pixel(x, y).0);
+        compared += 1;
+        if distance([a[0], a[1], a[2]], [c[0], c[1], c[2]]) > 24.0 {
+            differing += 1;
+        }
+    }
+    eprintln!("{differing} of {compared} far roofs differ");
+    assert!(compared > 500, "{compared} far roofs on screen");
+    assert!(
+        differing * 100 <= compared * 3,
+        "{differing} of {compared} far roofs change colour between levels"
+    );
+    // And the frame as a whole looks the same.
+    let total: u64 = with_lod
+        .pixels()
+        .zip(full.pixels())
+        .map(|(a, b)| {
+            (0..3)
+                .map(|k| u64::from(a.0[k].abs_diff(b.0[k])))
+                .sum::<u64>()
+        })
+        .sum();
+    let mean = total as f64 / f64::from(size.x * size.y * 3);
+    assert!(mean < 1.5, "mean difference {mean:.2} per channel");
+}

@@ -586,6 +586,59 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_far_level_shares_corners_and_drops_what_a_metre_cannot_show() {
+        // A 40 m circle of 64 points: within 1 m it needs far fewer.
+        let circle: Vec<[f32; 2]> = (0..64)
+            .map(|i| {
+                let a = i as f32 / 64.0 * std::f32::consts::TAU;
+                [20.0 * a.cos(), 20.0 * a.sin()]
+            })
+            .collect();
+        let simple = simplify_ring(&circle, 1.0);
+        assert!(simple.len() < 20 && simple.len() >= 8, "{}", simple.len());
+        // Every dropped point lies within a metre of the simplified ring
+        // (its distance to the circle's centre differs by at most 1 m).
+        let inner = 20.0 * (std::f32::consts::PI / simple.len() as f32).cos();
+        assert!(20.0 - inner < 1.0 + 1e-3, "{inner}");
+        // A box stays a box; its far level: 8 corners, 10 triangles, ids kept.
+        let b = test_building(7, vec![[0.0, 0.0], [10.0, 0.0], [10.0, 20.0], [0.0, 20.0]]);
+        let mut far = TileMesh::default();
+        append_building_far(&mut far, &b, FAR_TOLERANCE_M).expect("far level");
+        assert_eq!(far.positions.len(), 8);
+        assert_eq!(far.triangle_count(), 10);
+        assert!(far.building_ids.iter().all(|&id| id == 7));
+        assert!(
+            far.normals.iter().all(|n| *n == [0.0; 3]),
+            "the shader takes face normals"
+        );
+        // Wound outward / up like the near level: every triangle's normal
+        // points away from the box's centre.
+        let centre = [5.0, 115.0, -10.0];
+        for t in far.indices.chunks_exact(3) {
+            let [a, b, c] = [0, 1, 2].map(|k| far.positions[t[k] as usize]);
+            let n = triangle_cross(a, b, c);
+            let mid = [
+                (a[0] + b[0] + c[0]) / 3.0,
+                (a[1] + b[1] + c[1]) / 3.0,
+                (a[2] + b[2] + c[2]) / 3.0,
+            ];
+            let out = [mid[0] - centre[0], mid[1] - centre[1], mid[2] - centre[2]];
+            assert!(dot(n, out) > 0.0, "triangle {t:?} faces inward");
+        }
+        // The building with a 64-point round footprint: far fewer vertices.
+        let round = test_building(8, circle);
+        let (mut near, mut far) = (TileMesh::default(), TileMesh::default());
+        append_building(&mut near, &round).expect("near");
+        append_building_far(&mut far, &round, FAR_TOLERANCE_M).expect("far");
+        assert!(
+            far.positions.len() * 8 < near.positions.len(),
+            "{} vs {}",
+            far.positions.len(),
+            near.positions.len()
+        );
+    }
+
+    #[test]
     fn triangles_face_their_normals() {
         // Clockwise L-shape: winding must still come out facing outward/up.
         let ring = vec![

@@ -218,5 +218,10 @@ fn spawn_city(
         triangles,
         started.elapsed().as_secs_f64() * 1e3
     );
+    // Picking reads positions, ids and indices; the rest is on the GPU.
+    for tile in &mut tiles {
+        tile.normals = Vec::new();
+        tile.walls = Vec::new();
+    }
     commands.insert_resource(CityTiles(tiles));
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use bevy::math::{UVec2, Vec3};
 use citytwin::cockpit::camera::OrbitCamera;
-use citytwin::cockpit::city::buildings::BuildingLod;
+use citytwin::cockpit::city::buildings::{BuildingLod, TileLevel};
 use citytwin::cockpit::headless::HeadlessCity;
 use citytwin::cockpit::theme;
 use citytwin::geo::demo::{DemoScene, generate};
@@ -129,42 +129,64 @@ fn a_far_building_changes_colour_in_the_same_frame_as_a_near_one() {
 #[test]
 fn switching_levels_does_not_change_the_colours() {
     let city = demo();
-    // High over the city: most tiles at the far level.
-    let view = OrbitCamera {
+    // High over the city: most tiles at the far level; the whole city in
+    // view (as `bench render` measures it): the roofs level.
+    let high = OrbitCamera {
         distance_m: 9000.0,
         pitch_deg: 45.0,
         ..low_view(&city)
     };
+    let b = &city.bounds;
+    let overview = OrbitCamera {
+        pitch_deg: 60.0,
+        ..OrbitCamera::overview(b.min_m, b.max_m, city.terrain.height_at([0.0, 0.0]))
+    };
+    for (name, view, level) in [
+        ("far", high, TileLevel::Far),
+        ("roofs", overview, TileLevel::Roofs),
+    ] {
+        compare_levels(&city, name, view, level);
+    }
+}
+
+fn compare_levels(city: &Arc<City>, name: &str, view: OrbitCamera, level: TileLevel) {
     let size = UVec2::new(960, 540);
     let mut headless = HeadlessCity::new(city.clone(), view, size, false);
     let with_lod = headless.capture().expect("capture");
-    let far_drawn = |headless: &mut HeadlessCity| {
+    let drawn = |headless: &mut HeadlessCity, level: TileLevel| {
         let world = headless.app().world_mut();
-        let mut q = world.query::<(
-            &citytwin::cockpit::city::buildings::TileLevel,
-            &bevy::camera::visibility::ViewVisibility,
-        )>();
+        let mut q = world.query::<(&TileLevel, &bevy::camera::visibility::ViewVisibility)>();
         q.iter(world)
-            .filter(|(l, v)| **l == citytwin::cockpit::city::buildings::TileLevel::Far && v.get())
+            .filter(|(l, v)| **l == level && v.get())
             .count()
     };
-    let far_tiles = far_drawn(&mut headless);
-    assert!(far_tiles > 5, "{far_tiles} tiles drawn at the far level");
+    let tiles = drawn(&mut headless, level);
+    assert!(
+        tiles > 5,
+        "{name}: {tiles} tiles drawn at the {level:?} level"
+    );
     headless
         .app()
         .world_mut()
         .insert_resource(BuildingLod::near_only());
     let full = headless.capture().expect("capture");
-    assert_eq!(far_drawn(&mut headless), 0, "near_only draws no far tile");
-    with_lod.save(output_path("lod_on.png")).expect("save");
-    full.save(output_path("lod_off.png")).expect("save");
+    assert_eq!(
+        drawn(&mut headless, level),
+        0,
+        "near_only draws no {level:?} tile"
+    );
+    with_lod
+        .save(output_path(&format!("lod_{name}_on.png")))
+        .expect("save");
+    full.save(output_path(&format!("lod_{name}_off.png")))
+        .expect("save");
     // Every far building's roof: the same colour at both levels (small
     // differences where a simplified footprint moved an edge by a pixel).
     let lod = BuildingLod::default();
     let eye = view.transform().translation;
     let mut compared = 0;
     let mut differing = 0;
-    for b in &city.buildings {
+    for b in city.buildings.iter() {
         let roof = roof_point(b);
         if (roof - eye).length()
             < lod.switch_m + citytwin::cockpit::city::TILE_SIZE_M * std::f32::consts::FRAC_1_SQRT_2
@@ -184,11 +206,11 @@ fn switching_levels_does_not_change_the_colours() {
             differing += 1;
         }
     }
-    eprintln!("{differing} of {compared} far roofs differ");
-    assert!(compared > 500, "{compared} far roofs on screen");
+    eprintln!("{name}: {differing} of {compared} far roofs differ");
+    assert!(compared > 500, "{name}: {compared} far roofs on screen");
     assert!(
         differing * 100 <= compared * 3,
-        "{differing} of {compared} far roofs change colour between levels"
+        "{name}: {differing} of {compared} far roofs change colour between levels"
     );
     // And the frame as a whole looks the same.
     let total: u64 = with_lod
@@ -201,5 +223,5 @@ fn switching_levels_does_not_change_the_colours() {
         })
         .sum();
     let mean = total as f64 / f64::from(size.x * size.y * 3);
-    assert!(mean < 1.5, "mean difference {mean:.2} per channel");
+    assert!(mean < 1.5, "{name}: mean difference {mean:.2} per channel");
 }

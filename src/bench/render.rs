@@ -197,6 +197,7 @@ fn bench_dataset(name: &str, data: &DataArgs, args: &RenderBenchArgs) -> anyhow:
     let t_load = Instant::now();
     let city = Arc::new(load_city(data)?);
     let parse_ms = ms(t_load);
+    let rss_city = super::rss_mb("self");
     let b = &city.bounds;
     let mut view = OrbitCamera::overview(b.min_m, b.max_m, city.terrain.height_at([0.0, 0.0]));
     view.pitch_deg = 60.0;
@@ -208,6 +209,10 @@ fn bench_dataset(name: &str, data: &DataArgs, args: &RenderBenchArgs) -> anyhow:
         "load: {:.0} ms total = {parse_ms:.0} ms file → city + {gpu_ms:.0} ms mesh, upload, first frame ({} buildings)",
         ms(t_load),
         city.buildings.len()
+    );
+    println!(
+        "resident memory: {rss_city:.0} MB with the city loaded, {:.0} MB after the first frame (bevy, the Vulkan driver, meshes — on lavapipe GPU buffers are host memory too)",
+        super::rss_mb("self")
     );
 
     // Frame time with the whole city in view; GPU work included. The look
@@ -254,10 +259,6 @@ fn bench_dataset(name: &str, data: &DataArgs, args: &RenderBenchArgs) -> anyhow:
         (no_halo_median / flat_median - 1.0) * 100.0
     );
 
-    println!(
-        "resident memory after load: {:.0} MB",
-        super::rss_mb("self")
-    );
     // The same view with every tile at its near level: what LOD saves.
     headless
         .app()
@@ -283,11 +284,13 @@ fn bench_dataset(name: &str, data: &DataArgs, args: &RenderBenchArgs) -> anyhow:
         .world_mut()
         .insert_resource(BuildingLod::default());
     let (full_median, full_p95) = median_p95(&mut full_frames);
-    let (near_tris, far_tris) = level_triangles(&city);
+    let [near_tris, far_tris, roofs_tris] = level_triangles(&city);
+    let lod = BuildingLod::default();
     println!(
-        "full detail (every tile near, {near_tris} building triangles): median {full_median:.1} ms, p95 {full_p95:.1} ms → LOD/full = {:.2}× (goal ≤ 0.5; far level {far_tris} triangles, switch at {:.0} m)",
+        "full detail (every tile near, {near_tris} building triangles): median {full_median:.1} ms, p95 {full_p95:.1} ms → LOD/full = {:.2}× (goal ≤ 0.5; far level {far_tris} triangles from {:.0} m, roofs level {roofs_tris} from {:.0} m)",
         median / full_median,
-        BuildingLod::default().switch_m
+        lod.switch_m,
+        lod.roofs_m
     );
 
     let reference = reference_frame_ms(&city, &view, args)?;
@@ -303,14 +306,17 @@ fn bench_dataset(name: &str, data: &DataArgs, args: &RenderBenchArgs) -> anyhow:
     Ok(())
 }
 
-/// Building triangles at the near and the far level.
-fn level_triangles(city: &City) -> (usize, usize) {
+/// Building triangles at the near, far and roofs levels.
+fn level_triangles(city: &City) -> [usize; 3] {
     let (tiles, _) = build_tiles(&city.buildings, TILE_SIZE_M);
-    tiles.iter().fold((0, 0), |(near, far), t| {
-        (
+    let count =
+        |m: &Option<Box<crate::geo::mesh::TileMesh>>| m.as_ref().map_or(0, |m| m.triangle_count());
+    tiles.iter().fold([0; 3], |[near, far, roofs], t| {
+        [
             near + t.triangle_count(),
-            far + t.far.as_ref().map_or(0, |f| f.triangle_count()),
-        )
+            far + count(&t.far),
+            roofs + count(&t.roofs),
+        ]
     })
 }
 

@@ -31,6 +31,9 @@ pub struct TileMesh {
     /// The far level of the same buildings ([`append_building_far`]); taken
     /// out when the tile is put on the GPU.
     pub far: Option<Box<TileMesh>>,
+    /// The farthest level: roofs, and walls only of buildings tall enough
+    /// to show them ([`append_building_roofs`]).
+    pub roofs: Option<Box<TileMesh>>,
     pub aabb_min: [f32; 3],
     pub aabb_max: [f32; 3],
 }
@@ -301,6 +304,28 @@ pub fn append_building_far(
     building: &Building,
     tolerance_m: f32,
 ) -> Result<(), MeshError> {
+    append_simplified(mesh, building, tolerance_m, 0.0)
+}
+
+/// How far a roofs-level footprint may stray (metres).
+pub const ROOFS_TOLERANCE_M: f32 = 3.0;
+/// At the roofs level, buildings lower than this have no walls (they would
+/// be under a pixel high where the level is drawn).
+pub const ROOFS_MIN_WALL_M: f32 = 18.0;
+
+/// The roofs level of a building: its far level simplified to
+/// [`ROOFS_TOLERANCE_M`], walls kept only from [`ROOFS_MIN_WALL_M`] up — a
+/// box lower than that is two triangles.
+pub fn append_building_roofs(mesh: &mut TileMesh, building: &Building) -> Result<(), MeshError> {
+    append_simplified(mesh, building, ROOFS_TOLERANCE_M, ROOFS_MIN_WALL_M)
+}
+
+fn append_simplified(
+    mesh: &mut TileMesh,
+    building: &Building,
+    tolerance_m: f32,
+    min_wall_m: f32,
+) -> Result<(), MeshError> {
     let id = building.id.0;
     let base = building.base_elevation_m;
     let top = building.top_elevation_m();
@@ -325,14 +350,18 @@ pub fn append_building_far(
             ),
         };
         let n = ring.len() as u32;
+        let walls = height >= min_wall_m;
         let first = mesh.positions.len() as u32;
-        for p in ring {
-            mesh.push_vertex(world_from_local(*p, base), [0.0; 3], id, [0.0, height]);
+        if walls {
+            for p in ring {
+                mesh.push_vertex(world_from_local(*p, base), [0.0; 3], id, [0.0, height]);
+            }
         }
+        let roof_first = mesh.positions.len() as u32;
         for p in ring {
             mesh.push_vertex(world_from_local(*p, top), [0.0; 3], id, [height, height]);
         }
-        let (bottom, roof_first) = (first, first + n);
+        let bottom = first;
         // Roof triangles on the shared top corners (lyon keeps the input
         // points; one it adds gets a vertex of its own).
         let corner: std::collections::HashMap<[u32; 2], u32> = ring
@@ -359,7 +388,7 @@ pub fn append_building_far(
                 up,
             );
         }
-        for i in 0..n {
+        for i in (0..n).filter(|_| walls) {
             let j = (i + 1) % n;
             let (a, b) = (ring[i as usize], ring[j as usize]);
             let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
@@ -516,12 +545,18 @@ fn mesh_groups(groups: &[((i32, i32), Vec<&Building>)]) -> (Vec<TileMesh>, Vec<M
             key: *key,
             ..TileMesh::default()
         };
+        let mut roofs = TileMesh {
+            key: *key,
+            ..TileMesh::default()
+        };
         for b in members {
             match append_building(&mut mesh, b) {
                 Err(e) => errors.push(e),
                 // Only what the near level draws has a far level.
                 Ok(()) => {
-                    if let Err(e) = append_building_far(&mut far, b, FAR_TOLERANCE_M) {
+                    if let Err(e) = append_building_far(&mut far, b, FAR_TOLERANCE_M)
+                        .and_then(|()| append_building_roofs(&mut roofs, b))
+                    {
                         errors.push(e);
                     }
                 }
@@ -531,6 +566,10 @@ fn mesh_groups(groups: &[((i32, i32), Vec<&Building>)]) -> (Vec<TileMesh>, Vec<M
             mesh.update_bounds();
             far.update_bounds();
             mesh.far = Some(Box::new(far));
+            if !roofs.indices.is_empty() {
+                roofs.update_bounds();
+                mesh.roofs = Some(Box::new(roofs));
+            }
             tiles.push(mesh);
         }
     }
@@ -625,6 +664,18 @@ pub(crate) mod tests {
             let out = [mid[0] - centre[0], mid[1] - centre[1], mid[2] - centre[2]];
             assert!(dot(n, out) > 0.0, "triangle {t:?} faces inward");
         }
+        // At the roofs level the 30 m box keeps its walls, a 10 m one is a roof.
+        let mut roofs = TileMesh::default();
+        append_building_roofs(&mut roofs, &b).expect("roofs level");
+        assert_eq!(roofs.triangle_count(), 10);
+        let low = Building {
+            height_m: 10.0,
+            ..test_building(9, vec![[0.0, 0.0], [10.0, 0.0], [10.0, 20.0], [0.0, 20.0]])
+        };
+        let mut roofs = TileMesh::default();
+        append_building_roofs(&mut roofs, &low).expect("roofs level");
+        assert_eq!((roofs.positions.len(), roofs.triangle_count()), (4, 2));
+        assert!(roofs.positions.iter().all(|p| (p[1] - 110.0).abs() < 1e-4));
         // The building with a 64-point round footprint: far fewer vertices.
         let round = test_building(8, circle);
         let (mut near, mut far) = (TileMesh::default(), TileMesh::default());

@@ -14,7 +14,7 @@ use super::look::{HaloMaterial, HaloParams, Look, halo_mesh_to_bevy};
 use crate::cockpit::drill::Drill;
 use crate::cockpit::state::CityState;
 use crate::cockpit::theme;
-use crate::geo::mesh::{FAR_TOLERANCE_M, TileMesh};
+use crate::geo::mesh::{FAR_TOLERANCE_M, ROOFS_MIN_WALL_M, TileMesh};
 use crate::model::{Area, City, RiskLevel};
 
 pub const BUILDINGS_SHADER: Handle<Shader> = uuid_handle!("5b0c3f0e-3a51-4d7c-9d36-6c1f0e6c2a01");
@@ -261,6 +261,9 @@ pub enum TileLevel {
     Near,
     /// Simplified footprints on shared corners ([`crate::geo::mesh::append_building_far`]).
     Far,
+    /// Roofs, and the walls of buildings tall enough to show them
+    /// ([`crate::geo::mesh::append_building_roofs`]).
+    Roofs,
 }
 
 /// Where a tile switches from its near to its far level: chosen by screen
@@ -273,6 +276,9 @@ pub struct BuildingLod {
     /// Distance from the camera to a tile's centre (m) beyond which its far
     /// level is drawn; `f32::INFINITY` draws every tile near.
     pub switch_m: f32,
+    /// … and beyond which its roofs level is (walls lower than
+    /// [`ROOFS_MIN_WALL_M`] under a pixel high for its nearest building).
+    pub roofs_m: f32,
 }
 
 pub const LOD_PIXEL_BUDGET: f32 = 0.75;
@@ -282,9 +288,13 @@ impl BuildingLod {
     /// The switch for tiles of `tile_size_m`.
     pub fn for_tiles(tile_size_m: f32) -> BuildingLod {
         let px_per_m_at_1m = LOD_REFERENCE_HEIGHT_PX / (2.0 * 22.5f32.to_radians().tan());
+        let half_diagonal = tile_size_m * std::f32::consts::FRAC_1_SQRT_2;
         let nearest = FAR_TOLERANCE_M * px_per_m_at_1m / LOD_PIXEL_BUDGET;
+        // A wall of ROOFS_MIN_WALL_M under one pixel.
+        let roofs_nearest = ROOFS_MIN_WALL_M * px_per_m_at_1m;
         BuildingLod {
-            switch_m: nearest + tile_size_m * std::f32::consts::FRAC_1_SQRT_2,
+            switch_m: nearest + half_diagonal,
+            roofs_m: roofs_nearest + half_diagonal,
         }
     }
 
@@ -292,14 +302,17 @@ impl BuildingLod {
     pub fn near_only() -> BuildingLod {
         BuildingLod {
             switch_m: f32::INFINITY,
+            roofs_m: f32::INFINITY,
         }
     }
 
     pub fn range(&self, level: TileLevel) -> VisibilityRange {
         let switch = self.switch_m.min(f32::MAX);
+        let roofs = self.roofs_m.clamp(switch, f32::MAX);
         let mut range = match level {
             TileLevel::Near => VisibilityRange::abrupt(0.0, switch),
-            TileLevel::Far => VisibilityRange::abrupt(switch, f32::MAX),
+            TileLevel::Far => VisibilityRange::abrupt(switch, roofs),
+            TileLevel::Roofs => VisibilityRange::abrupt(roofs, f32::MAX),
         };
         range.use_aabb = true;
         range
@@ -395,15 +408,19 @@ pub(super) fn spawn_building_tiles(
             Transform::IDENTITY,
             RenderLayers::layer(SHARED_BUILDINGS_LAYER),
         ));
-        if let Some(far) = tile.far.take() {
+        for (level, mesh) in [
+            (TileLevel::Far, tile.far.take()),
+            (TileLevel::Roofs, tile.roofs.take()),
+        ] {
+            let Some(mesh) = mesh else { continue };
             commands.spawn((
-                Name::new(format!("far buildings tile {:?}", tile.key)),
-                Mesh3d(meshes.add(tile_mesh_to_bevy(&far))),
+                Name::new(format!("{level:?} buildings tile {:?}", tile.key)),
+                Mesh3d(meshes.add(tile_mesh_to_bevy(&mesh))),
                 MeshMaterial3d(material.clone()),
-                // The near level's box: both levels switch at one distance.
+                // The near level's box: every level switches at one distance.
                 tile_aabb(tile),
-                TileLevel::Far,
-                lod.range(TileLevel::Far),
+                level,
+                lod.range(level),
                 Transform::IDENTITY,
                 RenderLayers::layer(SHARED_BUILDINGS_LAYER),
             ));

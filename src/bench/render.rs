@@ -167,17 +167,7 @@ fn bench_generated(count: usize, args: &RenderBenchArgs) -> anyhow::Result<()> {
     };
     for (name, v) in [("whole city", view), ("street level", street)] {
         headless.set_view(v);
-        for _ in 0..2 {
-            headless.update();
-        }
-        headless.wait_for_gpu();
-        let mut frames = Vec::with_capacity(args.common.frames);
-        for _ in 0..args.common.frames {
-            let t = Instant::now();
-            headless.update();
-            headless.wait_for_gpu();
-            frames.push(ms(t));
-        }
+        let mut frames = timed_frames(&mut headless, args.common.frames);
         let (median, p95) = median_p95(&mut frames);
         println!(
             "{name}: median {median:.1} ms = {:.1} fps (goal ≥ 5), p95 {p95:.1} ms",
@@ -186,6 +176,22 @@ fn bench_generated(count: usize, args: &RenderBenchArgs) -> anyhow::Result<()> {
     }
     recolour_costs(&city, args.common.frames.max(20));
     Ok(())
+}
+
+/// Two frames to settle, then `count` timed ones (GPU work included).
+fn timed_frames(headless: &mut HeadlessCity, count: usize) -> Vec<f64> {
+    for _ in 0..2 {
+        headless.update();
+    }
+    headless.wait_for_gpu();
+    (0..count)
+        .map(|_| {
+            let t = Instant::now();
+            headless.update();
+            headless.wait_for_gpu();
+            ms(t)
+        })
+        .collect()
 }
 
 fn ms(start: Instant) -> f64 {
@@ -268,17 +274,7 @@ fn bench_dataset(name: &str, data: &DataArgs, args: &RenderBenchArgs) -> anyhow:
         .app()
         .world_mut()
         .insert_resource(BuildingLod::near_only());
-    for _ in 0..2 {
-        headless.update();
-    }
-    headless.wait_for_gpu();
-    let mut full_frames = Vec::with_capacity(args.common.frames);
-    for _ in 0..args.common.frames {
-        let t = Instant::now();
-        headless.update();
-        headless.wait_for_gpu();
-        full_frames.push(ms(t));
-    }
+    let mut full_frames = timed_frames(&mut headless, args.common.frames);
     headless
         .app()
         .world_mut()

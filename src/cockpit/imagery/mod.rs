@@ -359,10 +359,14 @@ fn exchange(
                 let m_per_px = size[1] / f64::from(composite.height.max(1));
                 let rect = layer.world_rect(composite.region);
                 let handle = images.add(drape_image(composite));
-                let Ok(material) = terrain.single() else {
-                    continue;
-                };
-                let Some(mut material) = materials.get_mut(&material.0) else {
+                let Some(mut material) =
+                    terrain.single().ok().and_then(|m| materials.get_mut(&m.0))
+                else {
+                    // Said once: nothing to drape on (and nothing to wait for).
+                    if layer.status.problem.is_none() {
+                        error!("imagery: the city has no terrain to drape it on");
+                        layer.status.problem = Some("no terrain to drape it on".to_owned());
+                    }
                     continue;
                 };
                 match which {

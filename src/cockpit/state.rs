@@ -122,29 +122,34 @@ impl CityState {
 
     /// Packs the GPU state words (see shaders/buildings.wgsl) into `out`.
     pub fn pack_into(&self, out: &mut Vec<u8>) {
+        let levels = self.live.levels();
         out.clear();
-        out.reserve(self.live.len() * 4);
-        let selected = self.selected.map(BuildingId::index);
-        for (i, (level, alarm)) in self
-            .live
-            .levels()
-            .iter()
+        out.resize(levels.len() * 4, 0);
+        // One pass for what every word has (level, alarm), then the rare
+        // flags only where they are (a million words in a few ms).
+        for ((slot, level), alarm) in out
+            .chunks_exact_mut(4)
+            .zip(levels)
             .zip(self.live.alarm_flags())
-            .enumerate()
         {
-            let mut w = *level as u32;
-            if selected == Some(i) {
-                w |= word::SELECTED;
+            let w = *level as u32 | if alarm { word::ALARM } else { 0 };
+            slot.copy_from_slice(&w.to_le_bytes());
+        }
+        let mut set = |i: usize, bit: u32| {
+            if let Some(slot) = out.get_mut(i * 4..i * 4 + 4) {
+                let w = u32::from_le_bytes([slot[0], slot[1], slot[2], slot[3]]) | bit;
+                slot.copy_from_slice(&w.to_le_bytes());
             }
-            if alarm {
-                w |= word::ALARM;
+        };
+        if let Some(id) = self.selected {
+            set(id.index(), word::SELECTED);
+        }
+        if let Some(on) = &self.highlighted {
+            for i in 0..levels.len() {
+                if !on.get(i).copied().unwrap_or(false) {
+                    set(i, word::DIMMED);
+                }
             }
-            if let Some(on) = &self.highlighted
-                && !on.get(i).copied().unwrap_or(false)
-            {
-                w |= word::DIMMED;
-            }
-            out.extend_from_slice(&w.to_le_bytes());
         }
     }
 }
@@ -203,5 +208,11 @@ mod tests {
         assert_eq!(w(&bytes), 2 | word::ALARM);
         state.select(Some(BuildingId(u32::MAX)));
         assert_eq!(state.selected(), None, "an unknown id clears it");
+        // A briefing's highlight dims every other building.
+        state.set_highlight(Some(&[BuildingId(2)]));
+        state.pack_into(&mut bytes);
+        assert_eq!(w(&bytes), 2 | word::ALARM);
+        let first = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        assert_ne!(first & word::DIMMED, 0);
     }
 }

@@ -470,6 +470,10 @@ pub fn tessellate_ring(ring: &[[f32; 2]]) -> Result<VertexBuffers<[f32; 2], u32>
     if ring.len() < 3 {
         return Err(format!("{} points are not a polygon", ring.len()));
     }
+    // Most footprints are convex (boxes): a fan, without the tessellator.
+    if let Some(fan) = convex_fan(ring) {
+        return Ok(fan);
+    }
     let mut builder = Path::builder();
     builder.begin(point(ring[0][0], ring[0][1]));
     for p in &ring[1..] {
@@ -492,6 +496,38 @@ pub fn tessellate_ring(ring: &[[f32; 2]]) -> Result<VertexBuffers<[f32; 2], u32>
         return Err("no roof triangles (zero area?)".to_owned());
     }
     Ok(buffers)
+}
+
+/// A strictly convex ring as a triangle fan (None when it is not: a
+/// reflex or straight corner, or a ring that winds more than once).
+fn convex_fan(ring: &[[f32; 2]]) -> Option<VertexBuffers<[f32; 2], u32>> {
+    let n = ring.len();
+    let mut sign = 0.0f32;
+    let mut turning = 0.0f32;
+    for i in 0..n {
+        let (a, b, c) = (ring[i], ring[(i + 1) % n], ring[(i + 2) % n]);
+        let (u, v) = ([b[0] - a[0], b[1] - a[1]], [c[0] - b[0], c[1] - b[1]]);
+        let cross = u[0] * v[1] - u[1] * v[0];
+        if cross.abs() <= 1e-6 * (u[0].hypot(u[1]) * v[0].hypot(v[1])).max(1e-12) {
+            return None;
+        }
+        if sign == 0.0 {
+            sign = cross.signum();
+        } else if cross.signum() != sign {
+            return None;
+        }
+        turning += cross.atan2(u[0] * v[0] + u[1] * v[1]);
+    }
+    // Once round (2π), not a star that turns the same way twice.
+    if (turning.abs() - std::f32::consts::TAU).abs() > 0.1 {
+        return None;
+    }
+    let mut buffers: VertexBuffers<[f32; 2], u32> = VertexBuffers::new();
+    buffers.vertices.extend_from_slice(ring);
+    for i in 1..n as u32 - 1 {
+        buffers.indices.extend([0, i, i + 1]);
+    }
+    Some(buffers)
 }
 
 /// Groups buildings into square tiles by footprint centre and meshes each
@@ -687,6 +723,47 @@ pub(crate) mod tests {
             far.positions.len(),
             near.positions.len()
         );
+    }
+
+    #[test]
+    fn convex_footprints_are_fanned_and_others_tessellated() {
+        let square = [[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]];
+        let fan = convex_fan(&square).expect("a square is convex");
+        assert_eq!((fan.vertices.len(), fan.indices.len()), (4, 6));
+        // Clockwise too.
+        let mut cw = square;
+        cw.reverse();
+        assert!(convex_fan(&cw).is_some());
+        // An L has a reflex corner, a straight corner is not strict, a
+        // pentagram turns the same way twice round: all to lyon.
+        let l = [
+            [0.0, 0.0],
+            [20.0, 0.0],
+            [20.0, 10.0],
+            [10.0, 10.0],
+            [10.0, 20.0],
+            [0.0, 20.0],
+        ];
+        assert!(convex_fan(&l).is_none());
+        assert!(
+            convex_fan(&[
+                [0.0, 0.0],
+                [5.0, 0.0],
+                [10.0, 0.0],
+                [10.0, 10.0],
+                [0.0, 10.0]
+            ])
+            .is_none()
+        );
+        let star: Vec<[f32; 2]> = (0..5)
+            .map(|i| {
+                let a = (i * 2) as f32 / 5.0 * std::f32::consts::TAU;
+                [10.0 * a.cos(), 10.0 * a.sin()]
+            })
+            .collect();
+        assert!(convex_fan(&star).is_none());
+        let l_roof = tessellate_ring(&l).expect("lyon does the L");
+        assert_eq!(l_roof.indices.len(), 4 * 3);
     }
 
     #[test]

@@ -273,7 +273,15 @@ impl HeadlessCity {
         const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
         let started = std::time::Instant::now();
         loop {
-            // One frame first: the view's wish is worked out in a frame.
+            // Without imagery there is nothing to wait for (no extra frame).
+            if !self
+                .app
+                .world()
+                .contains_resource::<crate::cockpit::imagery::ImageryLayer>()
+            {
+                return Ok(());
+            }
+            // A frame first: the view's wish is worked out in a frame.
             self.app.update();
             let Some(layer) = self
                 .app

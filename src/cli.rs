@@ -647,10 +647,11 @@ pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
         .map(Dem::load)
         .transpose()
         .context("loading the DEM")?;
+    // Header and metadata only: the cockpit's imagery thread reads the pixels.
     let imagery = data
         .imagery
         .as_deref()
-        .map(crate::geo::imagery::Imagery::open)
+        .map(crate::geo::imagery::Imagery::probe)
         .transpose()
         .context("loading the imagery")?;
     let mut osm_areas = None;
@@ -707,13 +708,13 @@ pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
         }
         (None, None)
             if data.scene.is_none()
-                && let (Some(imagery), Some(path)) = (&imagery, &data.imagery) =>
+                && let (Some((imagery, _)), Some(path)) = (&imagery, &data.imagery) =>
         {
             let name = path.file_stem().map_or_else(
                 || "imagery".to_owned(),
                 |s| s.to_string_lossy().into_owned(),
             );
-            crate::geo::assemble::city_from_extent(imagery.bounds(), &name)
+            crate::geo::assemble::city_from_extent(imagery.bounds_lon_lat, &name)
         }
         (None, None) => {
             let scene = match &data.scene {
@@ -766,8 +767,8 @@ pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
     if let Some(water) = water {
         crate::geo::assemble::carve_water(&mut city, &water);
     }
-    if let Some(imagery) = &imagery {
-        attach_imagery(&mut city, imagery, data.strict)?;
+    if let Some((imagery, attribution)) = imagery {
+        attach_imagery(&mut city, imagery, attribution, data.strict)?;
     }
     // Before hazards are placed: they stand on the relief as shown.
     if let Some(k) = data.exaggerate {
@@ -825,31 +826,30 @@ pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
 /// the city.
 fn attach_imagery(
     city: &mut City,
-    imagery: &crate::geo::imagery::Imagery,
+    imagery: crate::model::ImageryRef,
+    attribution: Option<String>,
     strict: bool,
 ) -> anyhow::Result<()> {
-    let name = imagery.path().display().to_string();
+    let name = imagery.path.display().to_string();
     if let Some(problem) =
-        crate::geo::assemble::imagery_coverage_problem(imagery.bounds(), &name, city)
+        crate::geo::assemble::imagery_coverage_problem(imagery.bounds_lon_lat, &name, city)
     {
         if strict {
             bail!("{problem} (--strict)");
         }
         eprintln!("warning: {problem}");
     }
-    match imagery.attribution() {
-        Some(text) => city.attributions.push(text.to_owned()),
+    match attribution {
+        Some(text) => city.attributions.push(text),
         None => eprintln!(
             "note: imagery {name} names no attribution in its metadata; give it with --attribution \"…\""
         ),
     }
-    let described = imagery.describe();
     eprintln!(
         "imagery {name}: {}, {:.2} m per pixel at its finest",
-        described.summary,
-        imagery.finest_m_per_px()
+        imagery.summary, imagery.finest_m_per_px
     );
-    city.imagery = Some(described);
+    city.imagery = Some(imagery);
     Ok(())
 }
 

@@ -25,6 +25,9 @@ fn save(composite: &citytwin::geo::imagery::Composite, name: &str) {
 fn both_formats_put_the_same_pixels_at_the_same_place() {
     let mut tif = Imagery::open(&common::shared_data(TIF)).expect("GeoTIFF opens");
     let mut mbt = Imagery::open(&common::shared_data(MBTILES)).expect("MBTiles opens");
+    // The header-only probe the loader uses says what opening says.
+    let (probed, _) = Imagery::probe(&common::shared_data(TIF)).expect("probe");
+    assert_eq!(probed, tif.describe());
     let b = tif.bounds();
     assert!(
         (b[0] - 2.281_181_4).abs() < 1e-6 && (b[3] - 48.982_770_9).abs() < 1e-6,

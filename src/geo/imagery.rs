@@ -113,6 +113,18 @@ impl Imagery {
     /// Opens `path`, by its first bytes: a TIFF (`II*\0`, `MM\0*`, or
     /// BigTIFF) or an SQLite database (MBTiles).
     pub fn open(path: &Path) -> Result<Imagery, ImageryError> {
+        Imagery::read(path, true)
+    }
+
+    /// What [`Imagery::describe`] and [`Imagery::attribution`] say of the
+    /// file, read from its header and metadata only (a GeoTIFF's pixels
+    /// are read once, by whoever draws them).
+    pub fn probe(path: &Path) -> Result<(ImageryRef, Option<String>), ImageryError> {
+        let header = Imagery::read(path, false)?;
+        Ok((header.describe(), header.attribution().map(str::to_owned)))
+    }
+
+    fn read(path: &Path, pixels: bool) -> Result<Imagery, ImageryError> {
         let name = path.display().to_string();
         let mut head = [0u8; 16];
         let read = std::fs::File::open(path)
@@ -126,7 +138,7 @@ impl Imagery {
             return MbTiles::open(path).map(|m| Imagery::MbTiles(Box::new(m)));
         }
         if head.starts_with(b"II") || head.starts_with(b"MM") {
-            return GeoTiffImage::load(path).map(Imagery::GeoTiff);
+            return GeoTiffImage::read(path, pixels).map(Imagery::GeoTiff);
         }
         Err(ImageryError::Format {
             path: name,
@@ -316,6 +328,12 @@ pub struct GeoTiffImage {
 
 impl GeoTiffImage {
     pub fn load(path: &Path) -> Result<GeoTiffImage, ImageryError> {
+        GeoTiffImage::read(path, true)
+    }
+
+    /// The header always; the pixels when `pixels` (else none: only for
+    /// [`Imagery::probe`], never drawn).
+    fn read(path: &Path, pixels_too: bool) -> Result<GeoTiffImage, ImageryError> {
         use tiff::ColorType;
         use tiff::decoder::{Decoder, DecodingResult};
         let name = path.display().to_string();
@@ -361,6 +379,17 @@ impl GeoTiffImage {
             .ok()
             .map(|s| s.trim_matches(char::from(0)).trim().to_owned())
             .filter(|s| !s.is_empty());
+        if !pixels_too {
+            return Ok(GeoTiffImage {
+                path: path.to_owned(),
+                width,
+                height,
+                georef,
+                had_alpha,
+                copyright,
+                rgba: Vec::new(),
+            });
+        }
         let DecodingResult::U8(samples) = decoder.read_image().map_err(tiff_err)? else {
             return Err(pixels("samples are not 8-bit".to_owned()));
         };

@@ -136,11 +136,7 @@ fn switching_levels_does_not_change_the_colours() {
         pitch_deg: 45.0,
         ..low_view(&city)
     };
-    let b = &city.bounds;
-    let overview = OrbitCamera {
-        pitch_deg: 60.0,
-        ..OrbitCamera::overview(b.min_m, b.max_m, city.terrain.height_at([0.0, 0.0]))
-    };
+    let overview = citytwin::bench::whole_city_view(&city);
     for (name, view, level) in [
         ("far", high, TileLevel::Far),
         ("roofs", overview, TileLevel::Roofs),

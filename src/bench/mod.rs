@@ -6,6 +6,7 @@ mod hub;
 mod kpi;
 mod reference;
 mod render;
+pub use render::whole_city_view;
 mod replay;
 mod stream;
 mod video;

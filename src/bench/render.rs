@@ -144,13 +144,8 @@ fn bench_generated(count: usize, args: &RenderBenchArgs) -> anyhow::Result<()> {
     ));
     drop(report);
     let city_ms = ms(t_city);
-    let b = &city.bounds;
-    let mut view = OrbitCamera::overview(b.min_m, b.max_m, 0.0);
-    view.pitch_deg = 60.0;
-    let t_gpu = Instant::now();
-    let mut headless = HeadlessCity::new(city.clone(), view, args.size, false);
-    headless.wait_for_gpu();
-    let gpu_ms = ms(t_gpu);
+    let view = whole_city_view(&city);
+    let (mut headless, gpu_ms) = first_frame(&city, view, args.size);
     println!(
         "load: {:.0} ms (goal ≤ 10,000) = {gen_ms:.0} ms generating footprints + {city_ms:.0} ms footprints → city + {gpu_ms:.0} ms mesh, upload, first frame",
         ms(t_load)
@@ -176,6 +171,25 @@ fn bench_generated(count: usize, args: &RenderBenchArgs) -> anyhow::Result<()> {
     }
     recolour_costs(&city, args.common.frames.max(20));
     Ok(())
+}
+
+/// The view every `bench render` figure is taken from: the whole city,
+/// 60° down.
+pub fn whole_city_view(city: &City) -> OrbitCamera {
+    let b = &city.bounds;
+    OrbitCamera {
+        pitch_deg: 60.0,
+        ..OrbitCamera::overview(b.min_m, b.max_m, city.terrain.height_at([0.0, 0.0]))
+    }
+}
+
+/// The headless cockpit on `city` and the time to its first frame (mesh,
+/// upload, render).
+fn first_frame(city: &Arc<City>, view: OrbitCamera, size: UVec2) -> (HeadlessCity, f64) {
+    let t = Instant::now();
+    let headless = HeadlessCity::new(city.clone(), view, size, false);
+    headless.wait_for_gpu();
+    (headless, ms(t))
 }
 
 /// Two frames to settle, then `count` timed ones (GPU work included).
@@ -204,13 +218,8 @@ fn bench_dataset(name: &str, data: &DataArgs, args: &RenderBenchArgs) -> anyhow:
     let city = Arc::new(load_city(data)?);
     let parse_ms = ms(t_load);
     let rss_city = super::rss_mb("self");
-    let b = &city.bounds;
-    let mut view = OrbitCamera::overview(b.min_m, b.max_m, city.terrain.height_at([0.0, 0.0]));
-    view.pitch_deg = 60.0;
-    let t_gpu = Instant::now();
-    let mut headless = HeadlessCity::new(city.clone(), view, args.size, false);
-    headless.wait_for_gpu();
-    let gpu_ms = ms(t_gpu);
+    let view = whole_city_view(&city);
+    let (mut headless, gpu_ms) = first_frame(&city, view, args.size);
     println!(
         "load: {:.0} ms total = {parse_ms:.0} ms file → city + {gpu_ms:.0} ms mesh, upload, first frame ({} buildings)",
         ms(t_load),

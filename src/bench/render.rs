@@ -15,7 +15,7 @@ use super::{Common, median_p95};
 use crate::cli::{DataArgs, load_city, parse_size};
 use crate::cockpit::camera::OrbitCamera;
 use crate::cockpit::city::TILE_SIZE_M;
-use crate::cockpit::city::buildings::BuildingLod;
+use crate::cockpit::city::buildings::{BuildingLod, TileLevel};
 use crate::cockpit::city::look::{Look, SetLook};
 use crate::cockpit::city::terrain::grid_indices;
 use crate::cockpit::headless::HeadlessCity;
@@ -23,6 +23,7 @@ use crate::cockpit::state::CityState;
 use crate::cockpit::ui::theme;
 use crate::geo::mesh::build_tiles;
 use crate::model::{BuildingId, City, RiskLevel};
+use bevy::prelude::{Visibility, With};
 
 #[derive(Args, Debug, Clone)]
 pub struct RenderBenchArgs {
@@ -298,6 +299,14 @@ fn bench_dataset(name: &str, data: &DataArgs, args: &RenderBenchArgs) -> anyhow:
         lod.roofs_m
     );
 
+    // The rest of the frame: every building level hidden.
+    let no_buildings = without_buildings(&mut headless, args.common.frames);
+    println!(
+        "without buildings (terrain, water, lines, sky, halos, post): median {no_buildings:.1} ms → buildings cost {:.1} ms of the cockpit frame, {:.1} ms at full detail",
+        median - no_buildings,
+        full_median - no_buildings
+    );
+
     let reference = reference_frame_ms(&city, &view, args)?;
     if let Some((ref_median, ref_p95, triangles)) = reference {
         println!(
@@ -309,6 +318,21 @@ fn bench_dataset(name: &str, data: &DataArgs, args: &RenderBenchArgs) -> anyhow:
 
     recolour_costs(&city, args.common.frames.max(20));
     Ok(())
+}
+
+/// The median frame with every building tile hidden (then shown again).
+fn without_buildings(headless: &mut HeadlessCity, count: usize) -> f64 {
+    let set = |headless: &mut HeadlessCity, visibility: Visibility| {
+        let world = headless.app().world_mut();
+        let mut tiles = world.query_filtered::<&mut Visibility, With<TileLevel>>();
+        for mut v in tiles.iter_mut(world) {
+            *v = visibility;
+        }
+    };
+    set(headless, Visibility::Hidden);
+    let mut frames = timed_frames(headless, count);
+    set(headless, Visibility::Inherited);
+    median_p95(&mut frames).0
 }
 
 /// Building triangles at the near, far and roofs levels.

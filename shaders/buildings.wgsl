@@ -46,20 +46,20 @@ const DIMMED_BIT: u32 = 32u;
 struct Vertex {
     @builtin(instance_index) instance_index: u32,
     @location(0) position: vec3<f32>,
-    @location(1) normal: vec3<f32>,
-    @location(2) building_id: u32,
+    @location(1) building_id: u32,
     // x: metres above the building's base; y: the building's height.
-    @location(3) wall: vec2<f32>,
+    @location(2) wall: vec2<f32>,
 }
 
 struct VertexOutput {
     @builtin(position) clip_position: vec4<f32>,
     @location(0) world_position: vec3<f32>,
-    @location(1) normal: vec3<f32>,
-    @location(2) @interpolate(flat) state: u32,
-    @location(3) @interpolate(flat) inside: u32,
-    @location(4) wall: vec2<f32>,
+    // The state word; bit 31: the building lies in the focused area.
+    @location(1) @interpolate(flat) state: u32,
+    @location(2) wall: vec2<f32>,
 }
+
+const INSIDE_BIT: u32 = 0x80000000u;
 
 // 1 when a building with this area word lies in the focused area.
 fn in_focus(area: u32) -> u32 {
@@ -89,21 +89,16 @@ fn mute_amount(level: u32, focus: f32) -> f32 {
 @vertex
 fn vertex(in: Vertex) -> VertexOutput {
     var out: VertexOutput;
-    let world_from_local = get_world_from_local(in.instance_index);
-    let world = world_from_local * vec4<f32>(in.position, 1.0);
+    let world = get_world_from_local(in.instance_index) * vec4<f32>(in.position, 1.0);
     out.world_position = world.xyz;
     out.clip_position = position_world_to_clip(world.xyz);
-    // Far-level vertices are shared by a roof and walls: no normal of
-    // their own (zero); the fragment takes its face's.
-    let normal = (world_from_local * vec4<f32>(in.normal, 0.0)).xyz;
-    out.normal = select(vec3<f32>(0.0), normalize(normal), dot(in.normal, in.normal) > 0.25);
-    out.state = states[in.building_id];
     out.wall = in.wall;
     // At city level every building is in focus: skip the lookup.
-    out.inside = 1u;
+    var inside = 1u;
     if params.focus.x != 0u {
-        out.inside = in_focus(areas[in.building_id]);
+        inside = in_focus(areas[in.building_id]);
     }
+    out.state = (states[in.building_id] & ~INSIDE_BIT) | select(0u, INSIDE_BIT, inside == 1u);
     return out;
 }
 
@@ -114,12 +109,12 @@ fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
     let level = min(in.state & LEVEL_MASK, 4u);
     var base = params.palette[level].rgb;
     var color: vec3<f32>;
-    // The face's normal from screen derivatives where the vertex has none
-    // (far level), turned towards the eye (back faces are culled).
+    // Every face is flat and its vertices are shared by the faces meeting
+    // at a corner: the normal comes from screen derivatives, turned towards
+    // the eye (back faces are culled).
     let face = normalize(cross(dpdx(in.world_position), dpdy(in.world_position)));
     let eye = view.world_position - in.world_position;
-    let face_n = select(-face, face, dot(face, eye) > 0.0);
-    let normal = select(face_n, normalize(in.normal), dot(in.normal, in.normal) > 0.25);
+    let normal = select(-face, face, dot(face, eye) > 0.0);
     let lambert = max(dot(normal, params.sun.xyz), 0.0);
     if params.look.y < 0.5 {
         // The flat look: lambert plus a constant ambient, every level equal.
@@ -162,7 +157,7 @@ fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
         let grey = dot(color, vec3<f32>(0.3, 0.5, 0.2));
         color = mix(vec3<f32>(grey), color, 0.25) * 0.2;
     }
-    if in.inside == 0u {
+    if (in.state & INSIDE_BIT) == 0u {
         // Outside the drilled-into area: dark and desaturated.
         let grey = dot(color, vec3<f32>(0.3, 0.5, 0.2));
         color = mix(vec3<f32>(grey), color, 0.2) * 0.1;

@@ -7,9 +7,10 @@ mod common;
 
 use std::sync::Arc;
 
+use bevy::camera::visibility::VisibilityRange;
 use bevy::math::{UVec2, Vec3};
 use citytwin::cockpit::camera::OrbitCamera;
-use citytwin::cockpit::city::buildings::{BuildingLod, TileLevel};
+use citytwin::cockpit::city::buildings::{BuildingLod, CoversFar, TileLevel};
 use citytwin::cockpit::headless::HeadlessCity;
 use citytwin::cockpit::theme;
 use citytwin::geo::demo::{DemoScene, generate};
@@ -128,21 +129,81 @@ fn a_far_building_changes_colour_in_the_same_frame_as_a_near_one() {
 
 #[test]
 fn switching_levels_does_not_change_the_colours() {
+    // The demo's boxes stay boxes at the far level, so their tiles keep
+    // none (the near level is drawn there); real footprints with many
+    // corners do: Moscow's, high over its centre.
+    let moscow = Arc::new(
+        citytwin::cli::load_city(&citytwin::cli::DataArgs {
+            buildings: Some(common::shared_data("buildings/moscow_41k.geojson")),
+            default_height: citytwin::geo::geojson::DEFAULT_HEIGHT_M,
+            ..Default::default()
+        })
+        .expect("moscow loads"),
+    );
+    let b = &moscow.bounds;
+    let centre = [
+        (b.min_m[0] + b.max_m[0]) / 2.0,
+        (b.min_m[1] + b.max_m[1]) / 2.0,
+    ];
+    let high = OrbitCamera {
+        focus: Vec3::from(world_from_local(centre, 0.0)),
+        distance_m: 9000.0,
+        pitch_deg: 45.0,
+        heading_deg: 0.0,
+    };
+    compare_levels(&moscow, "far", high, TileLevel::Far);
+    // The whole demo in view (as `bench render` measures it): the roofs
+    // level.
     let city = demo();
-    // High over the city: most tiles at the far level; the whole city in
-    // view (as `bench render` measures it): the roofs level.
+    let overview = citytwin::bench::whole_city_view(&city);
+    compare_levels(&city, "roofs", overview, TileLevel::Roofs);
+}
+
+#[test]
+fn box_tiles_keep_no_far_level_and_draw_their_near_one_there() {
+    let city = demo();
     let high = OrbitCamera {
         distance_m: 9000.0,
         pitch_deg: 45.0,
         ..low_view(&city)
     };
-    let overview = citytwin::bench::whole_city_view(&city);
-    for (name, view, level) in [
-        ("far", high, TileLevel::Far),
-        ("roofs", overview, TileLevel::Roofs),
-    ] {
-        compare_levels(&city, name, view, level);
+    let mut headless = HeadlessCity::new(city.clone(), high, UVec2::new(320, 180), false);
+    let lod = *headless.app_ref().world().resource::<BuildingLod>();
+    let world = headless.app().world_mut();
+    let mut q = world.query::<(
+        &TileLevel,
+        &VisibilityRange,
+        bevy::ecs::query::Has<CoversFar>,
+    )>();
+    let (mut near, mut covering, mut far) = (0, 0, 0);
+    for (level, range, covers) in q.iter(world) {
+        match level {
+            // Each tile is drawn at some level at every distance: the near
+            // level's range reaches the roofs level's where there is no
+            // far level.
+            TileLevel::Near => {
+                near += 1;
+                covering += usize::from(covers);
+                let end = if covers { lod.roofs_m } else { lod.switch_m };
+                assert_eq!(range.end_margin.end, end, "near, covering far: {covers}");
+            }
+            TileLevel::Far => {
+                far += 1;
+                assert_eq!(range.start_margin.start, lod.switch_m);
+            }
+            TileLevel::Roofs => assert_eq!(range.start_margin.start, lod.roofs_m),
+        }
     }
+    assert!(near > 10, "{near} near tiles");
+    assert_eq!(
+        far + covering,
+        near,
+        "a far level or a near one covering it, per tile"
+    );
+    assert!(
+        far * 10 < near,
+        "{far} of {near} box tiles keep a far level"
+    );
 }
 
 fn compare_levels(city: &Arc<City>, name: &str, view: OrbitCamera, level: TileLevel) {

@@ -18,7 +18,6 @@ pub struct TileMesh {
     /// Tile grid coordinates (east, north).
     pub key: (i32, i32),
     pub positions: Vec<[f32; 3]>,
-    pub normals: Vec<[f32; 3]>,
     pub building_ids: Vec<u32>,
     /// Per vertex: metres above the building's base and the building's
     /// height (the shader darkens the foot of each wall and picks out the
@@ -43,10 +42,9 @@ impl TileMesh {
         self.indices.len() / 3
     }
 
-    fn push_vertex(&mut self, p: [f32; 3], n: [f32; 3], id: u32, wall: [f32; 2]) -> u32 {
+    fn push_vertex(&mut self, p: [f32; 3], id: u32, wall: [f32; 2]) -> u32 {
         let index = self.positions.len() as u32;
         self.positions.push(p);
-        self.normals.push(n);
         self.building_ids.push(id);
         self.walls.push(wall);
         index
@@ -224,81 +222,31 @@ pub fn signed_area2(ring: &[[f32; 2]]) -> f32 {
         .sum()
 }
 
-/// Appends one building (roof + walls of each of its parts) to `mesh`.
+/// Appends one building (roof + walls of each of its parts) to `mesh`,
+/// and its halo box: the near level, every footprint as it is. Each corner
+/// is one vertex shared by the roof and the walls meeting there (two a
+/// corner); no vertex carries a normal — every face is flat, and the shader
+/// takes its normal from screen derivatives.
 pub fn append_building(mesh: &mut TileMesh, building: &Building) -> Result<(), MeshError> {
-    let mut roofs = Vec::new();
+    append_simplified(mesh, building, 0.0, 0.0)?;
+    let (base, top) = (building.base_elevation_m, building.top_elevation_m());
     for ring in building.rings() {
-        if ring.len() < 3 {
-            return Err(MeshError::Degenerate {
-                code: building.code.clone(),
-                vertices: ring.len(),
-            });
-        }
-        roofs.push(
-            tessellate_roof(ring).map_err(|reason| MeshError::Tessellation {
-                code: building.code.clone(),
-                reason,
-            })?,
-        );
-    }
-    for (ring, roof) in building.rings().zip(roofs) {
-        append_part(mesh, building, ring, &roof);
+        mesh.halo.push_box(ring, base, top, building.id.0);
     }
     mesh.buildings.push(building.id);
     Ok(())
 }
 
-/// One footprint's roof and walls, and its halo box.
-fn append_part(
-    mesh: &mut TileMesh,
-    building: &Building,
-    ring: &[[f32; 2]],
-    roof: &VertexBuffers<[f32; 2], u32>,
-) {
-    let id = building.id.0;
-    let base = building.base_elevation_m;
-    let top = building.top_elevation_m();
-
-    let up = [0.0, 1.0, 0.0];
-    let first = mesh.positions.len() as u32;
-    let height = top - base;
-    for p in &roof.vertices {
-        mesh.push_vertex(world_from_local(*p, top), up, id, [height, height]);
-    }
-    for tri in roof.indices.chunks_exact(3) {
-        mesh.push_triangle([first + tri[0], first + tri[1], first + tri[2]], up);
-    }
-
-    for (i, a) in ring.iter().enumerate() {
-        let b = ring[(i + 1) % ring.len()];
-        let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
-        let len = dx.hypot(dy);
-        if len < 1e-3 {
-            continue;
-        }
-        // Outward normal of a counter-clockwise ring is the edge turned right;
-        // the sign check in push_triangle makes clockwise rings safe too.
-        let normal = world_from_local([dy / len, -dx / len], 0.0);
-        let (foot, head) = ([0.0, height], [height, height]);
-        let v0 = mesh.push_vertex(world_from_local(*a, base), normal, id, foot);
-        let v1 = mesh.push_vertex(world_from_local(b, base), normal, id, foot);
-        let v2 = mesh.push_vertex(world_from_local(b, top), normal, id, head);
-        let v3 = mesh.push_vertex(world_from_local(*a, top), normal, id, head);
-        mesh.push_triangle([v0, v1, v2], normal);
-        mesh.push_triangle([v0, v2, v3], normal);
-    }
-    mesh.halo.push_box(ring, base, top, id);
-}
-
 /// How far a far-level footprint may stray from the real one (metres).
 pub const FAR_TOLERANCE_M: f32 = 1.0;
+/// A tile keeps its far level only with at most this share of the near
+/// level's triangles.
+pub const FAR_WORTH_KEEPING: f32 = 0.8;
 
 /// The far level of a building: each footprint simplified to within
-/// `tolerance_m` (Douglas–Peucker), and every corner shared by the roof and
-/// the walls meeting there — two vertices a corner instead of five. Far
-/// vertices carry a zero normal; the shader takes the face's normal from
-/// screen derivatives. Same id, same state word: colour, selection and
-/// pulse are the near level's.
+/// `tolerance_m` (Douglas–Peucker), on shared corners like the near level.
+/// Same id, same state word: colour, selection and pulse are the near
+/// level's.
 pub fn append_building_far(
     mesh: &mut TileMesh,
     building: &Building,
@@ -330,6 +278,9 @@ fn append_simplified(
     let base = building.base_elevation_m;
     let top = building.top_elevation_m();
     let height = top - base;
+    // Every part is triangulated before any is appended: a building that
+    // fails leaves nothing of itself in the mesh.
+    let mut parts = Vec::new();
     for ring in building.rings() {
         if ring.len() < 3 {
             return Err(MeshError::Degenerate {
@@ -338,28 +289,33 @@ fn append_simplified(
             });
         }
         let simple = simplify_ring(ring, tolerance_m);
-        let (ring, roof) = match tessellate_ring(&simple) {
-            Ok(roof) => (simple.as_slice(), roof),
+        parts.push(match tessellate_ring(&simple) {
+            Ok(roof) => (simple, roof),
             // The simplified ring folded over: the real one.
             Err(_) => (
-                ring,
+                ring.to_vec(),
                 tessellate_roof(ring).map_err(|reason| MeshError::Tessellation {
                     code: building.code.clone(),
                     reason,
                 })?,
             ),
-        };
+        });
+    }
+    let walls = height >= min_wall_m;
+    for (ring, roof) in &parts {
         let n = ring.len() as u32;
-        let walls = height >= min_wall_m;
+        // Outward of a counter-clockwise ring is each edge turned right;
+        // of a clockwise one, turned left.
+        let turn = if signed_area2(ring) >= 0.0 { 1.0 } else { -1.0 };
         let first = mesh.positions.len() as u32;
         if walls {
             for p in ring {
-                mesh.push_vertex(world_from_local(*p, base), [0.0; 3], id, [0.0, height]);
+                mesh.push_vertex(world_from_local(*p, base), id, [0.0, height]);
             }
         }
         let roof_first = mesh.positions.len() as u32;
         for p in ring {
-            mesh.push_vertex(world_from_local(*p, top), [0.0; 3], id, [height, height]);
+            mesh.push_vertex(world_from_local(*p, top), id, [height, height]);
         }
         let bottom = first;
         // Roof triangles on the shared top corners (lyon keeps the input
@@ -374,7 +330,7 @@ fn append_simplified(
             .iter()
             .map(|p| match corner.get(&[p[0].to_bits(), p[1].to_bits()]) {
                 Some(i) => *i,
-                None => mesh.push_vertex(world_from_local(*p, top), [0.0; 3], id, [height, height]),
+                None => mesh.push_vertex(world_from_local(*p, top), id, [height, height]),
             })
             .collect();
         let up = [0.0, 1.0, 0.0];
@@ -395,7 +351,7 @@ fn append_simplified(
             if dx.hypot(dy) < 1e-3 {
                 continue;
             }
-            let outward = world_from_local([dy, -dx], 0.0);
+            let outward = world_from_local([dy * turn, -dx * turn], 0.0);
             mesh.push_triangle([bottom + i, bottom + j, roof_first + j], outward);
             mesh.push_triangle([bottom + i, roof_first + j, roof_first + i], outward);
         }
@@ -600,8 +556,12 @@ fn mesh_groups(groups: &[((i32, i32), Vec<&Building>)]) -> (Vec<TileMesh>, Vec<M
         }
         if !mesh.indices.is_empty() {
             mesh.update_bounds();
-            far.update_bounds();
-            mesh.far = Some(Box::new(far));
+            // A far level that saves little (boxes stay boxes) is not worth
+            // its memory: the near level is drawn in its place.
+            if far.triangle_count() as f32 <= FAR_WORTH_KEEPING * mesh.triangle_count() as f32 {
+                far.update_bounds();
+                mesh.far = Some(Box::new(far));
+            }
             if !roofs.indices.is_empty() {
                 roofs.update_bounds();
                 mesh.roofs = Some(Box::new(roofs));
@@ -651,8 +611,13 @@ pub(crate) mod tests {
         // 2 roof triangles + 4 walls × 2.
         assert_eq!(mesh.triangle_count(), 10);
         assert!(mesh.building_ids.iter().all(|&id| id == 7));
+        // Shared corners: 4 at the base, 4 at the top.
+        assert_eq!(mesh.positions.len(), 8);
         // No face points down (no bottom), and every vertex is at base or top.
-        assert!(mesh.normals.iter().all(|n| n[1] >= 0.0));
+        assert!(mesh.indices.chunks_exact(3).all(|t| {
+            let [a, b, c] = [0, 1, 2].map(|k| mesh.positions[t[k] as usize]);
+            triangle_cross(a, b, c)[1] >= -1e-3
+        }));
         assert!(
             mesh.positions
                 .iter()
@@ -682,10 +647,6 @@ pub(crate) mod tests {
         assert_eq!(far.positions.len(), 8);
         assert_eq!(far.triangle_count(), 10);
         assert!(far.building_ids.iter().all(|&id| id == 7));
-        assert!(
-            far.normals.iter().all(|n| *n == [0.0; 3]),
-            "the shader takes face normals"
-        );
         // Wound outward / up like the near level: every triangle's normal
         // points away from the box's centre.
         let centre = [5.0, 115.0, -10.0];
@@ -718,10 +679,13 @@ pub(crate) mod tests {
         append_building(&mut near, &round).expect("near");
         append_building_far(&mut far, &round, FAR_TOLERANCE_M).expect("far");
         assert!(
-            far.positions.len() * 8 < near.positions.len(),
-            "{} vs {}",
+            far.positions.len() * 3 < near.positions.len()
+                && far.triangle_count() * 3 < near.triangle_count(),
+            "{} vs {} vertices, {} vs {} triangles",
             far.positions.len(),
-            near.positions.len()
+            near.positions.len(),
+            far.triangle_count(),
+            near.triangle_count()
         );
     }
 
@@ -767,7 +731,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn triangles_face_their_normals() {
+    fn triangles_face_outward_and_up() {
         // Clockwise L-shape: winding must still come out facing outward/up.
         let ring = vec![
             [0.0, 0.0],
@@ -788,14 +752,30 @@ pub(crate) mod tests {
                 u[2] * v[0] - u[0] * v[2],
                 u[0] * v[1] - u[1] * v[0],
             ];
-            let n = mesh.normals[tri[0] as usize];
-            assert!(cross[0] * n[0] + cross[1] * n[1] + cross[2] * n[2] > 0.0);
+            if cross[1].abs() > 1e-3 {
+                assert!(cross[1] > 0.0, "roofs face up");
+                continue;
+            }
+            // A wall faces out of the L: half a metre along its normal is
+            // outside the footprint, half a metre against it inside.
+            let inside = |e: f32, n: f32| {
+                ((0.0..=20.0).contains(&e) && (0.0..=10.0).contains(&n))
+                    || ((0.0..=10.0).contains(&e) && (10.0..=20.0).contains(&n))
+            };
+            let len = cross[0].hypot(cross[2]);
+            let (ne, nn) = (cross[0] / len * 0.5, -cross[2] / len * 0.5);
+            let mid = [0, 1, 2].map(|k| (a[k] + b[k] + c[k]) / 3.0);
+            let (e, n) = (mid[0], -mid[2]);
+            assert!(!inside(e + ne, n + nn) && inside(e - ne, n - nn), "{tri:?}");
         }
         // The concave roof covers exactly the L's area (300 m²), not its hull.
         let roof_area: f32 = mesh
             .indices
             .chunks_exact(3)
-            .filter(|t| mesh.normals[t[0] as usize][1] > 0.5)
+            .filter(|t| {
+                let [a, b, c] = [0, 1, 2].map(|k| mesh.positions[t[k] as usize]);
+                triangle_cross(a, b, c)[1] > 1e-3
+            })
             .map(|t| {
                 let [a, b, c] = [0, 1, 2].map(|k| mesh.positions[t[k] as usize]);
                 ((b[0] - a[0]) * (c[2] - a[2]) - (c[0] - a[0]) * (b[2] - a[2])).abs() / 2.0

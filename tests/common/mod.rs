@@ -40,10 +40,11 @@ pub fn roof_point(building: &Building) -> Vec3 {
     append_building(&mut mesh, building).expect("building meshes");
     let mut best = (0.0f32, Vec3::ZERO);
     for tri in mesh.indices.chunks_exact(3) {
-        if mesh.normals[tri[0] as usize][1] < 0.5 {
+        let [a, b, c] = [0, 1, 2].map(|k| Vec3::from(mesh.positions[tri[k] as usize]));
+        // Roof triangles face up; walls are vertical.
+        if (b - a).cross(c - a).normalize_or_zero().y < 0.5 {
             continue;
         }
-        let [a, b, c] = [0, 1, 2].map(|k| Vec3::from(mesh.positions[tri[k] as usize]));
         let area = (b - a).cross(c - a).length() / 2.0;
         if area > best.0 {
             best = (area, (a + b + c) / 3.0);

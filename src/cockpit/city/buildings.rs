@@ -102,7 +102,6 @@ lean_material!(
     BUILDINGS_SHADER,
     [
         Mesh::ATTRIBUTE_POSITION,
-        Mesh::ATTRIBUTE_NORMAL,
         ATTRIBUTE_BUILDING_ID,
         ATTRIBUTE_WALL
     ]
@@ -168,6 +167,7 @@ pub fn spawn_view_buildings(
             &Aabb,
             Has<MeshMaterial3d<BuildingMaterial>>,
             Option<(&TileLevel, &VisibilityRange)>,
+            Has<CoversFar>,
         ),
         (
             Without<ViewCopy>,
@@ -221,7 +221,7 @@ pub fn spawn_view_buildings(
             ..main_halo
         });
         let mut entities = Vec::new();
-        for (mesh, aabb, is_tile, level) in &tiles {
+        for (mesh, aabb, is_tile, level, covers_far) in &tiles {
             let mut copy = commands.spawn((
                 Name::new("view buildings"),
                 mesh.clone(),
@@ -232,6 +232,9 @@ pub fn spawn_view_buildings(
             ));
             if let Some((level, range)) = level {
                 copy.insert((*level, range.clone()));
+            }
+            if covers_far {
+                copy.insert(CoversFar);
             }
             if is_tile {
                 copy.insert(MeshMaterial3d(material.clone()));
@@ -257,7 +260,7 @@ pub fn spawn_view_buildings(
 /// Which level of detail a building-tile entity draws.
 #[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TileLevel {
-    /// Every footprint as it is, faces with their own normals.
+    /// Every footprint as it is.
     Near,
     /// Simplified footprints on shared corners ([`crate::geo::mesh::append_building_far`]).
     Far,
@@ -306,10 +309,13 @@ impl BuildingLod {
         }
     }
 
-    pub fn range(&self, level: TileLevel) -> VisibilityRange {
+    /// The distances a level is drawn at; a near level that `covers_far`
+    /// (its tile has no far level) is drawn up to the roofs level.
+    pub fn range(&self, level: TileLevel, covers_far: bool) -> VisibilityRange {
         let switch = self.switch_m.min(f32::MAX);
         let roofs = self.roofs_m.clamp(switch, f32::MAX);
         let mut range = match level {
+            TileLevel::Near if covers_far => VisibilityRange::abrupt(0.0, roofs),
             TileLevel::Near => VisibilityRange::abrupt(0.0, switch),
             TileLevel::Far => VisibilityRange::abrupt(switch, roofs),
             TileLevel::Roofs => VisibilityRange::abrupt(roofs, f32::MAX),
@@ -325,13 +331,22 @@ impl Default for BuildingLod {
     }
 }
 
+/// On a near-level tile entity whose tile keeps no far level (it would
+/// save too little, [`crate::geo::mesh::FAR_WORTH_KEEPING`]): the near level
+/// is drawn over the far level's distances too.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct CoversFar;
+
 /// Puts a changed [`BuildingLod`] on every tile entity (and view copy).
-pub fn apply_lod(lod: Res<BuildingLod>, mut tiles: Query<(&TileLevel, &mut VisibilityRange)>) {
+pub fn apply_lod(
+    lod: Res<BuildingLod>,
+    mut tiles: Query<(&TileLevel, Has<CoversFar>, &mut VisibilityRange)>,
+) {
     if !lod.is_changed() {
         return;
     }
-    for (level, mut range) in &mut tiles {
-        let wanted = lod.range(*level);
+    for (level, covers_far, mut range) in &mut tiles {
+        let wanted = lod.range(*level, covers_far);
         if *range != wanted {
             *range = wanted;
         }
@@ -344,16 +359,29 @@ pub struct BuildingTile {
     pub index: usize,
 }
 
-pub fn tile_mesh_to_bevy(tile: &TileMesh) -> Mesh {
+/// A tile's mesh for the GPU. What picking reads (positions, ids,
+/// indices) stays in `tile`; the rest is moved out.
+pub fn tile_mesh_to_bevy(tile: &mut TileMesh) -> Mesh {
     Mesh::new(
         PrimitiveTopology::TriangleList,
         RenderAssetUsages::RENDER_WORLD,
     )
     .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, tile.positions.clone())
-    .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, tile.normals.clone())
     .with_inserted_attribute(ATTRIBUTE_BUILDING_ID, tile.building_ids.clone())
-    .with_inserted_attribute(ATTRIBUTE_WALL, tile.walls.clone())
+    .with_inserted_attribute(ATTRIBUTE_WALL, std::mem::take(&mut tile.walls))
     .with_inserted_indices(Indices::U32(tile.indices.clone()))
+}
+
+/// A level's mesh for the GPU, nothing kept on the CPU.
+fn level_mesh_to_bevy(level: TileMesh) -> Mesh {
+    Mesh::new(
+        PrimitiveTopology::TriangleList,
+        RenderAssetUsages::RENDER_WORLD,
+    )
+    .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, level.positions)
+    .with_inserted_attribute(ATTRIBUTE_BUILDING_ID, level.building_ids)
+    .with_inserted_attribute(ATTRIBUTE_WALL, level.walls)
+    .with_inserted_indices(Indices::U32(level.indices))
 }
 
 pub fn tile_aabb(tile: &TileMesh) -> Aabb {
@@ -397,17 +425,21 @@ pub(super) fn spawn_building_tiles(
         areas,
     });
     for (index, tile) in tiles.iter_mut().enumerate() {
-        commands.spawn((
+        let covers_far = tile.far.is_none();
+        let mut near = commands.spawn((
             Name::new(format!("buildings tile {:?}", tile.key)),
             Mesh3d(meshes.add(tile_mesh_to_bevy(tile))),
             MeshMaterial3d(material.clone()),
             tile_aabb(tile),
             BuildingTile { index },
             TileLevel::Near,
-            lod.range(TileLevel::Near),
+            lod.range(TileLevel::Near, covers_far),
             Transform::IDENTITY,
             RenderLayers::layer(SHARED_BUILDINGS_LAYER),
         ));
+        if covers_far {
+            near.insert(CoversFar);
+        }
         for (level, mesh) in [
             (TileLevel::Far, tile.far.take()),
             (TileLevel::Roofs, tile.roofs.take()),
@@ -415,12 +447,12 @@ pub(super) fn spawn_building_tiles(
             let Some(mesh) = mesh else { continue };
             commands.spawn((
                 Name::new(format!("{level:?} buildings tile {:?}", tile.key)),
-                Mesh3d(meshes.add(tile_mesh_to_bevy(&mesh))),
+                Mesh3d(meshes.add(level_mesh_to_bevy(*mesh))),
                 MeshMaterial3d(material.clone()),
                 // The near level's box: every level switches at one distance.
                 tile_aabb(tile),
                 level,
-                lod.range(level),
+                lod.range(level, false),
                 Transform::IDENTITY,
                 RenderLayers::layer(SHARED_BUILDINGS_LAYER),
             ));

@@ -219,9 +219,5 @@ fn spawn_city(
         started.elapsed().as_secs_f64() * 1e3
     );
     // Picking reads positions, ids and indices; the rest is on the GPU.
-    for tile in &mut tiles {
-        tile.normals = Vec::new();
-        tile.walls = Vec::new();
-    }
     commands.insert_resource(CityTiles(tiles));
 }

@@ -410,7 +410,13 @@ fn a_killed_camera_dims_its_tile_while_the_cockpit_keeps_rendering_and_comes_bac
         Some(StreamState::Lost { reason, .. }) => assert!(
             matches!(
                 reason,
-                VideoError::Ended | VideoError::Stalled { .. } | VideoError::Refused
+                // What ffmpeg saw of the server dying: the stream ended,
+                // stalled, was refused on reconnecting, or broke off in
+                // the middle of a packet.
+                VideoError::Ended
+                    | VideoError::Stalled { .. }
+                    | VideoError::Refused
+                    | VideoError::InvalidData
             ),
             "a dead camera's reason: {reason:?}"
         ),

@@ -419,8 +419,10 @@ impl HeadlessCity {
     /// The building under a pixel of the last rendered frame.
     pub fn pick(&self, px: Vec2) -> Option<BuildingId> {
         let (camera, transform) = self.camera_parts()?;
-        let tiles = self.app.world().get_resource::<CityTiles>()?;
-        pick_at_viewport(&tiles.0, camera, transform, px)
+        let world = self.app.world();
+        let tiles = world.get_resource::<CityTiles>()?;
+        let city = world.get_resource::<super::state::CityData>()?;
+        pick_at_viewport(&city.0, &tiles.0, camera, transform, px)
     }
 }
 

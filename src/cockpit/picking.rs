@@ -1,15 +1,15 @@
-//! Click → building: a ray against the tile geometry on the CPU (the same
-//! triangles the GPU draws), tiles tested nearest-first by bounding box.
+//! Click → building: a ray against the buildings themselves (footprint
+//! prisms from the model, the shapes the near level draws), tiles tested
+//! nearest-first by bounding box — no copy of the GPU's meshes is kept.
 
 use bevy::prelude::*;
 use bevy::window::PrimaryWindow;
 
-use super::city::CityTiles;
 use super::city::markers::{MarkerLayer, pick_marker};
+use super::city::{CityTile, CityTiles};
 use super::hub_view::SelectCase;
 use super::state::SelectBuilding;
-use crate::geo::mesh::TileMesh;
-use crate::model::BuildingId;
+use crate::model::{Building, BuildingId, City};
 
 /// A click is a press and release within this many logical pixels.
 const CLICK_SLOP_PX: f32 = 5.0;
@@ -24,34 +24,83 @@ fn ray_aabb(origin: Vec3, dir: Vec3, min: Vec3, max: Vec3) -> Option<f32> {
     (far >= near.max(0.0)).then_some(near.max(0.0))
 }
 
-/// Möller–Trumbore; returns the distance along the ray.
-fn ray_triangle(origin: Vec3, dir: Vec3, a: Vec3, b: Vec3, c: Vec3) -> Option<f32> {
-    let e1 = b - a;
-    let e2 = c - a;
-    let p = dir.cross(e2);
-    let det = e1.dot(p);
-    if det.abs() < 1e-9 {
-        return None;
+/// Whether a point (local metres) lies inside a ring (even–odd).
+fn inside_ring(p: [f32; 2], ring: &[[f32; 2]]) -> bool {
+    let mut inside = false;
+    for (i, a) in ring.iter().enumerate() {
+        let b = ring[(i + 1) % ring.len()];
+        if (a[1] > p[1]) != (b[1] > p[1]) {
+            let x = a[0] + (p[1] - a[1]) / (b[1] - a[1]) * (b[0] - a[0]);
+            if p[0] < x {
+                inside = !inside;
+            }
+        }
     }
-    let inv = 1.0 / det;
-    let s = origin - a;
-    let u = s.dot(p) * inv;
-    if !(0.0..=1.0).contains(&u) {
-        return None;
+    inside
+}
+
+/// Where the ray first meets a building's roof or walls (its footprints
+/// extruded from base to top), as a distance along the ray.
+pub fn ray_building(origin: Vec3, dir: Vec3, building: &Building) -> Option<f32> {
+    let (base, top) = (building.base_elevation_m, building.top_elevation_m());
+    let (lo, hi) =
+        building
+            .parts_m
+            .iter()
+            .flatten()
+            .fold(building.footprint_bounds(), |(lo, hi), p| {
+                (
+                    [lo[0].min(p[0]), lo[1].min(p[1])],
+                    [hi[0].max(p[0]), hi[1].max(p[1])],
+                )
+            });
+    // World x east, z south: the box of the whole building first.
+    ray_aabb(
+        origin,
+        dir,
+        Vec3::new(lo[0], base, -hi[1]),
+        Vec3::new(hi[0], top, -lo[1]),
+    )?;
+    let local = |p: Vec3| [p.x, -p.z];
+    let (o, d) = (local(origin), [dir.x, -dir.z]);
+    let mut best: Option<f32> = None;
+    let mut take = |t: f32| {
+        if t > 0.0 && best.is_none_or(|b| t < b) {
+            best = Some(t);
+        }
+    };
+    if dir.y.abs() > 1e-9 {
+        let t = (top - origin.y) / dir.y;
+        let p = local(origin + dir * t);
+        if building.rings().any(|ring| inside_ring(p, ring)) {
+            take(t);
+        }
     }
-    let q = s.cross(e1);
-    let v = dir.dot(q) * inv;
-    if v < 0.0 || u + v > 1.0 {
-        return None;
+    for ring in building.rings() {
+        for (i, a) in ring.iter().enumerate() {
+            let b = ring[(i + 1) % ring.len()];
+            let e = [b[0] - a[0], b[1] - a[1]];
+            let den = d[0] * e[1] - d[1] * e[0];
+            if den.abs() < 1e-12 {
+                continue;
+            }
+            let w = [a[0] - o[0], a[1] - o[1]];
+            // o + t·d = a + s·e
+            let t = (w[0] * e[1] - w[1] * e[0]) / den;
+            let s = (w[0] * d[1] - w[1] * d[0]) / den;
+            let y = origin.y + dir.y * t;
+            if (0.0..=1.0).contains(&s) && (base..=top).contains(&y) {
+                take(t);
+            }
+        }
     }
-    let t = e2.dot(q) * inv;
-    (t > 0.0).then_some(t)
+    best
 }
 
 /// The nearest building hit by the ray, with its distance.
-pub fn pick(tiles: &[TileMesh], ray: Ray3d) -> Option<(BuildingId, f32)> {
+pub fn pick(city: &City, tiles: &[CityTile], ray: Ray3d) -> Option<(BuildingId, f32)> {
     let (origin, dir) = (ray.origin, *ray.direction);
-    let mut candidates: Vec<(f32, &TileMesh)> = tiles
+    let mut candidates: Vec<(f32, &CityTile)> = tiles
         .iter()
         .filter_map(|t| {
             ray_aabb(origin, dir, Vec3::from(t.aabb_min), Vec3::from(t.aabb_max)).map(|d| (d, t))
@@ -63,12 +112,13 @@ pub fn pick(tiles: &[TileMesh], ray: Ray3d) -> Option<(BuildingId, f32)> {
         if best.is_some_and(|(_, d)| entry > d) {
             break;
         }
-        for tri in tile.indices.chunks_exact(3) {
-            let [a, b, c] = [0, 1, 2].map(|k| Vec3::from(tile.positions[tri[k] as usize]));
-            if let Some(t) = ray_triangle(origin, dir, a, b, c)
+        for id in &tile.buildings {
+            if let Some(t) = city
+                .building(*id)
+                .and_then(|b| ray_building(origin, dir, b))
                 && best.is_none_or(|(_, d)| t < d)
             {
-                best = Some((BuildingId(tile.building_ids[tri[0] as usize]), t));
+                best = Some((*id, t));
             }
         }
     }
@@ -77,7 +127,8 @@ pub fn pick(tiles: &[TileMesh], ray: Ray3d) -> Option<(BuildingId, f32)> {
 
 /// The building under a viewport position of a camera.
 pub fn pick_at_viewport(
-    tiles: &[TileMesh],
+    city: &City,
+    tiles: &[CityTile],
     camera: &Camera,
     camera_transform: &GlobalTransform,
     viewport_px: Vec2,
@@ -85,7 +136,7 @@ pub fn pick_at_viewport(
     let ray = camera
         .viewport_to_world(camera_transform, viewport_px)
         .ok()?;
-    pick(tiles, ray).map(|(id, _)| id)
+    pick(city, tiles, ray).map(|(id, _)| id)
 }
 
 /// How near (px) a click must land to an event marker's head to pick it.
@@ -138,7 +189,7 @@ pub fn click_to_select(
         select_hazard.write(super::state::SelectHazard(Some((hazard, Some(point)))));
         return;
     }
-    let building = pick_at_viewport(&tiles.0, camera, transform, end);
+    let building = pick_at_viewport(&city, &tiles.0, camera, transform, end);
     if building.is_none()
         && let Ok(ray) = camera.viewport_to_world(transform, end)
         && let Some(hazard) = pick_body(&city, ray)
@@ -181,9 +232,7 @@ pub fn pick_body(city: &crate::model::City, ray: Ray3d) -> Option<crate::model::
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::geo::mesh::append_building;
     use crate::geo::mesh::tests::test_building;
-    use crate::model::Building;
 
     fn tower(id: u32, x: f32, height_m: f32) -> Building {
         let mut b = test_building(
@@ -197,20 +246,51 @@ mod tests {
 
     #[test]
     fn ray_hits_the_nearest_building_and_misses_empty_ground() {
-        let mut tile = TileMesh::default();
-        append_building(&mut tile, &tower(1, 0.0, 50.0)).expect("mesh");
-        append_building(&mut tile, &tower(2, 100.0, 80.0)).expect("mesh");
-        tile.aabb_min = [-1.0, -1.0, -21.0];
-        tile.aabb_max = [121.0, 81.0, 1.0];
-        let tiles = vec![tile];
+        let mut city = crate::geo::assemble::city_from_extent([106.5, 29.5, 106.6, 29.6], "test");
+        city.buildings = vec![tower(0, 0.0, 50.0), tower(1, 100.0, 80.0)];
+        let tiles = vec![CityTile {
+            key: (0, 0),
+            aabb_min: [-1.0, -1.0, -21.0],
+            aabb_max: [121.0, 81.0, 1.0],
+            buildings: vec![BuildingId(0), BuildingId(1)],
+        }];
         let down = |x: f32| Ray3d::new(Vec3::new(x, 500.0, -10.0), Dir3::NEG_Y);
-        assert_eq!(pick(&tiles, down(10.0)).map(|h| h.0), Some(BuildingId(1)));
-        let (id, distance) = pick(&tiles, down(110.0)).expect("hits tower 2");
-        assert_eq!(id, BuildingId(2));
+        assert_eq!(
+            pick(&city, &tiles, down(10.0)).map(|h| h.0),
+            Some(BuildingId(0))
+        );
+        let (id, distance) = pick(&city, &tiles, down(110.0)).expect("hits tower 1");
+        assert_eq!(id, BuildingId(1));
         assert!((distance - 420.0).abs() < 1e-3);
-        assert_eq!(pick(&tiles, down(60.0)), None);
-        // A horizontal ray from the west hits tower 1's wall first.
+        assert_eq!(pick(&city, &tiles, down(60.0)), None);
+        // A horizontal ray from the west hits tower 0's wall first, at x = 0.
         let east = Ray3d::new(Vec3::new(-50.0, 20.0, -10.0), Dir3::X);
-        assert_eq!(pick(&tiles, east).map(|h| h.0), Some(BuildingId(1)));
+        let (id, distance) = pick(&city, &tiles, east).expect("hits a wall");
+        assert_eq!(id, BuildingId(0));
+        assert!((distance - 50.0).abs() < 1e-3);
+        // Above tower 0's roof it flies on to tower 1's wall at x = 100.
+        let high = Ray3d::new(Vec3::new(-50.0, 60.0, -10.0), Dir3::X);
+        let (id, distance) = pick(&city, &tiles, high).expect("hits tower 1");
+        assert_eq!(id, BuildingId(1));
+        assert!((distance - 150.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn a_ray_into_the_notch_of_an_l_misses_it() {
+        // An L (20 × 20 with the north-east quarter cut out) seen from above.
+        let l = vec![
+            [0.0, 0.0],
+            [20.0, 0.0],
+            [20.0, 10.0],
+            [10.0, 10.0],
+            [10.0, 20.0],
+            [0.0, 20.0],
+        ];
+        let mut b = test_building(0, l);
+        b.base_elevation_m = 0.0;
+        let down = |e: f32, n: f32| Vec3::new(e, 500.0, -n);
+        assert!(ray_building(down(5.0, 15.0), Vec3::NEG_Y, &b).is_some());
+        assert!(ray_building(down(15.0, 5.0), Vec3::NEG_Y, &b).is_some());
+        assert_eq!(ray_building(down(15.0, 15.0), Vec3::NEG_Y, &b), None);
     }
 }

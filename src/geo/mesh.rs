@@ -25,8 +25,6 @@ pub struct TileMesh {
     pub walls: Vec<[f32; 2]>,
     pub indices: Vec<u32>,
     pub buildings: Vec<BuildingId>,
-    /// One oriented box per building, drawn as a halo when its level is high.
-    pub halo: HaloMesh,
     /// The far level of the same buildings ([`append_building_far`]); taken
     /// out when the tile is put on the GPU.
     pub far: Option<Box<TileMesh>>,
@@ -102,9 +100,8 @@ pub struct HaloMesh {
     pub indices: Vec<u32>,
 }
 
-/// Vertices and indices of one building's halo box.
+/// Vertices of one building's halo box.
 const BOX_VERTICES: usize = 8;
-const BOX_INDICES: usize = 36;
 
 impl HaloMesh {
     /// The buildings that have a box, in the mesh's order.
@@ -112,27 +109,15 @@ impl HaloMesh {
         self.building_ids.iter().step_by(BOX_VERTICES).copied()
     }
 
-    /// The boxes of the buildings `keep` says yes to (indices renumbered).
-    pub fn subset(&self, keep: impl Fn(u32) -> bool) -> HaloMesh {
+    /// The boxes of `buildings` (one per footprint part), in order: made
+    /// when wanted from the model, for the few buildings that have a halo.
+    pub fn of<'a>(buildings: impl IntoIterator<Item = &'a Building>) -> HaloMesh {
         let mut out = HaloMesh::default();
-        for (b, id) in self.buildings().enumerate() {
-            if !keep(id) {
-                continue;
+        for b in buildings {
+            let (base, top) = (b.base_elevation_m, b.top_elevation_m());
+            for ring in b.rings() {
+                out.push_box(ring, base, top, b.id.0);
             }
-            let (v, i) = (b * BOX_VERTICES, b * BOX_INDICES);
-            let base = out.positions.len() as u32;
-            let shift = base as i64 - v as i64;
-            out.positions
-                .extend_from_slice(&self.positions[v..v + BOX_VERTICES]);
-            out.outward
-                .extend_from_slice(&self.outward[v..v + BOX_VERTICES]);
-            out.building_ids
-                .extend_from_slice(&self.building_ids[v..v + BOX_VERTICES]);
-            out.indices.extend(
-                self.indices[i..i + BOX_INDICES]
-                    .iter()
-                    .map(|&k| (i64::from(k) + shift) as u32),
-            );
         }
         out
     }
@@ -222,17 +207,13 @@ pub fn signed_area2(ring: &[[f32; 2]]) -> f32 {
         .sum()
 }
 
-/// Appends one building (roof + walls of each of its parts) to `mesh`,
-/// and its halo box: the near level, every footprint as it is. Each corner
+/// Appends one building (roof + walls of each of its parts) to `mesh`: the
+/// near level, every footprint as it is. Each corner
 /// is one vertex shared by the roof and the walls meeting there (two a
 /// corner); no vertex carries a normal — every face is flat, and the shader
 /// takes its normal from screen derivatives.
 pub fn append_building(mesh: &mut TileMesh, building: &Building) -> Result<(), MeshError> {
     append_simplified(mesh, building, 0.0, 0.0)?;
-    let (base, top) = (building.base_elevation_m, building.top_elevation_m());
-    for ring in building.rings() {
-        mesh.halo.push_box(ring, base, top, building.id.0);
-    }
     mesh.buildings.push(building.id);
     Ok(())
 }
@@ -799,7 +780,7 @@ pub(crate) mod tests {
             assert!((w[1] - 30.0).abs() < 1e-4);
             assert!((p[1] - 100.0 - w[0]).abs() < 1e-3, "{p:?} {w:?}");
         }
-        let halo = &mesh.halo;
+        let halo = &HaloMesh::of([&test_building(4, ring.clone())]);
         assert_eq!((halo.positions.len(), halo.indices.len()), (8, 36));
         // The box's corners are the footprint's corners (within rounding).
         for corner in &ring {
@@ -832,33 +813,29 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_halo_subset_keeps_whole_boxes_of_the_chosen_buildings() {
-        let mut mesh = TileMesh::default();
-        for (id, x) in [(4, 0.0), (7, 100.0), (9, 200.0)] {
-            let ring = vec![[x, 0.0], [x + 30.0, 0.0], [x + 30.0, 20.0], [x, 20.0]];
-            append_building(&mut mesh, &test_building(id, ring)).expect("meshes");
-        }
-        let full = &mesh.halo;
-        assert_eq!(full.buildings().collect::<Vec<_>>(), vec![4, 7, 9]);
-        let part = full.subset(|id| id == 7 || id == 9);
-        assert_eq!(part.buildings().collect::<Vec<_>>(), vec![7, 9]);
-        assert_eq!((part.positions.len(), part.indices.len()), (16, 72));
-        assert_eq!(&part.positions[..8], &full.positions[8..16]);
-        // The same triangles, renumbered onto the kept vertices.
-        let tri = |m: &HaloMesh, t: usize| {
-            m.indices[t * 3..t * 3 + 3]
-                .iter()
-                .map(|&i| m.positions[i as usize])
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(tri(&part, 0), tri(full, 12));
-        assert_eq!(tri(&part, 23), tri(full, 35));
-        assert!(
-            part.indices
-                .iter()
-                .all(|&i| (i as usize) < part.positions.len())
+    fn halo_boxes_are_whole_and_in_order_one_per_part() {
+        let box_at = |x: f32| vec![[x, 0.0], [x + 30.0, 0.0], [x + 30.0, 20.0], [x, 20.0]];
+        let (a, b) = (
+            test_building(4, box_at(0.0)),
+            test_building(7, box_at(100.0)),
         );
-        assert_eq!(full.subset(|_| false), HaloMesh::default());
+        let two_parts = Building {
+            parts_m: vec![box_at(300.0)],
+            ..test_building(9, box_at(200.0))
+        };
+        let halo = HaloMesh::of([&a, &b, &two_parts]);
+        assert_eq!(halo.buildings().collect::<Vec<_>>(), vec![4, 7, 9, 9]);
+        assert_eq!((halo.positions.len(), halo.indices.len()), (32, 144));
+        // Each box is its building's alone: the second is b's, on its own
+        // vertices.
+        assert_eq!(HaloMesh::of([&b]).positions, halo.positions[8..16]);
+        assert!(halo.indices[36..72].iter().all(|i| (8..16).contains(i)));
+        assert!(
+            halo.indices
+                .iter()
+                .all(|&i| (i as usize) < halo.positions.len())
+        );
+        assert_eq!(HaloMesh::of([]), HaloMesh::default());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use bevy::prelude::*;
 use bevy::render::render_resource::{AsBindGroup, ShaderType, VertexFormat};
 use bevy::render::storage::ShaderBuffer;
 
-use super::look::{HaloMaterial, HaloParams, Look, halo_mesh_to_bevy};
+use super::look::{HaloMaterial, HaloParams, Look};
 use crate::cockpit::drill::Drill;
 use crate::cockpit::state::CityState;
 use crate::cockpit::theme;
@@ -359,21 +359,8 @@ pub struct BuildingTile {
     pub index: usize,
 }
 
-/// A tile's mesh for the GPU. What picking reads (positions, ids,
-/// indices) stays in `tile`; the rest is moved out.
-pub fn tile_mesh_to_bevy(tile: &mut TileMesh) -> Mesh {
-    Mesh::new(
-        PrimitiveTopology::TriangleList,
-        RenderAssetUsages::RENDER_WORLD,
-    )
-    .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, tile.positions.clone())
-    .with_inserted_attribute(ATTRIBUTE_BUILDING_ID, tile.building_ids.clone())
-    .with_inserted_attribute(ATTRIBUTE_WALL, std::mem::take(&mut tile.walls))
-    .with_inserted_indices(Indices::U32(tile.indices.clone()))
-}
-
 /// A level's mesh for the GPU, nothing kept on the CPU.
-fn level_mesh_to_bevy(level: TileMesh) -> Mesh {
+pub fn tile_mesh_to_bevy(level: TileMesh) -> Mesh {
     Mesh::new(
         PrimitiveTopology::TriangleList,
         RenderAssetUsages::RENDER_WORLD,
@@ -388,11 +375,13 @@ pub fn tile_aabb(tile: &TileMesh) -> Aabb {
     Aabb::from_min_max(Vec3::from(tile.aabb_min), Vec3::from(tile.aabb_max))
 }
 
-/// Spawns one entity per tile sharing one material, and the state buffer.
+/// Spawns one entity per tile and level sharing one material, and the
+/// state buffer; the meshes go to the GPU, what is left of each tile is
+/// returned (for picking and the halos).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn spawn_building_tiles(
     commands: &mut Commands,
-    tiles: &mut [TileMesh],
+    tiles: Vec<TileMesh>,
     city: &City,
     state: &CityState,
     lod: &BuildingLod,
@@ -401,7 +390,7 @@ pub(super) fn spawn_building_tiles(
     materials: &mut Assets<BuildingMaterial>,
     halos: &mut Assets<HaloMaterial>,
     look: &Look,
-) {
+) -> Vec<super::CityTile> {
     let fog = crate::cockpit::city::fog_for(city);
     let mut bytes = Vec::new();
     state.pack_into(&mut bytes);
@@ -424,13 +413,22 @@ pub(super) fn spawn_building_tiles(
         states: states.clone(),
         areas,
     });
-    for (index, tile) in tiles.iter_mut().enumerate() {
+    let mut kept = Vec::with_capacity(tiles.len());
+    for (index, mut tile) in tiles.into_iter().enumerate() {
         let covers_far = tile.far.is_none();
+        let aabb = tile_aabb(&tile);
+        let (far, roofs) = (tile.far.take(), tile.roofs.take());
+        let info = super::CityTile {
+            key: tile.key,
+            aabb_min: tile.aabb_min,
+            aabb_max: tile.aabb_max,
+            buildings: std::mem::take(&mut tile.buildings),
+        };
         let mut near = commands.spawn((
             Name::new(format!("buildings tile {:?}", tile.key)),
             Mesh3d(meshes.add(tile_mesh_to_bevy(tile))),
             MeshMaterial3d(material.clone()),
-            tile_aabb(tile),
+            aabb,
             BuildingTile { index },
             TileLevel::Near,
             lod.range(TileLevel::Near, covers_far),
@@ -440,37 +438,31 @@ pub(super) fn spawn_building_tiles(
         if covers_far {
             near.insert(CoversFar);
         }
-        for (level, mesh) in [
-            (TileLevel::Far, tile.far.take()),
-            (TileLevel::Roofs, tile.roofs.take()),
-        ] {
+        for (level, mesh) in [(TileLevel::Far, far), (TileLevel::Roofs, roofs)] {
             let Some(mesh) = mesh else { continue };
             commands.spawn((
-                Name::new(format!("{level:?} buildings tile {:?}", tile.key)),
-                Mesh3d(meshes.add(level_mesh_to_bevy(*mesh))),
+                Name::new(format!("{level:?} buildings tile {:?}", info.key)),
+                Mesh3d(meshes.add(tile_mesh_to_bevy(*mesh))),
                 MeshMaterial3d(material.clone()),
                 // The near level's box: every level switches at one distance.
-                tile_aabb(tile),
+                aabb,
                 level,
                 lod.range(level, false),
                 Transform::IDENTITY,
                 RenderLayers::layer(SHARED_BUILDINGS_LAYER),
             ));
         }
-        if !tile.halo.indices.is_empty() {
-            commands.spawn((
-                Name::new(format!("halos tile {:?}", tile.key)),
-                Mesh3d(meshes.add(halo_mesh_to_bevy(&tile.halo))),
-                MeshMaterial3d(halo.clone()),
-                super::look::HaloTile {
-                    index,
-                    boxes: tile.halo.buildings().collect(),
-                },
-                tile_aabb(tile),
-                Transform::IDENTITY,
-                RenderLayers::layer(SHARED_BUILDINGS_LAYER),
-            ));
-        }
+        let (halo_mesh, boxes) = super::look::halo_boxes(city, state, &info.buildings);
+        commands.spawn((
+            Name::new(format!("halos tile {:?}", info.key)),
+            Mesh3d(meshes.add(halo_mesh)),
+            MeshMaterial3d(halo.clone()),
+            super::look::HaloTile { index, boxes },
+            aabb,
+            Transform::IDENTITY,
+            RenderLayers::layer(SHARED_BUILDINGS_LAYER),
+        ));
+        kept.push(info);
     }
     commands.insert_resource(BuildingStateBuffer {
         handle: states,
@@ -479,6 +471,7 @@ pub(super) fn spawn_building_tiles(
         synced_revision: state.revision(),
         scratch: bytes,
     });
+    kept
 }
 
 /// Copies [`CityState`] into the GPU state buffer when it changed.

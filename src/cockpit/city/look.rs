@@ -10,8 +10,9 @@ use bevy::prelude::*;
 use bevy::render::render_resource::{AsBindGroup, ShaderType, VertexFormat};
 use serde::{Deserialize, Serialize};
 
-use crate::cockpit::state::CityState;
+use crate::cockpit::state::{CityData, CityState};
 use crate::cockpit::theme;
+use crate::geo::mesh::HaloMesh;
 use crate::model::RiskLevel;
 
 pub const HALO_SHADER: Handle<Shader> = uuid_handle!("3f7c1a92-58d4-4e0b-b6a1-7d2e9c4f1b03");
@@ -114,6 +115,7 @@ pub struct HaloTile {
 /// leaves the set loses its halo in the very frame its colour changes.
 pub(super) fn sync_halo_boxes(
     state: Res<CityState>,
+    city: Res<CityData>,
     tiles: Option<Res<super::CityTiles>>,
     mut halos: Query<(&mut HaloTile, &Mesh3d)>,
     mut meshes: ResMut<Assets<Mesh>>,
@@ -126,33 +128,49 @@ pub(super) fn sync_halo_boxes(
         return;
     }
     *synced = Some(state.revision());
-    let haloed = |id: u32| {
-        matches!(
-            state.level(crate::model::BuildingId(id)),
-            Some(RiskLevel::Major | RiskLevel::High)
-        )
-    };
     for (mut tile, mesh) in &mut halos {
-        let Some(source) = tiles.0.get(tile.index).map(|t| &t.halo) else {
+        let Some(source) = tiles.0.get(tile.index) else {
             continue;
         };
-        let wanted: Vec<u32> = source.buildings().filter(|id| haloed(*id)).collect();
+        let wanted: Vec<u32> = haloed(&state, &source.buildings).map(|b| b.0).collect();
         if wanted == tile.boxes {
             continue;
         }
-        let mut subset = source.subset(haloed);
-        if subset.indices.is_empty() {
-            // A mesh needs a triangle: one of zero area draws nothing.
-            subset.positions = vec![[0.0; 3]; 3];
-            subset.outward = vec![[0.0; 3]; 3];
-            subset.building_ids = vec![0; 3];
-            subset.indices = vec![0, 1, 2];
-        }
+        let (next, boxes) = halo_boxes(&city, &state, &source.buildings);
         if let Some(mut m) = meshes.get_mut(&mesh.0) {
-            *m = halo_mesh_to_bevy(&subset);
+            *m = next;
         }
-        tile.boxes = wanted;
+        tile.boxes = boxes;
     }
+}
+
+/// Of `buildings`, those at 较大/重大 now.
+fn haloed<'a>(
+    state: &'a CityState,
+    buildings: &'a [crate::model::BuildingId],
+) -> impl Iterator<Item = crate::model::BuildingId> + 'a {
+    buildings
+        .iter()
+        .copied()
+        .filter(|id| matches!(state.level(*id), Some(RiskLevel::Major | RiskLevel::High)))
+}
+
+/// A tile's halo mesh for its buildings at 较大/重大 now, and their ids.
+pub(super) fn halo_boxes(
+    city: &crate::model::City,
+    state: &CityState,
+    buildings: &[crate::model::BuildingId],
+) -> (Mesh, Vec<u32>) {
+    let ids: Vec<_> = haloed(state, buildings).collect();
+    let mut halo = HaloMesh::of(ids.iter().filter_map(|id| city.building(*id)));
+    if halo.indices.is_empty() {
+        // A mesh needs a triangle: one of zero area draws nothing.
+        halo.positions = vec![[0.0; 3]; 3];
+        halo.outward = vec![[0.0; 3]; 3];
+        halo.building_ids = vec![0; 3];
+        halo.indices = vec![0, 1, 2];
+    }
+    (halo_mesh_to_bevy(&halo), ids.iter().map(|b| b.0).collect())
 }
 
 /// With halos off no halo box is drawn at all, and round 1's flat look
@@ -227,7 +245,7 @@ lean_material!(
     cull = Front
 );
 
-pub fn halo_mesh_to_bevy(halo: &crate::geo::mesh::HaloMesh) -> Mesh {
+pub fn halo_mesh_to_bevy(halo: &HaloMesh) -> Mesh {
     Mesh::new(
         PrimitiveTopology::TriangleList,
         RenderAssetUsages::RENDER_WORLD,

@@ -141,9 +141,19 @@ pub fn fog_for(city: &crate::model::City) -> f32 {
     crate::cockpit::theme::fog_density_for_view(crate::cockpit::app::default_view(city).distance_m)
 }
 
-/// CPU copies of the tile meshes, for picking.
+/// A building tile as picking and the halos see it: where it is and what
+/// it holds. Its meshes live on the GPU only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CityTile {
+    pub key: (i32, i32),
+    pub aabb_min: [f32; 3],
+    pub aabb_max: [f32; 3],
+    pub buildings: Vec<crate::model::BuildingId>,
+}
+
+/// Every building tile, in the order of their entities' `BuildingTile` index.
 #[derive(Resource, Default)]
-pub struct CityTiles(pub Vec<TileMesh>);
+pub struct CityTiles(pub Vec<CityTile>);
 
 #[allow(clippy::too_many_arguments)]
 fn spawn_city(
@@ -163,16 +173,18 @@ fn spawn_city(
 ) {
     let started = std::time::Instant::now();
     let fog = fog_for(&city);
-    let (mut tiles, errors) = build_tiles(&city.buildings, TILE_SIZE_M);
+    let (tiles, errors) = build_tiles(&city.buildings, TILE_SIZE_M);
     for error in errors.iter().take(10) {
         warn!("skipped building: {error}");
     }
     if errors.len() > 10 {
         warn!("… and {} more buildings skipped", errors.len() - 10);
     }
-    buildings::spawn_building_tiles(
+    let triangles: usize = tiles.iter().map(TileMesh::triangle_count).sum();
+    let tile_count = tiles.len();
+    let tiles = buildings::spawn_building_tiles(
         &mut commands,
-        &mut tiles,
+        tiles,
         &city,
         &state,
         &lod,
@@ -210,14 +222,12 @@ fn spawn_city(
         &mut buffers,
         &mut marker_materials,
     );
-    let triangles: usize = tiles.iter().map(TileMesh::triangle_count).sum();
     info!(
         "city meshed: {} buildings in {} tiles, {} triangles, {:.0} ms",
         city.buildings.len() - errors.len(),
-        tiles.len(),
+        tile_count,
         triangles,
         started.elapsed().as_secs_f64() * 1e3
     );
-    // Picking reads positions, ids and indices; the rest is on the GPU.
     commands.insert_resource(CityTiles(tiles));
 }

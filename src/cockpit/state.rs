@@ -123,16 +123,18 @@ impl CityState {
     /// Packs the GPU state words (see shaders/buildings.wgsl) into `out`.
     pub fn pack_into(&self, out: &mut Vec<u8>) {
         let levels = self.live.levels();
-        out.clear();
+        // Every word is written below: no clearing (a million words are
+        // 4 MB).
         out.resize(levels.len() * 4, 0);
-        // One pass for what every word has (level, alarm), then the rare
-        // flags only where they are (a million words in a few ms).
-        for ((slot, level), alarm) in out
+        // One pass for what every word has (level, alarm; branch-free),
+        // then the rare flags only where they are.
+        let alarm = u32::from(crate::live::flags::ALARM);
+        for ((slot, level), f) in out
             .chunks_exact_mut(4)
             .zip(levels)
-            .zip(self.live.alarm_flags())
+            .zip(self.live.flag_bytes())
         {
-            let w = *level as u32 | if alarm { word::ALARM } else { 0 };
+            let w = *level as u32 | ((u32::from(*f) & alarm) / alarm * word::ALARM);
             slot.copy_from_slice(&w.to_le_bytes());
         }
         let mut set = |i: usize, bit: u32| {

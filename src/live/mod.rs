@@ -116,17 +116,27 @@ impl LiveState {
     ) -> usize {
         let mut unknown = 0;
         let mut changed = false;
+        // Legend counts follow each change; past a sixteenth of the city
+        // (a reassessment of every building) they are counted afresh at the
+        // end instead — cheaper than following a million changes.
+        let mut followed = self.levels.len() / 16;
         for (id, level) in changes {
             match self.levels.get_mut(id.index()) {
                 Some(slot) if *slot != level => {
-                    self.counts.0[slot.index()] -= 1;
-                    self.counts.0[level.index()] += 1;
+                    if followed > 0 {
+                        self.counts.0[slot.index()] -= 1;
+                        self.counts.0[level.index()] += 1;
+                        followed -= 1;
+                    }
                     *slot = level;
                     changed = true;
                 }
                 Some(_) => {}
                 None => unknown += 1,
             }
+        }
+        if followed == 0 && changed {
+            self.counts = LevelCounts::of_slice(&self.levels);
         }
         if changed {
             self.revision += 1;
@@ -181,9 +191,9 @@ impl LiveState {
         self.samples_revision
     }
 
-    /// Whether each building is alarmed, in id order.
-    pub fn alarm_flags(&self) -> impl Iterator<Item = bool> + '_ {
-        self.flags.iter().map(|f| f & flags::ALARM != 0)
+    /// Each building's flag bits ([`flags`]), in id order.
+    pub fn flag_bytes(&self) -> &[u8] {
+        &self.flags
     }
 }
 
@@ -220,5 +230,35 @@ mod tests {
             LevelCounts::from_levels(state.levels().iter().copied())
         );
         assert!(!state.set_level(BuildingId(u32::MAX), RiskLevel::Low));
+    }
+
+    #[test]
+    fn counts_stay_right_for_few_changes_and_for_a_reassessment_of_all() {
+        let city = small_city();
+        let mut state = LiveState::new(&city);
+        let n = city.buildings.len() as u32;
+        let truth = |s: &LiveState| LevelCounts::from_levels(s.levels().iter().copied());
+        // A few (followed one by one), then every building twice over
+        // (counted afresh), with an unknown id among them.
+        let few = (0..5).map(|i| (BuildingId(i), RiskLevel::Major));
+        assert_eq!(state.set_levels(few), 0);
+        assert_eq!(state.counts(), truth(&state));
+        let all = (0..n)
+            .map(|i| (BuildingId(i), RiskLevel::ALL[i as usize % 5]))
+            .chain([(BuildingId(n + 7), RiskLevel::Low)]);
+        let revision = state.revision();
+        assert_eq!(state.set_levels(all), 1);
+        assert_eq!(state.revision(), revision + 1);
+        assert_eq!(state.counts(), truth(&state));
+        assert_eq!(state.counts().total(), n as usize);
+        assert_eq!(state.level(BuildingId(7)), Some(RiskLevel::ALL[2]));
+        // The fast tally agrees with the plain one on every remainder.
+        for len in [0, 1, 2, 3, 4, 5, 11] {
+            let slice = &state.levels()[..len];
+            assert_eq!(
+                LevelCounts::of_slice(slice),
+                LevelCounts::from_levels(slice.iter().copied())
+            );
+        }
     }
 }

@@ -98,6 +98,28 @@ impl LevelCounts {
         LevelCounts(counts)
     }
 
+    /// The same for a slice, fast for a million: four interleaved tallies,
+    /// so consecutive buildings at one level do not wait on one counter.
+    pub fn of_slice(levels: &[RiskLevel]) -> LevelCounts {
+        let mut tallies = [[0usize; 5]; 4];
+        let mut quads = levels.chunks_exact(4);
+        for q in &mut quads {
+            for (tally, level) in tallies.iter_mut().zip(q) {
+                tally[level.index()] += 1;
+            }
+        }
+        for level in quads.remainder() {
+            tallies[0][level.index()] += 1;
+        }
+        let mut counts = [0; 5];
+        for tally in tallies {
+            for (count, n) in counts.iter_mut().zip(tally) {
+                *count += n;
+            }
+        }
+        LevelCounts(counts)
+    }
+
     pub fn get(&self, level: RiskLevel) -> usize {
         self.0[level.index()]
     }

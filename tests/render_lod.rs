@@ -282,3 +282,59 @@ fn compare_levels(city: &Arc<City>, name: &str, view: OrbitCamera, level: TileLe
     let mean = total as f64 / f64::from(size.x * size.y * 3);
     assert!(mean < 1.5, "{name}: mean difference {mean:.2} per channel");
 }
+
+/// The terrain's coarser levels far away look like its full resolution:
+/// on real relief (Hakone's DEM, framed whole, as it opens) and on the demo.
+#[test]
+fn coarse_terrain_far_away_looks_like_full_resolution_without_cracks() {
+    use citytwin::cockpit::city::terrain::{TerrainLevel, TerrainLod};
+    let hakone = Arc::new(
+        citytwin::cli::load_city(&citytwin::cli::DataArgs {
+            dem: Some(common::shared_data("dem/hakone_aster_30m.tif")),
+            ..Default::default()
+        })
+        .expect("hakone loads"),
+    );
+    for (name, city) in [("hakone", hakone), ("demo", demo())] {
+        let view = citytwin::cockpit::app::default_view(&city);
+        let size = UVec2::new(640, 360);
+        let mut headless = HeadlessCity::new(city.clone(), view, size, false);
+        let with_lod = headless.capture().expect("capture");
+        let coarse_drawn = |headless: &mut HeadlessCity| {
+            let world = headless.app().world_mut();
+            let mut q = world.query::<(&TerrainLevel, &bevy::camera::visibility::ViewVisibility)>();
+            q.iter(world)
+                .filter(|(l, v)| l.level > 0 && v.get())
+                .count()
+        };
+        let coarse = coarse_drawn(&mut headless);
+        assert!(coarse > 0, "{name}: no coarse terrain chunk drawn");
+        headless
+            .app()
+            .world_mut()
+            .insert_resource(TerrainLod { full_detail: true });
+        let full = headless.capture().expect("capture");
+        assert_eq!(coarse_drawn(&mut headless), 0, "{name}: full detail");
+        with_lod
+            .save(output_path(&format!("terrain_lod_{name}_on.png")))
+            .expect("save");
+        full.save(output_path(&format!("terrain_lod_{name}_off.png")))
+            .expect("save");
+        // A crack would show the background: a pixel far from both.
+        let (mut total, mut far_off) = (0u64, 0u32);
+        for (a, b) in with_lod.pixels().zip(full.pixels()) {
+            let d: u32 = (0..3).map(|k| u32::from(a.0[k].abs_diff(b.0[k]))).sum();
+            total += u64::from(d);
+            far_off += u32::from(d > 90);
+        }
+        let mean = total as f64 / f64::from(size.x * size.y * 3);
+        eprintln!(
+            "{name}: {coarse} coarse chunks, mean difference {mean:.2}, {far_off} pixels far off"
+        );
+        assert!(mean < 2.0, "{name}: mean difference {mean:.2} per channel");
+        assert!(
+            far_off * 1000 < size.x * size.y,
+            "{name}: {far_off} pixels change a lot (cracks?)"
+        );
+    }
+}

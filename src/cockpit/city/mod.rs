@@ -59,7 +59,7 @@ use super::schedule::AppSystems;
 use super::state::{CityData, CityState};
 use crate::geo::mesh::{TileMesh, build_tiles};
 use buildings::{BUILDINGS_SHADER, BuildingMaterial, sync_state_buffer};
-use terrain::{GroundMaterial, TERRAIN_SHADER, terrain_mesh, water_mesh};
+use terrain::{GroundMaterial, TERRAIN_SHADER, water_mesh};
 
 /// Side of a building tile: dense centres give 1–5k buildings per tile.
 pub const TILE_SIZE_M: f32 = 3000.0;
@@ -112,6 +112,7 @@ pub(super) fn plugin(app: &mut App) {
     ))
     .init_resource::<look::Look>()
     .init_resource::<buildings::BuildingLod>()
+    .init_resource::<terrain::TerrainLod>()
     .init_resource::<buildings::ViewBuildingSets>()
     .add_message::<look::SetLook>()
     .add_systems(Startup, spawn_city)
@@ -126,6 +127,7 @@ pub(super) fn plugin(app: &mut App) {
                 buildings::apply_lod,
             )
                 .chain(),
+            terrain::apply_terrain_lod,
             look::show_look_entities,
             look::sync_halo_boxes,
             markers::sync_markers,
@@ -170,6 +172,7 @@ fn spawn_city(
     mut sky_materials: ResMut<Assets<look::SkyMaterial>>,
     look: Res<look::Look>,
     lod: Res<buildings::BuildingLod>,
+    terrain_lod: Res<terrain::TerrainLod>,
 ) {
     let started = std::time::Instant::now();
     let fog = fog_for(&city);
@@ -195,17 +198,19 @@ fn spawn_city(
         &look,
     );
     look::spawn_sky(&mut commands, &mut meshes, &mut sky_materials);
-    commands.spawn((
-        Name::new("terrain"),
-        terrain::TerrainSurface,
-        Mesh3d(meshes.add(terrain_mesh(&city.terrain))),
-        MeshMaterial3d(ground_materials.add(GroundMaterial::from_theme(
-            0.0,
-            city.terrain.water_level_m,
-            fog,
-        ))),
-        Transform::IDENTITY,
+    let ground = ground_materials.add(GroundMaterial::from_theme(
+        0.0,
+        city.terrain.water_level_m,
+        fog,
     ));
+    let terrain_triangles = terrain::spawn_terrain(
+        &mut commands,
+        &city.terrain,
+        ground,
+        *terrain_lod,
+        &mut meshes,
+    );
+    info!("terrain: {terrain_triangles:?} triangles at its levels");
     if let Some(level) = city.terrain.water_level_m {
         commands.spawn((
             Name::new("water"),

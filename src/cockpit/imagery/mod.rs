@@ -360,7 +360,8 @@ fn exchange(
                 let rect = layer.world_rect(composite.region);
                 let handle = images.add(drape_image(composite));
                 let Some(mut material) =
-                    terrain.single().ok().and_then(|m| materials.get_mut(&m.0))
+                    // Every chunk of the terrain shares one material.
+                    terrain.iter().next().and_then(|m| materials.get_mut(&m.0))
                 else {
                     // Said once: nothing to drape on (and nothing to wait for).
                     if layer.status.problem.is_none() {

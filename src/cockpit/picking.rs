@@ -232,7 +232,7 @@ pub fn pick_body(city: &crate::model::City, ray: Ray3d) -> Option<crate::model::
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::geo::mesh::tests::test_building;
+    use crate::geo::mesh::tests::{L_RING, test_building};
 
     fn tower(id: u32, x: f32, height_m: f32) -> Building {
         let mut b = test_building(
@@ -278,15 +278,7 @@ mod tests {
     #[test]
     fn a_ray_into_the_notch_of_an_l_misses_it() {
         // An L (20 × 20 with the north-east quarter cut out) seen from above.
-        let l = vec![
-            [0.0, 0.0],
-            [20.0, 0.0],
-            [20.0, 10.0],
-            [10.0, 10.0],
-            [10.0, 20.0],
-            [0.0, 20.0],
-        ];
-        let mut b = test_building(0, l);
+        let mut b = test_building(0, L_RING.to_vec());
         b.base_elevation_m = 0.0;
         let down = |e: f32, n: f32| Vec3::new(e, 500.0, -n);
         assert!(ray_building(down(5.0, 15.0), Vec3::NEG_Y, &b).is_some());

@@ -558,6 +558,16 @@ pub(crate) mod tests {
     use super::*;
     use crate::model::{DistrictId, Party, ResponsibleParties, RiskLevel, StreetId};
 
+    /// A 20 × 20 m L, counter-clockwise: the north-east quarter cut out.
+    pub(crate) const L_RING: [[f32; 2]; 6] = [
+        [0.0, 0.0],
+        [20.0, 0.0],
+        [20.0, 10.0],
+        [10.0, 10.0],
+        [10.0, 20.0],
+        [0.0, 20.0],
+    ];
+
     pub(crate) fn test_building(id: u32, footprint: Vec<[f32; 2]>) -> Building {
         let party = Party {
             name: "测试".into(),
@@ -681,14 +691,7 @@ pub(crate) mod tests {
         assert!(convex_fan(&cw).is_some());
         // An L has a reflex corner, a straight corner is not strict, a
         // pentagram turns the same way twice round: all to lyon.
-        let l = [
-            [0.0, 0.0],
-            [20.0, 0.0],
-            [20.0, 10.0],
-            [10.0, 10.0],
-            [10.0, 20.0],
-            [0.0, 20.0],
-        ];
+        let l = L_RING;
         assert!(convex_fan(&l).is_none());
         assert!(
             convex_fan(&[

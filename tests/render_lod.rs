@@ -16,7 +16,7 @@ use citytwin::cockpit::theme;
 use citytwin::geo::demo::{DemoScene, generate};
 use citytwin::geo::world_from_local;
 use citytwin::model::{City, RiskLevel};
-use common::{output_path, patch_rgb, roof_point};
+use common::{image_difference, output_path, patch_rgb, roof_point};
 
 fn demo() -> Arc<City> {
     let scene = DemoScene::embedded().expect("embedded scene");
@@ -270,16 +270,7 @@ fn compare_levels(city: &Arc<City>, name: &str, view: OrbitCamera, level: TileLe
         "{name}: {differing} of {compared} far roofs change colour between levels"
     );
     // And the frame as a whole looks the same.
-    let total: u64 = with_lod
-        .pixels()
-        .zip(full.pixels())
-        .map(|(a, b)| {
-            (0..3)
-                .map(|k| u64::from(a.0[k].abs_diff(b.0[k])))
-                .sum::<u64>()
-        })
-        .sum();
-    let mean = total as f64 / f64::from(size.x * size.y * 3);
+    let (mean, _) = image_difference(&with_lod, &full, u32::MAX);
     assert!(mean < 1.5, "{name}: mean difference {mean:.2} per channel");
 }
 
@@ -321,13 +312,7 @@ fn coarse_terrain_far_away_looks_like_full_resolution_without_cracks() {
         full.save(output_path(&format!("terrain_lod_{name}_off.png")))
             .expect("save");
         // A crack would show the background: a pixel far from both.
-        let (mut total, mut far_off) = (0u64, 0u32);
-        for (a, b) in with_lod.pixels().zip(full.pixels()) {
-            let d: u32 = (0..3).map(|k| u32::from(a.0[k].abs_diff(b.0[k]))).sum();
-            total += u64::from(d);
-            far_off += u32::from(d > 90);
-        }
-        let mean = total as f64 / f64::from(size.x * size.y * 3);
+        let (mean, far_off) = image_difference(&with_lod, &full, 90);
         eprintln!(
             "{name}: {coarse} coarse chunks, mean difference {mean:.2}, {far_off} pixels far off"
         );

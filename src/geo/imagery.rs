@@ -379,16 +379,17 @@ impl GeoTiffImage {
             .ok()
             .map(|s| s.trim_matches(char::from(0)).trim().to_owned())
             .filter(|s| !s.is_empty());
+        let mut image = GeoTiffImage {
+            path: path.to_owned(),
+            width,
+            height,
+            georef,
+            had_alpha,
+            copyright,
+            rgba: Vec::new(),
+        };
         if !pixels_too {
-            return Ok(GeoTiffImage {
-                path: path.to_owned(),
-                width,
-                height,
-                georef,
-                had_alpha,
-                copyright,
-                rgba: Vec::new(),
-            });
+            return Ok(image);
         }
         let DecodingResult::U8(samples) = decoder.read_image().map_err(tiff_err)? else {
             return Err(pixels("samples are not 8-bit".to_owned()));
@@ -401,7 +402,7 @@ impl GeoTiffImage {
                 samples.len()
             )));
         }
-        let rgba = if had_alpha {
+        image.rgba = if had_alpha {
             samples
         } else {
             samples
@@ -409,15 +410,7 @@ impl GeoTiffImage {
                 .flat_map(|p| [p[0], p[1], p[2], 255])
                 .collect()
         };
-        Ok(GeoTiffImage {
-            path: path.to_owned(),
-            width,
-            height,
-            georef,
-            had_alpha,
-            copyright,
-            rgba,
-        })
+        Ok(image)
     }
 
     /// (west, south, east, north), degrees.

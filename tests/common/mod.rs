@@ -154,3 +154,19 @@ pub fn write_dem(
         .collect();
     image.write_data(&samples).expect("samples");
 }
+
+/// Mean absolute difference per colour channel between two same-size
+/// images, and how many pixels differ by more than `far` (summed over the
+/// channels).
+pub fn image_difference(a: &image::RgbaImage, b: &image::RgbaImage, far: u32) -> (f64, u32) {
+    let (mut total, mut far_off) = (0u64, 0u32);
+    for (p, q) in a.pixels().zip(b.pixels()) {
+        let d: u32 = (0..3).map(|k| u32::from(p.0[k].abs_diff(q.0[k]))).sum();
+        total += u64::from(d);
+        far_off += u32::from(d > far);
+    }
+    (
+        total as f64 / f64::from(a.width() * a.height() * 3),
+        far_off,
+    )
+}

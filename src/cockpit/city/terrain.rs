@@ -276,7 +276,12 @@ pub fn terrain_chunks(terrain: &Terrain) -> Vec<TerrainChunk> {
                 .iter()
                 .map(|&stride| {
                     let (sc, sr) = (samples(c0, c1, stride), samples(r0, r1, stride));
-                    let error = level_error(terrain, &sc, &sr);
+                    // Every vertex is its own sample at full resolution.
+                    let error = if stride == 1 {
+                        0.0
+                    } else {
+                        level_error(terrain, &sc, &sr)
+                    };
                     (sc, sr, error)
                 })
                 .collect();

@@ -106,26 +106,33 @@ fn vertex(in: Vertex) -> VertexOutput {
 fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
     // Height change per pixel, for lines a fixed number of pixels wide.
     let px_m = fwidth(in.world_position.y);
-    let level = min(in.state & LEVEL_MASK, 4u);
-    var base = params.palette[level].rgb;
-    var color: vec3<f32>;
     // Every face is flat and its vertices are shared by the faces meeting
     // at a corner: the normal comes from screen derivatives, turned towards
     // the eye (back faces are culled).
     let face = normalize(cross(dpdx(in.world_position), dpdy(in.world_position)));
     let eye = view.world_position - in.world_position;
     let normal = select(-face, face, dot(face, eye) > 0.0);
+    return shade(in.state, normal, in.world_position, in.wall, px_m);
+}
+
+// The colour of a building's surface: its state word (bit 31: in the
+// focused area), the face's normal, where it is, (metres above the base,
+// height) and metres per pixel for the roof-edge line.
+fn shade(state: u32, normal: vec3<f32>, world_position: vec3<f32>, wall: vec2<f32>, px_m: f32) -> vec4<f32> {
+    let level = min(state & LEVEL_MASK, 4u);
+    var base = params.palette[level].rgb;
+    var color: vec3<f32>;
     let lambert = max(dot(normal, params.sun.xyz), 0.0);
     if params.look.y < 0.5 {
         // The flat look: lambert plus a constant ambient, every level equal.
-        if (in.state & SELECTED_BIT) != 0u {
+        if (state & SELECTED_BIT) != 0u {
             base = mix(base, params.selected_color.rgb, 0.55);
         }
         let ambient = params.sun.w;
         color = base * (ambient + (1.0 - ambient) * lambert);
     } else {
         base = mix(base, params.mute.rgb, mute_amount(level, params.look.x));
-        if (in.state & SELECTED_BIT) != 0u {
+        if (state & SELECTED_BIT) != 0u {
             base = mix(base, params.selected_color.rgb, 0.55);
         }
         let up = normal.y * 0.5 + 0.5;
@@ -134,11 +141,11 @@ fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
         let is_wall = abs(normal.y) < 0.5;
         if is_wall {
             // A soft darkening at the foot of the wall (the ground's shadow).
-            let foot = clamp(in.wall.x / max(min(in.wall.y * 0.35, 18.0), 1.0), 0.0, 1.0);
+            let foot = clamp(wall.x / max(min(wall.y * 0.35, 18.0), 1.0), 0.0, 1.0);
             light = light * mix(0.55, 1.0, sqrt(foot));
             // The roof edge: a bright line a pixel or two wide at the top.
-            let edge = min(max(px_m * params.look.z, 0.6), in.wall.y * 0.3);
-            if in.wall.y - in.wall.x < edge {
+            let edge = min(max(px_m * params.look.z, 0.6), wall.y * 0.3);
+            if wall.y - wall.x < edge {
                 light = light * 1.45 + vec3<f32>(0.08);
             }
         }
@@ -148,21 +155,76 @@ fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
             color = max(color, base * 0.6);
         }
     }
-    if (in.state & ALARM_BIT) != 0u {
+    if (state & ALARM_BIT) != 0u {
         let pulse = 0.5 + 0.5 * sin(globals.time * params.fog.y);
         color = mix(color, params.alarm_color.rgb, 0.6 * pulse);
     }
-    if (in.state & DIMMED_BIT) != 0u {
+    if (state & DIMMED_BIT) != 0u {
         // Not highlighted by the briefing step: greyed and darker.
         let grey = dot(color, vec3<f32>(0.3, 0.5, 0.2));
         color = mix(vec3<f32>(grey), color, 0.25) * 0.2;
     }
-    if (in.state & INSIDE_BIT) == 0u {
+    if (state & INSIDE_BIT) == 0u {
         // Outside the drilled-into area: dark and desaturated.
         let grey = dot(color, vec3<f32>(0.3, 0.5, 0.2));
         color = mix(vec3<f32>(grey), color, 0.2) * 0.1;
     }
-    let distance = length(in.world_position - view.world_position);
+    let distance = length(world_position - view.world_position);
     let fog = 1.0 - exp(-pow(distance * params.fog.x, 2.0));
     return vec4<f32>(mix(color, params.fog_color.rgb, fog), 1.0);
+}
+
+// The roofs level's flat part (geo/raster.rs): a few triangles over the
+// terrain per tile, each pixel's building read from a grid of ids.
+struct RasterParams {
+    // xy: texel (0, 0)'s south-west corner (local metres east, north);
+    // z: a texel's side (m).
+    origin: vec4<f32>,
+    // xy: texels east, north.
+    size: vec4<u32>,
+}
+
+@group(#{MATERIAL_BIND_GROUP}) @binding(3) var<uniform> raster: RasterParams;
+// Row-major from the south: building id + 1, 0 where there is none.
+@group(#{MATERIAL_BIND_GROUP}) @binding(4) var<storage, read> raster_ids: array<u32>;
+
+struct RasterVertex {
+    @builtin(instance_index) instance_index: u32,
+    @location(0) position: vec3<f32>,
+}
+
+struct RasterOutput {
+    @builtin(position) clip_position: vec4<f32>,
+    @location(0) world_position: vec3<f32>,
+}
+
+@vertex
+fn raster_vertex(in: RasterVertex) -> RasterOutput {
+    var out: RasterOutput;
+    let world = get_world_from_local(in.instance_index) * vec4<f32>(in.position, 1.0);
+    out.world_position = world.xyz;
+    out.clip_position = position_world_to_clip(world.xyz);
+    return out;
+}
+
+@fragment
+fn raster_fragment(in: RasterOutput) -> @location(0) vec4<f32> {
+    // World x east, z south.
+    let local = vec2<f32>(in.world_position.x, -in.world_position.z);
+    let texel = floor((local - raster.origin.xy) / raster.origin.z);
+    if texel.x < 0.0 || texel.y < 0.0 || texel.x >= f32(raster.size.x) || texel.y >= f32(raster.size.y) {
+        discard;
+    }
+    let word = raster_ids[u32(texel.y) * raster.size.x + u32(texel.x)];
+    if word == 0u {
+        discard;
+    }
+    let id = word - 1u;
+    var inside = 1u;
+    if params.focus.x != 0u {
+        inside = in_focus(areas[id]);
+    }
+    let state = (states[id] & ~INSIDE_BIT) | select(0u, INSIDE_BIT, inside == 1u);
+    // A roof: facing up, no walls.
+    return shade(state, vec3<f32>(0.0, 1.0, 0.0), in.world_position, vec2<f32>(1.0, 1.0), 0.0);
 }

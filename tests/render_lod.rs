@@ -323,3 +323,172 @@ fn coarse_terrain_far_away_looks_like_full_resolution_without_cracks() {
         );
     }
 }
+
+/// Blocks of 300 × 300 m on a 600 m grid, low (20 m) but for every
+/// seventh (80 m), through the importer as a file's would go.
+fn blocks_city() -> Arc<City> {
+    use citytwin::geo::geojson::{HeightSource, ImportReport, ImportedBuilding};
+    let frame = citytwin::geo::LocalFrame::new(106.55, 29.56);
+    let buildings = (0..144)
+        .map(|i| {
+            let (x, y) = ((i % 12) as f32 * 600.0, (i / 12) as f32 * 600.0);
+            let ring: Vec<(f64, f64)> = [
+                [x, y],
+                [x + 300.0, y],
+                [x + 300.0, y + 300.0],
+                [x, y + 300.0],
+                [x, y],
+            ]
+            .iter()
+            .map(|p| {
+                let [lon, lat] = frame.to_lon_lat(*p);
+                (lon, lat)
+            })
+            .collect();
+            ImportedBuilding {
+                feature_index: i,
+                polygon: geo_types::Polygon::new(geo_types::LineString::from(ring), Vec::new()),
+                height_m: if i % 7 == 0 { 80.0 } else { 20.0 },
+                height_source: HeightSource::Height,
+                levels: None,
+                name: None,
+                address: None,
+                from_osm: false,
+                source_code: None,
+            }
+        })
+        .collect();
+    let report = ImportReport {
+        buildings,
+        skipped: Vec::new(),
+        features: 144,
+        height_notes: Default::default(),
+    };
+    Arc::new(citytwin::geo::assemble::city_from_import(
+        &report, None, "blocks",
+    ))
+}
+
+/// Far away, the low blocks are drawn flat from each tile's raster of ids:
+/// the same colours as their full geometry, recoloured in the same frame,
+/// and gone when the raster is hidden (it is what draws them).
+#[test]
+fn the_roofs_level_draws_low_buildings_from_a_raster_in_their_colours() {
+    use citytwin::cockpit::city::buildings::RasterMaterial;
+    use citytwin::geo::mesh::ROOFS_MIN_WALL_M;
+    let city = blocks_city();
+    let b = &city.bounds;
+    let centre = [
+        (b.min_m[0] + b.max_m[0]) / 2.0,
+        (b.min_m[1] + b.max_m[1]) / 2.0,
+    ];
+    let lod = BuildingLod::default();
+    let view = OrbitCamera {
+        focus: Vec3::from(world_from_local(centre, city.terrain.height_at(centre))),
+        distance_m: lod.roofs_m + 9000.0,
+        pitch_deg: 60.0,
+        heading_deg: 0.0,
+    };
+    let size = UVec2::new(960, 540);
+    let mut headless = HeadlessCity::new(city.clone(), view, size, false);
+    let all_low: Vec<_> = city
+        .buildings
+        .iter()
+        .map(|b| (b.id, RiskLevel::Low))
+        .collect();
+    headless.state_mut().set_levels(all_low.iter().copied());
+    let with_lod = headless.capture().expect("capture");
+    let rasters_drawn = {
+        let world = headless.app().world_mut();
+        let mut q = world.query_filtered::<&bevy::camera::visibility::ViewVisibility, bevy::ecs::query::With<bevy::pbr::MeshMaterial3d<RasterMaterial>>>();
+        q.iter(world).filter(|v| v.get()).count()
+    };
+    assert!(rasters_drawn >= 4, "{rasters_drawn} raster tiles drawn");
+    with_lod
+        .save(output_path("lod_raster_on.png"))
+        .expect("save");
+    headless
+        .app()
+        .world_mut()
+        .insert_resource(BuildingLod::near_only());
+    let full = headless.capture().expect("capture");
+    full.save(output_path("lod_raster_off.png")).expect("save");
+    let on_screen: Vec<_> = city
+        .buildings
+        .iter()
+        .filter_map(|b| {
+            let p = headless.project(roof_point(b))?;
+            (p.x > 4.0 && p.y > 4.0 && p.x < size.x as f32 - 5.0 && p.y < size.y as f32 - 5.0)
+                .then_some((b, (p.x as u32, p.y as u32)))
+        })
+        .collect();
+    let low: Vec<_> = on_screen
+        .iter()
+        .filter(|(b, _)| b.height_m < ROOFS_MIN_WALL_M)
+        .collect();
+    assert!(low.len() > 60, "{} low blocks on screen", low.len());
+    let same = low
+        .iter()
+        .filter(|(_, (x, y))| {
+            distance(patch_rgb(&with_lod, *x, *y), patch_rgb(&full, *x, *y)) < 24.0
+        })
+        .count();
+    assert!(
+        same * 10 >= low.len() * 9,
+        "{same} of {} low blocks look as at full detail",
+        low.len()
+    );
+    // Recoloured: the raster reads the one state buffer.
+    headless.app().world_mut().insert_resource(lod);
+    let targets: Vec<_> = low.iter().step_by(5).map(|(b, p)| (b.id, *p)).collect();
+    headless
+        .state_mut()
+        .set_levels(targets.iter().map(|(id, _)| (*id, RiskLevel::Major)));
+    let after = headless.capture().expect("capture");
+    after
+        .save(output_path("lod_raster_recolour.png"))
+        .expect("save");
+    let reddish = |c: [u8; 3]| {
+        c[0] > 110 && c[0] as f32 > 1.5 * c[1] as f32 && c[0] as f32 > 1.5 * c[2] as f32
+    };
+    for (id, (x, y)) in &targets {
+        let (was, now) = (patch_rgb(&with_lod, *x, *y), patch_rgb(&after, *x, *y));
+        assert!(
+            reddish(now) && !reddish(was),
+            "block {id:?} at ({x}, {y}): {was:?} → {now:?}"
+        );
+    }
+    // Without the raster the low blocks are gone (the ground shows), the
+    // tall ones stay (their own geometry).
+    headless.state_mut().set_levels(all_low.iter().copied());
+    {
+        let world = headless.app().world_mut();
+        let mut q = world.query_filtered::<&mut bevy::prelude::Visibility, bevy::ecs::query::With<bevy::pbr::MeshMaterial3d<RasterMaterial>>>();
+        for mut v in q.iter_mut(world) {
+            *v = bevy::prelude::Visibility::Hidden;
+        }
+    }
+    let hidden = headless.capture().expect("capture");
+    let gone = low
+        .iter()
+        .filter(|(_, (x, y))| {
+            distance(patch_rgb(&with_lod, *x, *y), patch_rgb(&hidden, *x, *y)) > 24.0
+        })
+        .count();
+    assert!(
+        gone * 10 >= low.len() * 9,
+        "{gone} of {} low blocks vanish with the raster",
+        low.len()
+    );
+    let tall_kept = on_screen
+        .iter()
+        .filter(|(b, _)| b.height_m >= ROOFS_MIN_WALL_M)
+        .filter(|(_, (x, y))| {
+            distance(patch_rgb(&with_lod, *x, *y), patch_rgb(&hidden, *x, *y)) < 24.0
+        })
+        .count();
+    assert!(
+        tall_kept >= 5,
+        "{tall_kept} tall blocks drawn without the raster"
+    );
+}

@@ -293,10 +293,10 @@ fn bench_dataset(name: &str, data: &DataArgs, args: &RenderBenchArgs) -> anyhow:
     let mut full_frames = timed_frames(&mut headless, args.common.frames);
     set_full_detail(&mut headless, false);
     let (full_median, full_p95) = median_p95(&mut full_frames);
-    let [near_tris, far_tris, roofs_tris] = level_triangles(&city);
+    let [near_tris, far_tris, roofs_tris, raster_tris] = level_triangles(&city);
     let lod = BuildingLod::default();
     println!(
-        "full detail (every tile near, {near_tris} building triangles; the terrain at full resolution): median {full_median:.1} ms, p95 {full_p95:.1} ms → LOD/full = {:.2}× (goal ≤ 0.5; far level {far_tris} triangles from {:.0} m, roofs level {roofs_tris} from {:.0} m)",
+        "full detail (every tile near, {near_tris} building triangles; the terrain at full resolution): median {full_median:.1} ms, p95 {full_p95:.1} ms → LOD/full = {:.2}× (goal ≤ 0.5; far level {far_tris} triangles from {:.0} m, roofs level {roofs_tris} + {raster_tris} raster surface from {:.0} m)",
         median / full_median,
         lod.switch_m,
         lod.roofs_m
@@ -338,16 +338,18 @@ fn without_buildings(headless: &mut HeadlessCity, count: usize) -> f64 {
     median_p95(&mut frames).0
 }
 
-/// Building triangles at the near, far and roofs levels.
-fn level_triangles(city: &City) -> [usize; 3] {
-    let (tiles, _) = build_tiles(&city.buildings, TILE_SIZE_M);
+/// Building triangles at the near, far and roofs levels, and of the
+/// roofs level's raster surfaces.
+fn level_triangles(city: &City) -> [usize; 4] {
+    let (tiles, _) = build_tiles(&city.buildings, TILE_SIZE_M, &city.terrain);
     let count =
         |m: &Option<Box<crate::geo::mesh::TileMesh>>| m.as_ref().map_or(0, |m| m.triangle_count());
-    tiles.iter().fold([0; 3], |[near, far, roofs], t| {
+    tiles.iter().fold([0; 4], |[near, far, roofs, raster], t| {
         [
             near + t.triangle_count(),
             far + count(&t.far),
             roofs + count(&t.roofs),
+            raster + t.raster.as_ref().map_or(0, |r| r.triangle_count()),
         ]
     })
 }
@@ -357,7 +359,7 @@ fn reference_frame_ms(
     view: &OrbitCamera,
     args: &RenderBenchArgs,
 ) -> anyhow::Result<Option<(f64, f64, usize)>> {
-    let (tiles, _) = build_tiles(&city.buildings, TILE_SIZE_M);
+    let (tiles, _) = build_tiles(&city.buildings, TILE_SIZE_M, &city.terrain);
     let state = CityState::new(city);
     let mut vertices = Vec::new();
     let mut indices = Vec::new();

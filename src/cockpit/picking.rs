@@ -43,17 +43,7 @@ fn inside_ring(p: [f32; 2], ring: &[[f32; 2]]) -> bool {
 /// extruded from base to top), as a distance along the ray.
 pub fn ray_building(origin: Vec3, dir: Vec3, building: &Building) -> Option<f32> {
     let (base, top) = (building.base_elevation_m, building.top_elevation_m());
-    let (lo, hi) =
-        building
-            .parts_m
-            .iter()
-            .flatten()
-            .fold(building.footprint_bounds(), |(lo, hi), p| {
-                (
-                    [lo[0].min(p[0]), lo[1].min(p[1])],
-                    [hi[0].max(p[0]), hi[1].max(p[1])],
-                )
-            });
+    let (lo, hi) = building.footprint_bounds_all();
     // World x east, z south: the box of the whole building first.
     ray_aabb(
         origin,

@@ -9,8 +9,9 @@ use lyon_tessellation::{
     path::Path,
 };
 
+use super::raster::TileRaster;
 use super::world_from_local;
-use crate::model::{Building, BuildingId};
+use crate::model::{Building, BuildingId, Terrain};
 
 /// Geometry of one tile, in world space (see [`super::world_from_local`]).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -28,9 +29,11 @@ pub struct TileMesh {
     /// The far level of the same buildings ([`append_building_far`]); taken
     /// out when the tile is put on the GPU.
     pub far: Option<Box<TileMesh>>,
-    /// The farthest level: roofs, and walls only of buildings tall enough
-    /// to show them ([`append_building_roofs`]).
+    /// The farthest level: the buildings tall enough for their walls to
+    /// show from there ([`append_building_roofs`]) …
     pub roofs: Option<Box<TileMesh>>,
+    /// … and the others flat, as a raster of ids on the terrain.
+    pub raster: Option<Box<TileRaster>>,
     pub aabb_min: [f32; 3],
     pub aabb_max: [f32; 3],
 }
@@ -238,15 +241,16 @@ pub fn append_building_far(
 
 /// How far a roofs-level footprint may stray (metres).
 pub const ROOFS_TOLERANCE_M: f32 = 3.0;
-/// At the roofs level, buildings lower than this have no walls (they would
-/// be under a pixel high where the level is drawn).
-pub const ROOFS_MIN_WALL_M: f32 = 18.0;
+/// At the roofs level, buildings at least this tall keep walls and roofs;
+/// lower ones are drawn flat from the tile's raster (their walls would be
+/// under [`crate::cockpit::city::buildings::ROOFS_PIXEL_BUDGET`] pixels
+/// high where the level is drawn).
+pub const ROOFS_MIN_WALL_M: f32 = 36.0;
 
-/// The roofs level of a building: its far level simplified to
-/// [`ROOFS_TOLERANCE_M`], walls kept only from [`ROOFS_MIN_WALL_M`] up — a
-/// box lower than that is two triangles.
+/// The roofs level of a building at least [`ROOFS_MIN_WALL_M`] tall: its
+/// far level simplified to [`ROOFS_TOLERANCE_M`].
 pub fn append_building_roofs(mesh: &mut TileMesh, building: &Building) -> Result<(), MeshError> {
-    append_simplified(mesh, building, ROOFS_TOLERANCE_M, ROOFS_MIN_WALL_M)
+    append_simplified(mesh, building, ROOFS_TOLERANCE_M, 0.0)
 }
 
 fn append_simplified(
@@ -468,9 +472,13 @@ fn convex_fan(ring: &[[f32; 2]]) -> Option<VertexBuffers<[f32; 2], u32>> {
 }
 
 /// Groups buildings into square tiles by footprint centre and meshes each
-/// tile. Buildings whose footprint cannot be meshed are skipped and returned
-/// with the reason.
-pub fn build_tiles(buildings: &[Building], tile_size_m: f32) -> (Vec<TileMesh>, Vec<MeshError>) {
+/// tile (the roofs level's raster draped on `terrain`). Buildings whose
+/// footprint cannot be meshed are skipped and returned with the reason.
+pub fn build_tiles(
+    buildings: &[Building],
+    tile_size_m: f32,
+    terrain: &Terrain,
+) -> (Vec<TileMesh>, Vec<MeshError>) {
     let mut groups: BTreeMap<(i32, i32), Vec<&Building>> = BTreeMap::new();
     for b in buildings {
         let c = b.centre_m();
@@ -487,7 +495,7 @@ pub fn build_tiles(buildings: &[Building], tile_size_m: f32) -> (Vec<TileMesh>, 
     let results: Vec<(Vec<TileMesh>, Vec<MeshError>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = groups
             .chunks(chunk)
-            .map(|part| scope.spawn(move || mesh_groups(part)))
+            .map(|part| scope.spawn(move || mesh_groups(part, terrain)))
             .collect();
         handles
             .into_iter()
@@ -506,7 +514,10 @@ pub fn build_tiles(buildings: &[Building], tile_size_m: f32) -> (Vec<TileMesh>, 
     (tiles, errors)
 }
 
-fn mesh_groups(groups: &[((i32, i32), Vec<&Building>)]) -> (Vec<TileMesh>, Vec<MeshError>) {
+fn mesh_groups(
+    groups: &[((i32, i32), Vec<&Building>)],
+    terrain: &Terrain,
+) -> (Vec<TileMesh>, Vec<MeshError>) {
     let mut tiles = Vec::with_capacity(groups.len());
     let mut errors = Vec::new();
     for (key, members) in groups {
@@ -522,14 +533,19 @@ fn mesh_groups(groups: &[((i32, i32), Vec<&Building>)]) -> (Vec<TileMesh>, Vec<M
             key: *key,
             ..TileMesh::default()
         };
+        let mut flat = Vec::new();
         for b in members {
             match append_building(&mut mesh, b) {
                 Err(e) => errors.push(e),
-                // Only what the near level draws has a far level.
+                // Only what the near level draws has the other levels.
                 Ok(()) => {
-                    if let Err(e) = append_building_far(&mut far, b, FAR_TOLERANCE_M)
-                        .and_then(|()| append_building_roofs(&mut roofs, b))
-                    {
+                    let roofs = if b.height_m >= ROOFS_MIN_WALL_M {
+                        append_building_roofs(&mut roofs, b)
+                    } else {
+                        flat.push(*b);
+                        Ok(())
+                    };
+                    if let Err(e) = append_building_far(&mut far, b, FAR_TOLERANCE_M).and(roofs) {
                         errors.push(e);
                     }
                 }
@@ -547,6 +563,7 @@ fn mesh_groups(groups: &[((i32, i32), Vec<&Building>)]) -> (Vec<TileMesh>, Vec<M
                 roofs.update_bounds();
                 mesh.roofs = Some(Box::new(roofs));
             }
+            mesh.raster = TileRaster::of(&flat, terrain).map(Box::new);
             tiles.push(mesh);
         }
     }
@@ -567,6 +584,10 @@ pub(crate) mod tests {
         [10.0, 20.0],
         [0.0, 20.0],
     ];
+
+    fn flat_terrain() -> Terrain {
+        Terrain::flat([-2000.0, -2000.0], [2000.0, 2000.0], 100.0)
+    }
 
     pub(crate) fn test_building(id: u32, footprint: Vec<[f32; 2]>) -> Building {
         let party = Party {
@@ -652,18 +673,29 @@ pub(crate) mod tests {
             let out = [mid[0] - centre[0], mid[1] - centre[1], mid[2] - centre[2]];
             assert!(dot(n, out) > 0.0, "triangle {t:?} faces inward");
         }
-        // At the roofs level the 30 m box keeps its walls, a 10 m one is a roof.
-        let mut roofs = TileMesh::default();
-        append_building_roofs(&mut roofs, &b).expect("roofs level");
-        assert_eq!(roofs.triangle_count(), 10);
+        // At the roofs level a box as tall as ROOFS_MIN_WALL_M keeps its
+        // walls; a lower one is drawn flat from the tile's raster only.
+        let tall = Building {
+            height_m: ROOFS_MIN_WALL_M,
+            ..b.clone()
+        };
         let low = Building {
             height_m: 10.0,
-            ..test_building(9, vec![[0.0, 0.0], [10.0, 0.0], [10.0, 20.0], [0.0, 20.0]])
+            ..test_building(
+                9,
+                vec![[30.0, 0.0], [40.0, 0.0], [40.0, 20.0], [30.0, 20.0]],
+            )
         };
-        let mut roofs = TileMesh::default();
-        append_building_roofs(&mut roofs, &low).expect("roofs level");
-        assert_eq!((roofs.positions.len(), roofs.triangle_count()), (4, 2));
-        assert!(roofs.positions.iter().all(|p| (p[1] - 110.0).abs() < 1e-4));
+        let (tiles, errors) = build_tiles(&[tall, low], 1000.0, &flat_terrain());
+        assert!(errors.is_empty());
+        let roofs = tiles[0].roofs.as_ref().expect("a roofs mesh");
+        assert_eq!(roofs.triangle_count(), 10);
+        assert!(roofs.building_ids.iter().all(|&id| id == 7));
+        let raster = tiles[0].raster.as_ref().expect("a raster");
+        assert_eq!(raster.id_at([35.0, 10.0]), Some(9));
+        assert_eq!(raster.id_at([5.0, 10.0]), None, "the tall box is not flat");
+        // Its roofs at the low box's height (100 m ground + 10 m).
+        assert!(raster.positions.iter().all(|p| (p[1] - 110.0).abs() < 1e-3));
         // The building with a 64-point round footprint: far fewer vertices.
         let round = test_building(8, circle);
         let (mut near, mut far) = (TileMesh::default(), TileMesh::default());
@@ -844,7 +876,7 @@ pub(crate) mod tests {
     #[test]
     fn degenerate_footprints_are_reported_not_meshed() {
         let b = test_building(3, vec![[0.0, 0.0], [1.0, 1.0]]);
-        let (tiles, errors) = build_tiles(&[b], 1000.0);
+        let (tiles, errors) = build_tiles(&[b], 1000.0, &flat_terrain());
         assert!(tiles.is_empty());
         assert!(matches!(
             errors[0],
@@ -860,7 +892,7 @@ pub(crate) mod tests {
             test_building(1, square(50.0)),
             test_building(2, square(1500.0)),
         ];
-        let (tiles, errors) = build_tiles(&buildings, 1000.0);
+        let (tiles, errors) = build_tiles(&buildings, 1000.0, &flat_terrain());
         assert!(errors.is_empty());
         assert_eq!(tiles.len(), 2);
         let total: usize = tiles.iter().map(|t| t.buildings.len()).sum();

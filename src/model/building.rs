@@ -68,6 +68,11 @@ impl Building {
         footprint_bounds(&self.footprint_m)
     }
 
+    /// Axis-aligned bounds of every part's footprint.
+    pub fn footprint_bounds_all(&self) -> ([f32; 2], [f32; 2]) {
+        footprint_bounds(self.rings().flatten())
+    }
+
     /// Mean of the footprint vertices.
     pub fn centre_m(&self) -> [f32; 2] {
         let n = self.footprint_m.len().max(1) as f32;
@@ -83,8 +88,10 @@ impl Building {
     }
 }
 
-pub(crate) fn footprint_bounds(ring: &[[f32; 2]]) -> ([f32; 2], [f32; 2]) {
-    ring.iter().fold(
+pub(crate) fn footprint_bounds<'a>(
+    points: impl IntoIterator<Item = &'a [f32; 2]>,
+) -> ([f32; 2], [f32; 2]) {
+    points.into_iter().fold(
         ([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]),
         |(lo, hi), p| {
             (

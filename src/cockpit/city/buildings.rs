@@ -15,6 +15,7 @@ use crate::cockpit::drill::Drill;
 use crate::cockpit::state::CityState;
 use crate::cockpit::theme;
 use crate::geo::mesh::{FAR_TOLERANCE_M, ROOFS_MIN_WALL_M, TileMesh};
+use crate::geo::raster::TileRaster;
 use crate::model::{Area, City, RiskLevel};
 
 pub const BUILDINGS_SHADER: Handle<Shader> = uuid_handle!("5b0c3f0e-3a51-4d7c-9d36-6c1f0e6c2a01");
@@ -107,12 +108,47 @@ lean_material!(
     ]
 );
 
+/// Where a tile's raster lies (see [`crate::geo::raster::TileRaster`]).
+#[derive(Clone, Copy, Debug, ShaderType)]
+pub struct RasterParams {
+    /// xy: texel (0, 0)'s south-west corner (local metres); z: texel side.
+    pub origin: Vec4,
+    /// xy: texels east, north.
+    pub size: UVec4,
+}
+
+/// The roofs level's flat part of one tile: the building material's
+/// bindings and look, plus the tile's grid of building ids.
+#[derive(Asset, TypePath, AsBindGroup, Debug, Clone)]
+pub struct RasterMaterial {
+    #[uniform(0)]
+    pub params: BuildingParams,
+    #[storage(1, read_only)]
+    pub states: Handle<ShaderBuffer>,
+    #[storage(2, read_only)]
+    pub areas: Handle<ShaderBuffer>,
+    #[uniform(3)]
+    pub raster: RasterParams,
+    #[storage(4, read_only)]
+    pub ids: Handle<ShaderBuffer>,
+}
+
+lean_material!(
+    RasterMaterial,
+    BUILDINGS_SHADER,
+    [Mesh::ATTRIBUTE_POSITION],
+    cull = Back,
+    entry = ("raster_vertex", "raster_fragment")
+);
+
 /// The state buffer and the revision of [`CityState`] it holds.
 #[derive(Resource)]
 pub struct BuildingStateBuffer {
     pub handle: Handle<ShaderBuffer>,
     pub material: Handle<BuildingMaterial>,
     pub halo: Handle<HaloMaterial>,
+    /// One per tile with a raster (its own ids, the shared look).
+    pub rasters: Vec<Handle<RasterMaterial>>,
     pub synced_revision: (u64, u64),
     scratch: Vec<u8>,
 }
@@ -146,6 +182,7 @@ pub struct ViewBuildings {
     pub layer: usize,
     material: Handle<BuildingMaterial>,
     halo: Handle<HaloMaterial>,
+    rasters: Vec<Handle<RasterMaterial>>,
     entities: Vec<Entity>,
 }
 
@@ -155,7 +192,7 @@ pub struct ViewBuildingSets(pub Vec<ViewBuildings>);
 
 /// Gives each new [`ViewArea`] camera its own copy of the building tiles
 /// (own layer, own materials); a camera gone takes its copies with it.
-#[allow(clippy::type_complexity)]
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
 pub fn spawn_view_buildings(
     mut commands: Commands,
     buffer: Option<Res<BuildingStateBuffer>>,
@@ -166,6 +203,7 @@ pub fn spawn_view_buildings(
             &Mesh3d,
             &Aabb,
             Has<MeshMaterial3d<BuildingMaterial>>,
+            Option<&MeshMaterial3d<RasterMaterial>>,
             Option<(&TileLevel, &VisibilityRange)>,
             Has<CoversFar>,
         ),
@@ -173,11 +211,13 @@ pub fn spawn_view_buildings(
             Without<ViewCopy>,
             Or<(
                 With<MeshMaterial3d<BuildingMaterial>>,
+                With<MeshMaterial3d<RasterMaterial>>,
                 With<MeshMaterial3d<HaloMaterial>>,
             )>,
         ),
     >,
     mut materials: ResMut<Assets<BuildingMaterial>>,
+    mut rasters: ResMut<Assets<RasterMaterial>>,
     mut halos: ResMut<Assets<HaloMaterial>>,
 ) {
     let Some(buffer) = buffer else {
@@ -221,7 +261,8 @@ pub fn spawn_view_buildings(
             ..main_halo
         });
         let mut entities = Vec::new();
-        for (mesh, aabb, is_tile, level, covers_far) in &tiles {
+        let mut view_rasters = Vec::new();
+        for (mesh, aabb, is_tile, raster, level, covers_far) in &tiles {
             let mut copy = commands.spawn((
                 Name::new("view buildings"),
                 mesh.clone(),
@@ -238,6 +279,20 @@ pub fn spawn_view_buildings(
             }
             if is_tile {
                 copy.insert(MeshMaterial3d(material.clone()));
+            } else if let Some(raster) = raster {
+                // The tile's own ids, the view's focus.
+                let Some(main) = rasters.get(&raster.0).cloned() else {
+                    continue;
+                };
+                let own = rasters.add(RasterMaterial {
+                    params: BuildingParams {
+                        focus: words,
+                        ..main.params
+                    },
+                    ..main
+                });
+                copy.insert(MeshMaterial3d(own.clone()));
+                view_rasters.push(own);
             } else {
                 copy.insert(MeshMaterial3d(halo.clone()));
             }
@@ -252,6 +307,7 @@ pub fn spawn_view_buildings(
             layer,
             material,
             halo,
+            rasters: view_rasters,
             entities,
         });
     }
@@ -264,8 +320,9 @@ pub enum TileLevel {
     Near,
     /// Simplified footprints on shared corners ([`crate::geo::mesh::append_building_far`]).
     Far,
-    /// Roofs, and the walls of buildings tall enough to show them
-    /// ([`crate::geo::mesh::append_building_roofs`]).
+    /// The buildings tall enough for their walls to show
+    /// ([`crate::geo::mesh::append_building_roofs`]), the others flat from
+    /// the tile's raster ([`RasterMaterial`]): two entities.
     Roofs,
 }
 
@@ -280,11 +337,15 @@ pub struct BuildingLod {
     /// level is drawn; `f32::INFINITY` draws every tile near.
     pub switch_m: f32,
     /// … and beyond which its roofs level is (walls lower than
-    /// [`ROOFS_MIN_WALL_M`] under a pixel high for its nearest building).
+    /// [`ROOFS_MIN_WALL_M`] under [`ROOFS_PIXEL_BUDGET`] pixels high for its
+    /// nearest building).
     pub roofs_m: f32,
 }
 
 pub const LOD_PIXEL_BUDGET: f32 = 0.75;
+/// The roofs level leaves out walls under this many pixels high (and
+/// draws those buildings flat, their roofs at most half that off).
+pub const ROOFS_PIXEL_BUDGET: f32 = 2.0;
 pub const LOD_REFERENCE_HEIGHT_PX: f32 = 1080.0;
 
 impl BuildingLod {
@@ -293,8 +354,8 @@ impl BuildingLod {
         let px_per_m_at_1m = LOD_REFERENCE_HEIGHT_PX / (2.0 * 22.5f32.to_radians().tan());
         let half_diagonal = tile_size_m * std::f32::consts::FRAC_1_SQRT_2;
         let nearest = FAR_TOLERANCE_M * px_per_m_at_1m / LOD_PIXEL_BUDGET;
-        // A wall of ROOFS_MIN_WALL_M under one pixel.
-        let roofs_nearest = ROOFS_MIN_WALL_M * px_per_m_at_1m;
+        // A wall of ROOFS_MIN_WALL_M under ROOFS_PIXEL_BUDGET pixels.
+        let roofs_nearest = ROOFS_MIN_WALL_M * px_per_m_at_1m / ROOFS_PIXEL_BUDGET;
         BuildingLod {
             switch_m: nearest + half_diagonal,
             roofs_m: roofs_nearest + half_diagonal,
@@ -388,6 +449,7 @@ pub(super) fn spawn_building_tiles(
     meshes: &mut Assets<Mesh>,
     buffers: &mut Assets<ShaderBuffer>,
     materials: &mut Assets<BuildingMaterial>,
+    rasters: &mut Assets<RasterMaterial>,
     halos: &mut Assets<HaloMaterial>,
     look: &Look,
 ) -> Vec<super::CityTile> {
@@ -411,13 +473,14 @@ pub(super) fn spawn_building_tiles(
     let halo = halos.add(HaloMaterial {
         params: HaloParams::from_theme(look, fog),
         states: states.clone(),
-        areas,
+        areas: areas.clone(),
     });
     let mut kept = Vec::with_capacity(tiles.len());
+    let mut raster_materials = Vec::new();
     for (index, mut tile) in tiles.into_iter().enumerate() {
         let covers_far = tile.far.is_none();
         let aabb = tile_aabb(&tile);
-        let (far, roofs) = (tile.far.take(), tile.roofs.take());
+        let (far, roofs, raster) = (tile.far.take(), tile.roofs.take(), tile.raster.take());
         let info = super::CityTile {
             key: tile.key,
             aabb_min: tile.aabb_min,
@@ -452,6 +515,45 @@ pub(super) fn spawn_building_tiles(
                 RenderLayers::layer(SHARED_BUILDINGS_LAYER),
             ));
         }
+        if let Some(raster) = raster {
+            let TileRaster {
+                origin_m,
+                texel_m,
+                size,
+                ids,
+                positions,
+                indices,
+                ..
+            } = *raster;
+            let ids: Vec<u8> = ids.iter().flat_map(|w| w.to_le_bytes()).collect();
+            let own = rasters.add(RasterMaterial {
+                params: BuildingParams::from_theme(look, fog),
+                states: states.clone(),
+                areas: areas.clone(),
+                raster: RasterParams {
+                    origin: Vec4::new(origin_m[0], origin_m[1], texel_m, 0.0),
+                    size: UVec4::new(size[0], size[1], 0, 0),
+                },
+                ids: buffers.add(ShaderBuffer::new(&ids, RenderAssetUsages::RENDER_WORLD)),
+            });
+            let surface = Mesh::new(
+                PrimitiveTopology::TriangleList,
+                RenderAssetUsages::RENDER_WORLD,
+            )
+            .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
+            .with_inserted_indices(Indices::U32(indices));
+            commands.spawn((
+                Name::new(format!("raster buildings tile {:?}", info.key)),
+                Mesh3d(meshes.add(surface)),
+                MeshMaterial3d(own.clone()),
+                aabb,
+                TileLevel::Roofs,
+                lod.range(TileLevel::Roofs, false),
+                Transform::IDENTITY,
+                RenderLayers::layer(SHARED_BUILDINGS_LAYER),
+            ));
+            raster_materials.push(own);
+        }
         let (halo_mesh, boxes) = super::look::halo_boxes(city, state, &info.buildings);
         commands.spawn((
             Name::new(format!("halos tile {:?}", info.key)),
@@ -468,6 +570,7 @@ pub(super) fn spawn_building_tiles(
         handle: states,
         material,
         halo,
+        rasters: raster_materials,
         synced_revision: state.revision(),
         scratch: bytes,
     });
@@ -500,6 +603,7 @@ pub fn sync_state_buffer(
 /// Dims the buildings outside the drilled-into area (a [`ViewArea`]
 /// camera's own area in its picture) and follows the [`Look`]: uniforms
 /// are written only when they change.
+#[allow(clippy::too_many_arguments)]
 pub fn sync_focus(
     drill: Option<Res<Drill>>,
     look: Res<Look>,
@@ -507,6 +611,7 @@ pub fn sync_focus(
     mut sets: ResMut<ViewBuildingSets>,
     views: Query<&ViewArea>,
     mut materials: ResMut<Assets<BuildingMaterial>>,
+    mut rasters: ResMut<Assets<RasterMaterial>>,
     mut halos: ResMut<Assets<HaloMaterial>>,
 ) {
     let Some(buffer) = buffer else {
@@ -518,12 +623,25 @@ pub fn sync_focus(
             set.area = area.0;
         }
     }
-    let targets = std::iter::once((shared, &buffer.material, &buffer.halo))
-        .chain(sets.0.iter().map(|s| (s.area, &s.material, &s.halo)));
+    let targets = std::iter::once((shared, &buffer.material, &buffer.halo, &buffer.rasters)).chain(
+        sets.0
+            .iter()
+            .map(|s| (s.area, &s.material, &s.halo, &s.rasters)),
+    );
     let look_words = look.words();
     let halo_on = if look.halos { 1.0 } else { 0.0 };
-    for (area, material, halo) in targets {
+    for (area, material, halo, tile_rasters) in targets {
         let words = focus_words(area);
+        for raster in tile_rasters {
+            if rasters
+                .get(raster)
+                .is_some_and(|m| m.params.focus != words || m.params.look != look_words)
+                && let Some(mut raster) = rasters.get_mut(raster)
+            {
+                raster.params.focus = words;
+                raster.params.look = look_words;
+            }
+        }
         if materials
             .get(material)
             .is_some_and(|m| m.params.focus != words || m.params.look != look_words)

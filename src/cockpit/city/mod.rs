@@ -10,6 +10,9 @@ macro_rules! lean_material {
         lean_material!($material, $shader, [$($attribute),+], cull = Back);
     };
     ($material:ty, $shader:expr, [$($attribute:expr),+ $(,)?], cull = $cull:ident) => {
+        lean_material!($material, $shader, [$($attribute),+], cull = $cull, entry = ("vertex", "fragment"));
+    };
+    ($material:ty, $shader:expr, [$($attribute:expr),+ $(,)?], cull = $cull:ident, entry = ($vertex:literal, $fragment:literal)) => {
         impl bevy::pbr::Material for $material {
             fn vertex_shader() -> bevy::shader::ShaderRef {
                 $shader.into()
@@ -39,6 +42,10 @@ macro_rules! lean_material {
                     .map(|(location, a)| a.at_shader_location(location as u32))
                     .collect();
                 descriptor.vertex.buffers = vec![layout.0.get_layout(&attributes)?];
+                descriptor.vertex.entry_point = Some($vertex.into());
+                if let Some(fragment) = descriptor.fragment.as_mut() {
+                    fragment.entry_point = Some($fragment.into());
+                }
                 descriptor.primitive.cull_mode = Some(bevy::render::render_resource::Face::$cull);
                 Ok(())
             }
@@ -104,6 +111,7 @@ pub(super) fn plugin(app: &mut App) {
     }
     app.add_plugins((
         MaterialPlugin::<BuildingMaterial>::default(),
+        MaterialPlugin::<buildings::RasterMaterial>::default(),
         MaterialPlugin::<GroundMaterial>::default(),
         MaterialPlugin::<markers::MarkerMaterial>::default(),
         MaterialPlugin::<boundaries::LineMaterial>::default(),
@@ -165,6 +173,7 @@ fn spawn_city(
     mut meshes: ResMut<Assets<Mesh>>,
     mut buffers: ResMut<Assets<ShaderBuffer>>,
     mut building_materials: ResMut<Assets<BuildingMaterial>>,
+    mut raster_materials: ResMut<Assets<buildings::RasterMaterial>>,
     mut ground_materials: ResMut<Assets<GroundMaterial>>,
     mut marker_materials: ResMut<Assets<markers::MarkerMaterial>>,
     mut line_materials: ResMut<Assets<boundaries::LineMaterial>>,
@@ -176,7 +185,7 @@ fn spawn_city(
 ) {
     let started = std::time::Instant::now();
     let fog = fog_for(&city);
-    let (tiles, errors) = build_tiles(&city.buildings, TILE_SIZE_M);
+    let (tiles, errors) = build_tiles(&city.buildings, TILE_SIZE_M, &city.terrain);
     for error in errors.iter().take(10) {
         warn!("skipped building: {error}");
     }
@@ -194,6 +203,7 @@ fn spawn_city(
         &mut meshes,
         &mut buffers,
         &mut building_materials,
+        &mut raster_materials,
         &mut halo_materials,
         &look,
     );

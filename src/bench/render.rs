@@ -310,6 +310,19 @@ fn bench_dataset(name: &str, data: &DataArgs, args: &RenderBenchArgs) -> anyhow:
         full_median - no_buildings
     );
 
+    // … and where it goes: each part hidden in turn.
+    let parts: Vec<String> = FRAME_PARTS
+        .iter()
+        .map(|(label, prefix)| {
+            let without = without_named(&mut headless, prefix, args.common.frames);
+            format!("{label} {:.1}", median - without)
+        })
+        .collect();
+    println!(
+        "  each part's cost (ms, the frame without it): {}",
+        parts.join(", ")
+    );
+
     let reference = reference_frame_ms(&city, &view, args)?;
     if let Some((ref_median, ref_p95, triangles)) = reference {
         println!(
@@ -330,6 +343,36 @@ fn without_buildings(headless: &mut HeadlessCity, count: usize) -> f64 {
         let mut tiles = world.query_filtered::<&mut Visibility, With<TileLevel>>();
         for mut v in tiles.iter_mut(world) {
             *v = visibility;
+        }
+    };
+    set(headless, Visibility::Hidden);
+    let mut frames = timed_frames(headless, count);
+    set(headless, Visibility::Inherited);
+    median_p95(&mut frames).0
+}
+
+/// What the frame draws besides the buildings: a label and the start of
+/// the entities' names.
+const FRAME_PARTS: [(&str, &str); 7] = [
+    ("terrain", "terrain"),
+    ("water", "water"),
+    ("district borders", "district borders"),
+    ("area outline", "area outline"),
+    ("sky", "sky"),
+    ("halos", "halos tile"),
+    ("event markers", "event markers"),
+];
+
+/// The median frame with the entities whose name starts with `prefix`
+/// hidden (then shown again).
+fn without_named(headless: &mut HeadlessCity, prefix: &str, count: usize) -> f64 {
+    let set = |headless: &mut HeadlessCity, visibility: Visibility| {
+        let world = headless.app().world_mut();
+        let mut q = world.query::<(&bevy::prelude::Name, &mut Visibility)>();
+        for (name, mut v) in q.iter_mut(world) {
+            if name.as_str().starts_with(prefix) {
+                *v = visibility;
+            }
         }
     };
     set(headless, Visibility::Hidden);

@@ -16,6 +16,9 @@ pub const SURFACE_TOLERANCE_M: f32 = 4.0;
 const MAX_SIDE: u32 = 1024;
 /// Largest surface grid side (cells).
 const MAX_SURFACE_CELLS: usize = 64;
+/// The surface covers the cells of at most this side that hold buildings
+/// (no fragments spent on empty ground).
+pub const OCCUPANCY_CELL_M: f32 = 200.0;
 
 /// Building ids on a grid of texels, and the surface they are drawn on.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -27,8 +30,8 @@ pub struct TileRaster {
     pub size: [u32; 2],
     /// Row-major from the south: building id + 1, 0 where there is none.
     pub ids: Vec<u32>,
-    /// The surface (world space): the terrain lifted by `lift_m`, on a grid
-    /// as coarse as [`SURFACE_TOLERANCE_M`] allows.
+    /// The surface (world space): the terrain lifted by `lift_m` where
+    /// there are buildings, as coarse as [`SURFACE_TOLERANCE_M`] allows.
     pub positions: Vec<[f32; 3]>,
     pub indices: Vec<u32>,
     /// The buildings' median roof height above the terrain: where their
@@ -130,17 +133,20 @@ impl TileRaster {
         }
     }
 
-    /// The surface: the coarsest square grid (1, 2, 4 … cells a side)
-    /// whose bilinear faces stay within [`SURFACE_TOLERANCE_M`] of the
-    /// terrain, sampled at the terrain's own spacing.
+    /// The surface: under the buildings only, on the coarsest square grid
+    /// (1, 2, 4 … cells a side) whose bilinear faces stay within
+    /// [`SURFACE_TOLERANCE_M`] of the terrain (sampled at the terrain's own
+    /// spacing), split into cells of at most [`OCCUPANCY_CELL_M`] of which
+    /// those holding a building get a face — neighbours merged into
+    /// rectangles inside one grid cell.
     fn drape(&mut self, terrain: &Terrain) {
         let extent = [
             self.size[0] as f32 * self.texel_m,
             self.size[1] as f32 * self.texel_m,
         ];
-        let finest = ((extent[0].max(extent[1]) / terrain.cell_m).ceil() as usize)
-            .clamp(1, MAX_SURFACE_CELLS);
-        let probes = ((extent[0].max(extent[1]) / terrain.cell_m).ceil() as usize).clamp(2, 128);
+        let span = extent[0].max(extent[1]);
+        let finest = ((span / terrain.cell_m).ceil() as usize).clamp(1, MAX_SURFACE_CELLS);
+        let probes = ((span / terrain.cell_m).ceil() as usize).clamp(2, 128);
         let at = |u: f32, v: f32| {
             [
                 self.origin_m[0] + u * extent[0],
@@ -148,16 +154,13 @@ impl TileRaster {
             ]
         };
         let mut cells = 1;
-        let heights = loop {
+        while cells < finest {
             let heights: Vec<f32> = (0..=cells)
                 .flat_map(|j| (0..=cells).map(move |i| (i, j)))
                 .map(|(i, j)| {
                     terrain.height_at(at(i as f32 / cells as f32, j as f32 / cells as f32))
                 })
                 .collect();
-            if cells >= finest {
-                break heights;
-            }
             let fits = (0..=probes).all(|pj| {
                 (0..=probes).all(|pi| {
                     let (u, v) = (pi as f32 / probes as f32, pj as f32 / probes as f32);
@@ -172,27 +175,76 @@ impl TileRaster {
                 })
             });
             if fits {
-                break heights;
+                break;
             }
-            cells = (cells * 2).min(finest);
-        };
-        self.positions = (0..=cells)
-            .flat_map(|j| (0..=cells).map(move |i| (i, j)))
-            .map(|(i, j)| {
-                let p = at(i as f32 / cells as f32, j as f32 / cells as f32);
-                world_from_local(p, heights[j * (cells + 1) + i] + self.lift_m)
-            })
-            .collect();
-        let stride = cells as u32 + 1;
-        self.indices = (0..cells as u32)
-            .flat_map(|j| (0..cells as u32).map(move |i| (i, j)))
-            .flat_map(|(i, j)| {
-                let (a, b) = (j * stride + i, j * stride + i + 1);
-                let (c, d) = (a + stride, b + stride);
-                // Counter-clockwise seen from above (world y up, north −z).
-                [a, b, d, a, d, c]
-            })
-            .collect();
+            cells *= 2;
+        }
+        let cells = cells.min(finest);
+        // Occupancy cells: each grid cell split `per` × `per`.
+        let mut per = 1;
+        while cells * per < MAX_SURFACE_CELLS && span / ((cells * per) as f32) > OCCUPANCY_CELL_M {
+            per *= 2;
+        }
+        let n = cells * per;
+        let mut occupied = vec![false; n * n];
+        let [w, h] = [self.size[0] as usize, self.size[1] as usize];
+        for (k, word) in self.ids.iter().enumerate() {
+            if *word != 0 {
+                let (x, y) = (k % w, k / w);
+                occupied[(y * n / h) * n + x * n / w] = true;
+            }
+        }
+        // Runs along each row, stacked into rectangles while the same run
+        // repeats in the next row of the same grid cell.
+        let mut rects: Vec<[usize; 4]> = Vec::new();
+        let mut open: Vec<[usize; 4]> = Vec::new();
+        for j in 0..n {
+            let mut runs = Vec::new();
+            let mut i = 0;
+            while i < n {
+                if !occupied[j * n + i] {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                i += 1;
+                while i < n && occupied[j * n + i] && i % per != 0 {
+                    i += 1;
+                }
+                runs.push((start, i));
+            }
+            let continues = j % per != 0;
+            let mut next = Vec::with_capacity(runs.len());
+            for (start, end) in runs {
+                match open
+                    .iter()
+                    .position(|r| continues && r[0] == start && r[1] == end)
+                {
+                    Some(k) => {
+                        let mut r = open.swap_remove(k);
+                        r[3] = j + 1;
+                        next.push(r);
+                    }
+                    None => next.push([start, end, j, j + 1]),
+                }
+            }
+            rects.append(&mut open);
+            open = next;
+        }
+        rects.append(&mut open);
+        self.positions.clear();
+        self.indices.clear();
+        for [i0, i1, j0, j1] in rects {
+            let first = self.positions.len() as u32;
+            for (i, j) in [(i0, j0), (i1, j0), (i0, j1), (i1, j1)] {
+                let p = at(i as f32 / n as f32, j as f32 / n as f32);
+                self.positions
+                    .push(world_from_local(p, terrain.height_at(p) + self.lift_m));
+            }
+            let [a, b, c, d] = [first, first + 1, first + 2, first + 3];
+            // Counter-clockwise seen from above (world y up, north −z).
+            self.indices.extend([a, b, d, a, d, c]);
+        }
     }
 
     pub fn triangle_count(&self) -> usize {
@@ -279,6 +331,7 @@ mod tests {
             ],
         );
         let r = TileRaster::of(&[&b], &flat()).expect("raster");
+        // Covered wall to wall: one rectangle.
         assert_eq!(r.triangle_count(), 2);
         // Building base 100 m (the flat terrain), 30 m tall: roofs at 130.
         assert_eq!(r.lift_m, 30.0);
@@ -299,13 +352,39 @@ mod tests {
             .flat_map(|j| (0..=40).map(move |i| (i, j)))
             .map(|(i, j)| {
                 let p = [-900.0 + 45.0 * i as f32, -900.0 + 45.0 * j as f32];
-                (surface_height(&r, p) - r.lift_m - hill.height_at(p)).abs()
+                let surface = surface_height(&r, p);
+                assert!(!surface.is_nan(), "no surface over {p:?}");
+                (surface - r.lift_m - hill.height_at(p)).abs()
             })
             .fold(0.0f32, f32::max);
         assert!(
-            worst <= SURFACE_TOLERANCE_M + 0.5 || r.triangle_count() == 2 * 64 * 64,
+            worst <= SURFACE_TOLERANCE_M + 0.5,
             "the surface strays {worst:.1} m"
         );
+    }
+
+    #[test]
+    fn the_surface_covers_only_where_buildings_stand() {
+        // Two small clusters at opposite corners of a 1.8 km tile.
+        let square =
+            |x: f32, y: f32| vec![[x, y], [x + 30.0, y], [x + 30.0, y + 30.0], [x, y + 30.0]];
+        let a = test_building(1, square(-900.0, -900.0));
+        let b = test_building(2, square(870.0, 870.0));
+        let r = TileRaster::of(&[&a, &b], &flat()).expect("raster");
+        let area: f32 = r
+            .indices
+            .chunks_exact(3)
+            .map(|t| {
+                let [p, q, s] = [0, 1, 2].map(|k| r.positions[t[k] as usize]);
+                crate::geo::mesh::triangle_cross(p, q, s)[1] / 2.0
+            })
+            .sum();
+        let tile = 1800.0f32 * 1800.0;
+        assert!(area > 0.0 && area < tile * 0.05, "{area} m² of {tile}");
+        for p in [[-885.0, -885.0], [885.0, 885.0]] {
+            assert!(!surface_height(&r, p).is_nan(), "a surface under {p:?}");
+        }
+        assert!(surface_height(&r, [0.0, 0.0]).is_nan(), "none in between");
     }
 
     /// The surface's height over `p` (by its triangles).

@@ -27,7 +27,9 @@ const HALF_WIDTH_MIN_M: f32 = 3.0;
 const HALF_WIDTH_MAX_M: f32 = 120.0;
 /// How high above the ground (or the water) lines float, against z-fighting.
 const LIFT_M: f32 = 6.0;
-/// Lines are cut into pieces this long so they follow the terrain.
+/// Lines are cut where the ground bends away from them by more than this …
+const FOLLOW_TOLERANCE_M: f32 = 2.0;
+/// … into pieces no shorter than this.
 const PIECE_M: f32 = 40.0;
 
 #[derive(Clone, Copy, Debug, ShaderType)]
@@ -64,60 +66,32 @@ lean_material!(
 );
 
 /// Ribbons for `segments` (local metres) in `colour`, draped over the
-/// terrain; `None` when there is nothing to draw.
+/// terrain; `None` when there is nothing to draw. Segments that continue
+/// one another form one strip (each joint one pair of vertices, mitred);
+/// a segment is cut only where the ground under it bends more than
+/// [`FOLLOW_TOLERANCE_M`] away from a straight piece.
 pub fn ribbon_mesh(terrain: &Terrain, lines: &[(&[Segment], Rgb)]) -> Option<Mesh> {
-    let mut positions: Vec<[f32; 3]> = Vec::new();
-    let mut offsets: Vec<[f32; 3]> = Vec::new();
-    let mut colours: Vec<[f32; 4]> = Vec::new();
-    let mut indices: Vec<u32> = Vec::new();
+    let mut strips = Strips::default();
     let ground = |p: [f32; 2]| {
         let h = terrain.height_at(p);
         terrain.water_level_m.map_or(h, |w| h.max(w)) + LIFT_M
     };
     for (segments, colour) in lines {
         let colour = colour.linear().to_array();
+        let mut run: Vec<[f32; 2]> = Vec::new();
         for (p, q) in segments.iter() {
-            let (d, n) = (q[0] - p[0], q[1] - p[1]);
-            let len = d.hypot(n);
-            if len <= 0.0 {
+            if (q[0] - p[0]).hypot(q[1] - p[1]) <= 0.0 {
                 continue;
             }
-            // Along and across the line in world space (x east, z south).
-            let along = Vec3::new(d / len, 0.0, -n / len);
-            let across = Vec3::new(-n / len, 0.0, -d / len);
-            let pieces = (len / PIECE_M).ceil().max(1.0) as usize;
-            for k in 0..pieces {
-                let t0 = k as f32 / pieces as f32;
-                let t1 = (k + 1) as f32 / pieces as f32;
-                let a = [p[0] + d * t0, p[1] + n * t0];
-                let b = [p[0] + d * t1, p[1] + n * t1];
-                let base = positions.len() as u32;
-                // The first and last piece reach half a width past the ends,
-                // so corners of the staircase close.
-                let (ext0, ext1) = (
-                    if k == 0 { -1.0 } else { 0.0 },
-                    if k + 1 == pieces { 1.0 } else { 0.0 },
-                );
-                for (point, ext) in [(a, ext0), (b, ext1)] {
-                    let centre = world_from_local(point, ground(point));
-                    for side in [-1.0f32, 1.0] {
-                        positions.push(centre);
-                        offsets.push((across * side + along * ext).to_array());
-                        colours.push(colour);
-                    }
-                }
-                indices.extend_from_slice(&[
-                    base,
-                    base + 2,
-                    base + 1,
-                    base + 1,
-                    base + 2,
-                    base + 3,
-                ]);
+            if run.last() != Some(p) {
+                strips.push(&run, colour, &ground);
+                run = vec![*p];
             }
+            follow(&mut run, *p, *q, terrain, &ground);
         }
+        strips.push(&run, colour, &ground);
     }
-    if positions.is_empty() {
+    if strips.positions.is_empty() {
         return None;
     }
     Some(
@@ -125,11 +99,117 @@ pub fn ribbon_mesh(terrain: &Terrain, lines: &[(&[Segment], Rgb)]) -> Option<Mes
             PrimitiveTopology::TriangleList,
             RenderAssetUsages::RENDER_WORLD,
         )
-        .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
-        .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, offsets)
-        .with_inserted_attribute(Mesh::ATTRIBUTE_COLOR, colours)
-        .with_inserted_indices(Indices::U32(indices)),
+        .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, strips.positions)
+        .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, strips.offsets)
+        .with_inserted_attribute(Mesh::ATTRIBUTE_COLOR, strips.colours)
+        .with_inserted_indices(Indices::U32(strips.indices)),
     )
+}
+
+/// Appends the points after `p` up to `q`: `q` itself, preceded by
+/// midpoints wherever a straight piece would stray more than
+/// [`FOLLOW_TOLERANCE_M`] from the ground (checked where the piece crosses
+/// the terrain's grid lines, where the ground bends, and every half cell),
+/// down to pieces of [`PIECE_M`].
+fn follow(
+    run: &mut Vec<[f32; 2]>,
+    p: [f32; 2],
+    q: [f32; 2],
+    terrain: &Terrain,
+    ground: &impl Fn([f32; 2]) -> f32,
+) {
+    let len = (q[0] - p[0]).hypot(q[1] - p[1]);
+    if len > PIECE_M {
+        let (hp, hq) = (ground(p), ground(q));
+        let cell = terrain.cell_m.max(1.0);
+        let samples = (2.0 * len / cell).ceil().max(2.0) as usize;
+        let uniform = (1..samples).map(|k| k as f32 / samples as f32);
+        // Grid lines x = origin + k·cell (axis 0) and y = … (axis 1).
+        let crossings = (0..2).flat_map(|axis| {
+            let (a, b) = (p[axis], q[axis]);
+            let o = terrain.origin_m[axis];
+            let (lo, hi) = (a.min(b), a.max(b));
+            let first = ((lo - o) / cell).ceil() as i64;
+            let last = ((hi - o) / cell).floor() as i64;
+            (first..=last.max(first - 1))
+                .filter(move |_| (b - a).abs() > 1e-6)
+                .map(move |k| (o + k as f32 * cell - a) / (b - a))
+        });
+        let bends = uniform.chain(crossings).any(|t| {
+            let at = [p[0] + (q[0] - p[0]) * t, p[1] + (q[1] - p[1]) * t];
+            (ground(at) - (hp + (hq - hp) * t)).abs() > FOLLOW_TOLERANCE_M
+        });
+        if bends {
+            let mid = [(p[0] + q[0]) / 2.0, (p[1] + q[1]) / 2.0];
+            follow(run, p, mid, terrain, ground);
+            follow(run, mid, q, terrain, ground);
+            return;
+        }
+    }
+    run.push(q);
+}
+
+/// Ribbon strips being built: per point two vertices, one each side.
+#[derive(Default)]
+struct Strips {
+    positions: Vec<[f32; 3]>,
+    offsets: Vec<[f32; 3]>,
+    colours: Vec<[f32; 4]>,
+    indices: Vec<u32>,
+}
+
+impl Strips {
+    /// One strip along `points`: at each joint the offset is the mitre of
+    /// the pieces meeting there (kept within twice the half-width at sharp
+    /// turns); the ends reach half a width past the line so corners close.
+    fn push(&mut self, points: &[[f32; 2]], colour: [f32; 4], ground: &impl Fn([f32; 2]) -> f32) {
+        if points.len() < 2 {
+            return;
+        }
+        // Along and across a piece in world space (x east, z south).
+        let along = |a: [f32; 2], b: [f32; 2]| {
+            let (d, n) = (b[0] - a[0], b[1] - a[1]);
+            let len = d.hypot(n).max(1e-6);
+            Vec3::new(d / len, 0.0, -n / len)
+        };
+        let across = |along: Vec3| Vec3::new(along.z, 0.0, -along.x);
+        let first = self.positions.len() as u32;
+        let last = points.len() - 1;
+        for (k, point) in points.iter().enumerate() {
+            let before = (k > 0).then(|| along(points[k - 1], *point));
+            let after = (k < last).then(|| along(*point, points[k + 1]));
+            let offset = |side: f32| match (before, after) {
+                (None, Some(a)) => across(a) * side - a,
+                (Some(b), None) => across(b) * side + b,
+                (Some(b), Some(a)) => {
+                    let mitre = (across(b) + across(a)).normalize_or_zero();
+                    if mitre == Vec3::ZERO {
+                        across(a) * side
+                    } else {
+                        mitre * side / mitre.dot(across(a)).max(0.5)
+                    }
+                }
+                (None, None) => Vec3::ZERO,
+            };
+            let centre = world_from_local(*point, ground(*point));
+            for side in [-1.0f32, 1.0] {
+                self.positions.push(centre);
+                self.offsets.push(offset(side).to_array());
+                self.colours.push(colour);
+            }
+        }
+        for k in 0..last as u32 {
+            let base = first + 2 * k;
+            self.indices.extend_from_slice(&[
+                base,
+                base + 2,
+                base + 1,
+                base + 1,
+                base + 2,
+                base + 3,
+            ]);
+        }
+    }
 }
 
 /// The edges of `outline`'s rings that lie over the terrain (an area
@@ -279,6 +359,49 @@ mod tests {
     use crate::geo::demo::{DemoScene, generate};
 
     #[test]
+    fn ribbons_are_cut_only_where_the_ground_bends() {
+        let flat = Terrain::flat([0.0, 0.0], [4000.0, 4000.0], 50.0);
+        let ground = |t: &Terrain, p: [f32; 2]| t.height_at(p) + LIFT_M;
+        let line = |t: &Terrain| {
+            let start = [100.0, 2000.0];
+            let mut run = vec![start];
+            follow(&mut run, start, [3900.0, 2000.0], t, &|p| ground(t, p));
+            run
+        };
+        assert_eq!(line(&flat).len(), 2, "a straight piece over flat ground");
+        // Ridges across the line: every piece's chord within the tolerance
+        // of the ground under it (10 m samples), none shorter than PIECE_M / 2.
+        let mut hills = flat.clone();
+        for row in 0..hills.rows {
+            for col in 0..hills.cols {
+                hills.heights_m[row * hills.cols + col] = 50.0 + 40.0 * (col as f32 * 0.7).sin();
+            }
+        }
+        let run = line(&hills);
+        assert!(run.len() > 10, "{} points", run.len());
+        for w in run.windows(2) {
+            let (p, q) = (w[0], w[1]);
+            let len = (q[0] - p[0]).hypot(q[1] - p[1]);
+            assert!(len >= PIECE_M / 2.0, "a {len} m piece");
+            for k in 0..=(len / 10.0) as usize {
+                let t = k as f32 * 10.0 / len;
+                let at = [p[0] + (q[0] - p[0]) * t, p[1]];
+                let chord = ground(&hills, p) + (ground(&hills, q) - ground(&hills, p)) * t;
+                let off = (ground(&hills, at) - chord).abs();
+                assert!(
+                    off <= FOLLOW_TOLERANCE_M + 0.01 || len <= PIECE_M,
+                    "{off:.1} m off at {at:?}"
+                );
+            }
+        }
+        // Continuing segments share their joint: one strip of 3 points.
+        let segs: Vec<Segment> = vec![([0.0, 0.0], [30.0, 0.0]), ([30.0, 0.0], [30.0, 30.0])];
+        let mesh = ribbon_mesh(&flat, &[(&segs, theme::BORDER_FOCUS)]).expect("mesh");
+        assert_eq!(mesh.count_vertices(), 6);
+        assert_eq!(mesh.indices().map(|i| i.len()), Some(12));
+    }
+
+    #[test]
     fn a_district_outline_holds_its_streets_and_ribbons_cover_every_edge() {
         let mut scene = DemoScene::embedded().expect("scene");
         scene.buildings = 3_000;
@@ -308,11 +431,17 @@ mod tests {
             stray.first()
         );
         let mesh = ribbon_mesh(&city.terrain, &[(&outline, theme::BORDER_FOCUS)]).expect("a mesh");
+        // Joints shared: at most two vertices per segment end and cut.
         let pieces: usize = outline
             .iter()
             .map(|(p, q)| ((q[0] - p[0]).hypot(q[1] - p[1]) / PIECE_M).ceil() as usize)
             .sum();
-        assert_eq!(mesh.count_vertices(), pieces * 4);
+        assert!(
+            mesh.count_vertices() <= 2 * (pieces + outline.len()),
+            "{} vertices for {} segments",
+            mesh.count_vertices(),
+            outline.len()
+        );
         assert!(ribbon_mesh(&city.terrain, &[(&[], theme::BORDER_FOCUS)]).is_none());
         assert!(area_outline(&city, Area::City).0.is_empty());
     }

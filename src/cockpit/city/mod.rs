@@ -221,10 +221,12 @@ fn spawn_city(
         &mut meshes,
     );
     info!("terrain: {terrain_triangles:?} triangles at its levels");
-    if let Some(level) = city.terrain.water_level_m {
+    if let Some(level) = city.terrain.water_level_m
+        && let Some(water) = water_mesh(&city.terrain, level)
+    {
         commands.spawn((
             Name::new("water"),
-            Mesh3d(meshes.add(water_mesh(&city.terrain, level))),
+            Mesh3d(meshes.add(water)),
             MeshMaterial3d(ground_materials.add(GroundMaterial::from_theme(0.6, None, fog))),
             Transform::IDENTITY,
         ));

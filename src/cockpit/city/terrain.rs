@@ -401,28 +401,69 @@ pub fn terrain_ranges(chunks: &[TerrainChunk]) -> Vec<(f32, f32)> {
     out
 }
 
-/// A flat water sheet at the water level over the whole terrain.
-pub fn water_mesh(terrain: &Terrain, level_m: f32) -> Mesh {
-    let [w, h] = terrain.size_m();
-    let o = terrain.origin_m;
-    let corners = [
-        [o[0], o[1]],
-        [o[0] + w, o[1]],
-        [o[0] + w, o[1] + h],
-        [o[0], o[1] + h],
-    ];
-    let positions: Vec<[f32; 3]> = corners
-        .iter()
-        .map(|c| world_from_local(*c, level_m))
-        .collect();
+/// Terrain cells per side of a water cell.
+const WATER_CELL: usize = 4;
+
+/// The water surface at `level_m`, only where the terrain dips below it:
+/// cells of [`WATER_CELL`] × [`WATER_CELL`] terrain cells with any corner
+/// under water, runs along a row merged (no fragments spent on dry land
+/// the terrain covers anyway); `None` where nothing is under water.
+pub fn water_mesh(terrain: &Terrain, level_m: f32) -> Option<Mesh> {
+    let (cols, rows) = (
+        (terrain.cols - 1).div_ceil(WATER_CELL),
+        (terrain.rows - 1).div_ceil(WATER_CELL),
+    );
+    let wet = |i: usize, j: usize| {
+        let (c0, r0) = (i * WATER_CELL, j * WATER_CELL);
+        (r0..=(r0 + WATER_CELL).min(terrain.rows - 1)).any(|r| {
+            (c0..=(c0 + WATER_CELL).min(terrain.cols - 1))
+                .any(|c| terrain.height_at_cell(c, r) < level_m)
+        })
+    };
+    let corner = |i: usize, j: usize| {
+        let local = [
+            terrain.origin_m[0] + ((i * WATER_CELL).min(terrain.cols - 1)) as f32 * terrain.cell_m,
+            terrain.origin_m[1] + ((j * WATER_CELL).min(terrain.rows - 1)) as f32 * terrain.cell_m,
+        ];
+        world_from_local(local, level_m)
+    };
+    let mut positions = Vec::new();
+    let mut indices = Vec::new();
+    for j in 0..rows {
+        let mut i = 0;
+        while i < cols {
+            if !wet(i, j) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < cols && wet(i, j) {
+                i += 1;
+            }
+            let first = positions.len() as u32;
+            positions.extend([
+                corner(start, j),
+                corner(i, j),
+                corner(i, j + 1),
+                corner(start, j + 1),
+            ]);
+            indices.extend([first, first + 1, first + 2, first, first + 2, first + 3]);
+        }
+    }
+    if indices.is_empty() {
+        return None;
+    }
     let c = theme::WATER.linear();
-    Mesh::new(
-        PrimitiveTopology::TriangleList,
-        RenderAssetUsages::RENDER_WORLD,
+    let colors = vec![[c.x, c.y, c.z, 1.0]; positions.len()];
+    Some(
+        Mesh::new(
+            PrimitiveTopology::TriangleList,
+            RenderAssetUsages::RENDER_WORLD,
+        )
+        .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
+        .with_inserted_attribute(Mesh::ATTRIBUTE_COLOR, colors)
+        .with_inserted_indices(Indices::U32(indices)),
     )
-    .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
-    .with_inserted_attribute(Mesh::ATTRIBUTE_COLOR, vec![[c.x, c.y, c.z, 1.0]; 4])
-    .with_inserted_indices(Indices::U32(vec![0, 1, 2, 0, 2, 3]))
 }
 
 #[cfg(test)]
@@ -448,6 +489,56 @@ mod tests {
             heights_m,
             water_level_m: None,
         }
+    }
+
+    #[test]
+    fn water_lies_only_where_the_terrain_dips_under_it() {
+        let t = hills();
+        // The hills span 120–280 m: a level of 150 m floods the valleys.
+        let level = 150.0;
+        let mesh = water_mesh(&t, level).expect("water");
+        let Some(VertexAttributeValues::Float32x3(p)) = mesh.attribute(Mesh::ATTRIBUTE_POSITION)
+        else {
+            panic!("positions")
+        };
+        assert!(p.iter().all(|v| v[1] == level));
+        let Some(Indices::U32(indices)) = mesh.indices() else {
+            panic!("indices")
+        };
+        // Every flooded vertex lies on a water rectangle (two triangles).
+        let rects: Vec<([f32; 2], [f32; 2])> = indices
+            .chunks_exact(6)
+            .map(|q| {
+                let (a, c) = (p[q[0] as usize], p[q[2] as usize]);
+                (
+                    [a[0].min(c[0]), (-a[2]).min(-c[2])],
+                    [a[0].max(c[0]), (-a[2]).max(-c[2])],
+                )
+            })
+            .collect();
+        let mut flooded = 0;
+        for r in 0..t.rows {
+            for c in 0..t.cols {
+                if t.height_at_cell(c, r) >= level {
+                    continue;
+                }
+                flooded += 1;
+                let q = [
+                    t.origin_m[0] + c as f32 * t.cell_m,
+                    t.origin_m[1] + r as f32 * t.cell_m,
+                ];
+                assert!(
+                    rects.iter().any(|(lo, hi)| (lo[0]..=hi[0]).contains(&q[0])
+                        && (lo[1]..=hi[1]).contains(&q[1])),
+                    "flooded vertex ({c}, {r}) is dry"
+                );
+            }
+        }
+        assert!(flooded > 100, "{flooded} flooded vertices");
+        let [w, h] = t.size_m();
+        let area = top_area(&mesh);
+        assert!(area < 0.8 * w * h, "water over {area} of {} m²", w * h);
+        assert!(water_mesh(&t, 100.0).is_none(), "all dry under 120 m");
     }
 
     /// The area (m², seen from above) of a mesh's upward-facing triangles.

@@ -14,10 +14,11 @@ use crate::backend::engine::Engine;
 use crate::backend::scenario::Scenario;
 use crate::backend::server::{BackendThread, Server, ServerConfig};
 use crate::backend::tokens::{Grant, Tokens};
-use crate::cockpit::app::{RunOptions, default_view, run_window};
+use crate::cockpit::app::{CityStart, RunOptions, default_view, run_window, run_window_loading};
 use crate::cockpit::camera::OrbitCamera;
 use crate::cockpit::drill::area_of_scope;
 use crate::cockpit::link::{LinkConfig, spawn_link};
+use crate::cockpit::load::{CityLoad, LoadReporter, Loaded};
 use crate::cockpit::stream::replay::ReplaySource;
 use crate::cockpit::time::{MarksLoader, TimeControl};
 use crate::cockpit::ui::Lang;
@@ -482,7 +483,11 @@ struct OsmAreas {
 
 /// Reads `--osm`: a progress line on the terminal while it decodes, then
 /// what it held, what was skipped and why, and the levels chosen.
-fn load_osm(data: &DataArgs, dem: Option<&Dem>) -> anyhow::Result<(City, OsmAreas)> {
+fn load_osm(
+    data: &DataArgs,
+    dem: Option<&Dem>,
+    report: &LoadReporter,
+) -> anyhow::Result<(City, OsmAreas)> {
     use std::io::{IsTerminal, Write};
     let path = data.osm.as_deref().context("no --osm")?;
     let options = crate::geo::osm::OsmOptions {
@@ -496,6 +501,16 @@ fn load_osm(data: &DataArgs, dem: Option<&Dem>) -> anyhow::Result<(City, OsmArea
     let started = std::time::Instant::now();
     let mut last_stage = "";
     let mut progress = |p: crate::geo::osm::Progress| {
+        report.report(
+            "读取 OpenStreetMap",
+            &format!("reading {}: {}", path.display(), p.stage),
+            p.done as u64,
+            p.total as u64,
+            format!(
+                "{} nodes · {} ways · {} relations",
+                p.nodes, p.ways, p.relations
+            ),
+        );
         if terminal {
             let width = 24;
             let filled = (p.done * width).checked_div(p.total).unwrap_or(width);
@@ -641,6 +656,20 @@ fn apply_boundary_files(
 
 /// Loads the city the data arguments describe, reporting skipped features.
 pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
+    load_city_reporting(data, &LoadReporter::none())
+}
+
+/// [`load_city`], telling `report` its stage (a window's progress line).
+pub fn load_city_reporting(data: &DataArgs, report: &LoadReporter) -> anyhow::Result<City> {
+    if let Some(path) = &data.dem {
+        report.report(
+            "读取高程",
+            &format!("reading the DEM {}", path.display()),
+            0,
+            0,
+            String::new(),
+        );
+    }
     let dem = data
         .dem
         .as_deref()
@@ -657,7 +686,7 @@ pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
     let mut osm_areas = None;
     let mut city = match (&data.buildings, &dem) {
         _ if data.osm.is_some() => {
-            let (city, areas) = load_osm(data, dem.as_ref())?;
+            let (city, areas) = load_osm(data, dem.as_ref(), report)?;
             osm_areas = Some(areas);
             city
         }
@@ -666,12 +695,26 @@ pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
                 crs: data.crs,
                 default_height_m: data.default_height,
             };
-            let report = import_file(path, &options)?;
+            report.report(
+                "读取建筑",
+                &format!("reading buildings {}", path.display()),
+                0,
+                0,
+                String::new(),
+            );
+            let imported = import_file(path, &options)?;
+            report.report(
+                "组装城市",
+                "assembling the city",
+                0,
+                0,
+                format!("{} buildings", imported.buildings.len()),
+            );
             if let (Some(dem), Some(dem_path)) = (dem.as_ref(), data.dem.as_ref())
                 && let Some(problem) = crate::geo::assemble::dem_coverage_problem(
                     dem,
                     &dem_path.display().to_string(),
-                    &report,
+                    &imported,
                 )
             {
                 if data.strict {
@@ -679,24 +722,24 @@ pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
                 }
                 eprintln!("warning: {problem}");
             }
-            if !report.skipped.is_empty() {
+            if !imported.skipped.is_empty() {
                 eprintln!(
                     "warning: {}: skipped {} of {} features",
                     path.display(),
-                    report.skipped.len(),
-                    report.features
+                    imported.skipped.len(),
+                    imported.features
                 );
-                for s in report.skipped.iter().take(5) {
+                for s in imported.skipped.iter().take(5) {
                     eprintln!("  feature {}: {}", s.index, s.reason);
                 }
             }
-            for line in report.height_summary(options.default_height_m) {
+            for line in imported.height_summary(options.default_height_m) {
                 eprintln!("note: {}: {line}", path.display());
             }
             let name = path
                 .file_stem()
                 .map_or_else(|| "import".to_owned(), |s| s.to_string_lossy().into_owned());
-            city_from_import(&report, dem.as_ref(), &name)
+            city_from_import(&imported, dem.as_ref(), &name)
         }
         (None, Some(dem)) => {
             let name = data
@@ -717,6 +760,13 @@ pub fn load_city(data: &DataArgs) -> anyhow::Result<City> {
             crate::geo::assemble::city_from_extent(imagery.bounds_lon_lat, &name)
         }
         (None, None) => {
+            report.report(
+                "生成示例城市",
+                "generating the demo city",
+                0,
+                0,
+                String::new(),
+            );
             let scene = match &data.scene {
                 Some(path) => DemoScene::load(path)?,
                 None => DemoScene::embedded()?,
@@ -1039,8 +1089,42 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
 fn run_with(args: RunArgs, briefing: Option<PathBuf>) -> anyhow::Result<()> {
     require_display()?;
     let wall = wall_setup(&args.window)?;
+    let window = args.window.clone();
+    // The window opens at once; the city comes from this thread.
+    let load = CityLoad::spawn(move |report| load_for_window(&args, report))
+        .context("starting the city-load thread")?;
+    let failure = load.failure();
+    run_window_loading(
+        load,
+        RunOptions {
+            window_size: (window.size.x, window.size.y),
+            ui_scale: window.ui_scale,
+            lang: window.lang,
+            start: CityStart::default(),
+            video_wall: window.video_wall,
+            hwaccel: window.hwaccel.clone(),
+            // egui needs a few frames for its first pass (the CJK font atlas).
+            screenshot: window
+                .screenshot
+                .map(|p| (p, window.screenshot_frames.max(45))),
+            time: TimeControl::live(),
+            marks: None,
+            briefing,
+            wall,
+        },
+    );
+    match failure.take() {
+        Some(message) => Err(anyhow::anyhow!(message)),
+        None => Ok(()),
+    }
+}
+
+/// Everything `run` does before the city can be shown, on the loading
+/// thread: the city, what the command line chose in it, the buildings
+/// meshed, the embedded backend and the live link.
+fn load_for_window(args: &RunArgs, report: &LoadReporter) -> anyhow::Result<Loaded> {
     let data = scenario_scene(&args.data, args.scenario.as_deref())?;
-    let city = load_city(&data)?;
+    let city = load_city_reporting(&data, report)?;
     let mut view = view_for(&city, &args.view)?;
     let (select, select_hazard) =
         resolve_select(&city, args.select.as_deref(), &args.view, &mut view)?;
@@ -1049,14 +1133,27 @@ fn run_with(args: RunArgs, briefing: Option<PathBuf>) -> anyhow::Result<()> {
         .as_deref()
         .map(|text| parse_area(&city, text))
         .transpose()?;
+    report.report(
+        "划分建筑网格",
+        "meshing the buildings",
+        0,
+        0,
+        format!("{} buildings", city.buildings.len()),
+    );
+    let tiles = crate::geo::mesh::build_tiles(
+        &city.buildings,
+        crate::cockpit::city::TILE_SIZE_M,
+        &city.terrain,
+    );
     let city = Arc::new(city);
     let (live, backend, history) = if args.offline {
         (None, None, None)
     } else {
+        report.report("启动后端", "starting the backend", 0, 0, String::new());
         let (addr, token, backend) = match &args.connect {
             Some(addr) => (addr.clone(), args.token.clone().unwrap_or_default(), None),
             None => {
-                let (backend, token) = start_embedded_backend(&city, &args)?;
+                let (backend, token) = start_embedded_backend(&city, args)?;
                 (backend.addr.to_string(), token, Some(backend))
             }
         };
@@ -1082,33 +1179,20 @@ fn run_with(args: RunArgs, briefing: Option<PathBuf>) -> anyhow::Result<()> {
         .context("starting the link thread")?;
         (Some(link.into_source(history.clone())), backend, history)
     };
-    run_window(
+    let start = CityStart {
+        view: Some(view),
+        select,
+        select_hazard,
+        area,
+        live,
+        replay: history.map(ReplaySource::lazy),
+        backend,
+    };
+    Ok(Loaded {
         city,
-        RunOptions {
-            window_size: (args.window.size.x, args.window.size.y),
-            ui_scale: args.window.ui_scale,
-            lang: args.window.lang,
-            initial_view: Some(view),
-            select,
-            select_hazard,
-            video_wall: args.window.video_wall,
-            hwaccel: args.window.hwaccel.clone(),
-            area,
-            // egui needs a few frames for its first pass (the CJK font atlas).
-            screenshot: args
-                .window
-                .screenshot
-                .map(|p| (p, args.window.screenshot_frames.max(45))),
-            live,
-            replay: history.map(ReplaySource::lazy),
-            time: TimeControl::live(),
-            marks: None,
-            backend,
-            briefing,
-            wall,
-        },
-    );
-    Ok(())
+        tiles: Some(tiles),
+        install: Box::new(move |world| start.install(world)),
+    })
 }
 
 /// A new file for this session's recording under the user's data
@@ -1295,21 +1379,21 @@ fn replay(args: ReplayArgs) -> anyhow::Result<()> {
             window_size: (w.size.x, w.size.y),
             ui_scale: w.ui_scale,
             lang: w.lang,
-            initial_view: Some(view),
-            select,
-            select_hazard,
+            start: CityStart {
+                view: Some(view),
+                select,
+                select_hazard,
+                replay: Some(source),
+                ..CityStart::default()
+            },
             video_wall: w.video_wall,
             hwaccel: w.hwaccel.clone(),
-            area: None,
             screenshot: w
                 .screenshot
                 .clone()
                 .map(|p| (p, w.screenshot_frames.max(45))),
-            live: None,
-            replay: Some(source),
             time,
             marks: Some(MarksLoader::spawn(file).context("starting the timeline marks thread")?),
-            backend: None,
             briefing: None,
             wall: wall_setup(w)?,
         },

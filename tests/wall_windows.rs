@@ -4,62 +4,20 @@
 //! an app below 1 frame a second); a bad wall file is refused by the
 //! command line naming the file, the entry and the reason.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
-use citytwin::cockpit::app::{RunOptions, window_app};
+use citytwin::cockpit::app::{CityStart, RunOptions, window_app};
 use citytwin::cockpit::time::TimeControl;
 use citytwin::cockpit::ui::Lang;
 use citytwin::cockpit::wall::{WallLayout, WallSetup};
 use citytwin::geo::demo::{DemoScene, generate};
 use citytwin::model::wall::Wall;
-
-/// An X server on a display it picks itself; stopped when dropped.
-struct Xvfb {
-    child: Child,
-    display: String,
-}
-
-impl Xvfb {
-    fn start() -> Xvfb {
-        let mut child = Command::new("Xvfb")
-            .args([
-                "-displayfd",
-                "1",
-                "-screen",
-                "0",
-                "1280x800x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb (apt package xvfb) must be installed for the wall's window tests");
-        let stdout = child.stdout.take().expect("Xvfb's stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("Xvfb reports its display");
-        let number = line.trim();
-        assert!(!number.is_empty(), "Xvfb did not report a display");
-        Xvfb {
-            child,
-            display: format!(":{number}"),
-        }
-    }
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 const WALL: &str = r#"(
     title: "test wall",
@@ -75,11 +33,10 @@ const WATCH: Duration = Duration::from_secs(12);
 
 #[test]
 fn a_hidden_wall_window_does_not_stall_the_others() {
-    let x = Xvfb::start();
-    // This test binary holds this one test: nothing else reads the
-    // environment while it is set.
-    unsafe { std::env::set_var("DISPLAY", &x.display) };
-    unsafe { std::env::remove_var("WAYLAND_DISPLAY") };
+    let x = common::xvfb::Xvfb::start();
+    // This test binary's other test runs citytwin as a child with its own
+    // DISPLAY: nothing else reads the environment while it is set.
+    x.use_for_this_process();
     let mut scene = DemoScene::embedded().expect("embedded scene");
     scene.buildings = 4_000;
     let city = Arc::new(generate(&scene));
@@ -88,18 +45,12 @@ fn a_hidden_wall_window_does_not_stall_the_others() {
         window_size: (320, 240),
         ui_scale: 1.0,
         lang: Lang::Zh,
-        initial_view: None,
-        select: None,
-        select_hazard: None,
+        start: CityStart::default(),
         video_wall: None,
         hwaccel: None,
-        area: None,
         screenshot: None,
-        live: None,
-        replay: None,
         time: TimeControl::live(),
         marks: None,
-        backend: None,
         briefing: None,
         wall: Some(WallSetup {
             path: "test.ron".into(),

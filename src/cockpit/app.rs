@@ -11,7 +11,7 @@ use bevy_egui::EguiPlugin;
 use super::camera::{OrbitCamera, orbit_controls};
 use super::drill::DrillTo;
 use super::picking::click_to_select;
-pub use super::schedule::AppSystems;
+pub use super::schedule::{AppSystems, CityArrived};
 use super::state::{CityData, CityState};
 use super::stream::LiveSource;
 use super::stream::replay::ReplaySource;
@@ -23,16 +23,19 @@ use crate::cockpit::state::SelectBuilding;
 use crate::model::{Area, BuildingId, City};
 
 /// Everything needed to draw a city: state, terrain, buildings, camera rig.
+/// Without a city, the app waits for one (`cockpit::load` brings it).
 pub struct CityViewPlugin {
-    pub city: Arc<City>,
+    pub city: Option<Arc<City>>,
 }
 
 impl Plugin for CityViewPlugin {
     fn build(&self, app: &mut App) {
         super::schedule::configure(app);
-        app.insert_resource(ClearColor(theme::BACKGROUND.bevy()))
-            .insert_resource(CityState::new(&self.city))
-            .insert_resource(CityData(self.city.clone()));
+        app.insert_resource(ClearColor(theme::BACKGROUND.bevy()));
+        if let Some(city) = &self.city {
+            app.insert_resource(CityState::new(city))
+                .insert_resource(CityData(city.clone()));
+        }
         super::state::plugin(app);
         super::time::plugin(app);
         super::stream::plugin(app);
@@ -71,34 +74,107 @@ pub struct RunOptions {
     pub window_size: (u32, u32),
     pub ui_scale: f32,
     pub lang: Lang,
-    pub initial_view: Option<OrbitCamera>,
-    /// Building selected (and flown to) at start.
-    pub select: Option<BuildingId>,
-    /// A hazard body to select at start (its card opens).
-    pub select_hazard: Option<crate::model::HazardId>,
+    /// What the command line chose in the city, and the session with it
+    /// (the city's loading thread may bring it instead).
+    pub start: CityStart,
     /// Open the video wall with N×N tiles at start.
     pub video_wall: Option<u8>,
     /// ffmpeg's `-hwaccel` for the video tiles (None: software decoding).
     pub hwaccel: Option<String>,
-    /// Area drilled into at start.
-    pub area: Option<Area>,
     /// Save a screenshot of the window after this many frames, then exit.
     pub screenshot: Option<(std::path::PathBuf, u32)>,
-    /// The live source (None: the static city, or a replay).
-    pub live: Option<LiveSource>,
-    /// A recording to replay, or the live session's own history.
-    pub replay: Option<ReplaySource>,
     /// The clock to start with (live: following; a replay: its span).
     pub time: TimeControl,
     /// A recording's timeline marks, being read in the background.
     pub marks: Option<MarksLoader>,
-    /// The backend running inside this process, kept alive with the app.
-    pub backend: Option<BackendThread>,
     /// Present this briefing: the audience is this window, the notes open
     /// in a presenter window.
     pub briefing: Option<std::path::PathBuf>,
     /// Open these windows (a wall file) instead of one.
     pub wall: Option<super::wall::WallSetup>,
+}
+
+/// What the command line chose in the city (resolved against it), and
+/// the session it starts.
+#[derive(Default)]
+pub struct CityStart {
+    /// The first view (None: the whole city).
+    pub view: Option<OrbitCamera>,
+    /// Building selected (and flown to) at start.
+    pub select: Option<BuildingId>,
+    /// A hazard body to select at start (its card opens).
+    pub select_hazard: Option<crate::model::HazardId>,
+    /// Area drilled into at start.
+    pub area: Option<Area>,
+    /// The live source (None: the static city, or a replay).
+    pub live: Option<LiveSource>,
+    /// A recording to replay, or the live session's own history.
+    pub replay: Option<ReplaySource>,
+    /// The backend running inside this process, kept alive with the app.
+    pub backend: Option<BackendThread>,
+}
+
+impl CityStart {
+    /// Puts it into the world; the choices are applied when the city's
+    /// scene is built ([`CityArrived`]).
+    pub fn install(self, world: &mut World) {
+        world.insert_resource(StartChoices {
+            view: self.view,
+            select: self.select,
+            select_hazard: self.select_hazard,
+            area: self.area,
+        });
+        if let Some(live) = self.live {
+            world.insert_resource(live);
+        }
+        if let Some(replay) = self.replay {
+            world.insert_resource(replay);
+        }
+        if let Some(backend) = self.backend {
+            world.insert_resource(EmbeddedBackend(backend));
+        }
+    }
+}
+
+/// The choices of [`CityStart`], applied once.
+#[derive(Resource, Debug, Clone, Copy)]
+struct StartChoices {
+    view: Option<OrbitCamera>,
+    select: Option<BuildingId>,
+    select_hazard: Option<crate::model::HazardId>,
+    area: Option<Area>,
+}
+
+/// The first view on the main camera, the first selection and area.
+fn apply_start_choices(
+    city: Res<CityData>,
+    choices: Option<Res<StartChoices>>,
+    wall: Option<ResMut<super::wall::WallSetup>>,
+    mut cameras: Query<&mut OrbitCamera, super::camera::MainViewFilter>,
+    mut select: MessageWriter<SelectBuilding>,
+    mut select_hazard: MessageWriter<crate::cockpit::state::SelectHazard>,
+    mut drill: MessageWriter<DrillTo>,
+) {
+    let choices = choices.map(|c| *c);
+    let view = choices
+        .and_then(|c| c.view)
+        .unwrap_or_else(|| default_view(&city));
+    if let Some(mut wall) = wall {
+        wall.operator_view = wall.operator_view.or(Some(view));
+    }
+    for mut camera in &mut cameras {
+        *camera = view;
+    }
+    let Some(choices) = choices else { return };
+    if let Some(id) = choices.select {
+        select.write(SelectBuilding(Some(id)));
+    }
+    if let Some(id) = choices.select_hazard {
+        select_hazard.write(crate::cockpit::state::SelectHazard(Some((id, None))));
+    }
+    if let Some(area) = choices.area {
+        drill.write(DrillTo(area));
+    }
 }
 
 /// Owns the embedded backend for the app's lifetime (stops it on exit).
@@ -110,10 +186,23 @@ pub fn run_window(city: Arc<City>, options: RunOptions) -> AppExit {
     window_app(city, options, false).run()
 }
 
+/// Opens the cockpit window at once, while `load` brings the city.
+pub fn run_window_loading(load: super::load::CityLoad, options: RunOptions) -> AppExit {
+    let mut app = window_app_for(None, options, false);
+    app.insert_resource(load);
+    app.run()
+}
+
 /// The windowed cockpit's app, ready to run (`any_thread`: let winit run
 /// off the main thread, for tests).
 pub fn window_app(city: Arc<City>, options: RunOptions, any_thread: bool) -> App {
-    let view = options.initial_view.unwrap_or_else(|| default_view(&city));
+    window_app_for(Some(city), options, any_thread)
+}
+
+/// The windowed cockpit, opened at once; `city` when it is already loaded,
+/// else it comes later (a `cockpit::load::CityLoad` resource brings it).
+pub fn window_app_for(city: Option<Arc<City>>, options: RunOptions, any_thread: bool) -> App {
+    let city_given = city.is_some();
     let mut app = App::new();
     // A wall opens its windows itself, once the monitors are known, and
     // ends with its operator's window.
@@ -162,64 +251,50 @@ pub fn window_app(city: Arc<City>, options: RunOptions, any_thread: bool) -> App
         ..Default::default()
     }))
     .add_plugins(super::video::plugin)
+    .add_plugins(super::load::plugin)
     .add_systems(
         Update,
         (orbit_controls, click_to_select).in_set(AppSystems::Input),
     );
     match options.wall {
-        Some(mut setup) => {
-            setup.operator_view = setup.operator_view.or(Some(view));
+        Some(setup) => {
             super::wall::plugin(&mut app, setup);
         }
         None => {
-            app.add_systems(Startup, move |mut commands: Commands| {
-                commands.spawn(city_camera(view));
+            // Looking at nothing until the city is there (the loading
+            // line needs a camera for its egui context); before Startup,
+            // where a city given with the app arrives.
+            app.add_systems(PreStartup, |mut commands: Commands| {
+                commands.spawn(city_camera(OrbitCamera {
+                    focus: Vec3::ZERO,
+                    distance_m: 1000.0,
+                    pitch_deg: 45.0,
+                    heading_deg: 0.0,
+                }));
             });
         }
     }
+    app.add_systems(CityArrived, apply_start_choices);
     app.insert_resource(options.time);
-    if let Some(live) = options.live {
-        app.insert_resource(live);
-    }
-    if let Some(replay) = options.replay {
-        app.insert_resource(replay);
-    }
     if let Some(marks) = options.marks {
         app.insert_resource(marks);
     }
-    if let Some(backend) = options.backend {
-        app.insert_resource(EmbeddedBackend(backend));
-    }
-    if let Some(id) = options.select {
-        app.add_systems(Startup, move |mut select: MessageWriter<SelectBuilding>| {
-            select.write(SelectBuilding(Some(id)));
-        });
-    }
-    if let Some(id) = options.select_hazard {
-        app.add_systems(
-            Startup,
-            move |mut select: MessageWriter<crate::cockpit::state::SelectHazard>| {
-                select.write(crate::cockpit::state::SelectHazard(Some((id, None))));
-            },
-        );
+    // With the city loaded already; else the loading thread brings it.
+    if city_given {
+        options.start.install(app.world_mut());
     }
     if let Some(n) = options.video_wall {
         app.add_systems(
-            Startup,
+            CityArrived,
             move |mut video: MessageWriter<super::video::VideoCommand>| {
                 video.write(super::video::VideoCommand::Layout(n));
                 video.write(super::video::VideoCommand::Show(true));
             },
         );
     }
-    if let Some(area) = options.area {
-        app.add_systems(Startup, move |mut drill: MessageWriter<DrillTo>| {
-            drill.write(DrillTo(area));
-        });
-    }
     if let Some(path) = options.briefing {
         app.add_systems(
-            Startup,
+            CityArrived,
             (
                 move |mut out: MessageWriter<super::presenter::PresenterCommand>| {
                     out.write(super::presenter::PresenterCommand::Open(path.clone()));
@@ -234,7 +309,11 @@ pub fn window_app(city: Arc<City>, options: RunOptions, any_thread: bool) -> App
             frames,
             frame: 0,
         })
-        .add_systems(Update, screenshot_then_exit);
+        // Frames of the city, not of the loading line.
+        .add_systems(
+            Update,
+            screenshot_then_exit.run_if(super::schedule::city_ready),
+        );
     }
     app
 }

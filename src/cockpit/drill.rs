@@ -15,7 +15,7 @@ use crate::protocol::Scope;
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<Drill>()
         .add_message::<DrillTo>()
-        .add_systems(Startup, index_areas)
+        .add_systems(super::schedule::CityArrived, index_areas)
         .add_systems(
             Update,
             (floor_from_token, apply_drill)

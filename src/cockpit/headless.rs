@@ -106,7 +106,7 @@ impl HeadlessCity {
         } else {
             app.add_plugins(plugins.disable::<bevy::log::LogPlugin>());
         }
-        app.add_plugins(CityViewPlugin { city })
+        app.add_plugins(CityViewPlugin { city: Some(city) })
             .init_resource::<MeshModifications>()
             .add_systems(Last, count_mesh_modifications);
         if panels {
@@ -379,7 +379,7 @@ impl HeadlessCity {
                 }
             }
             if got.iter().all(Option::is_some) {
-                return got.into_iter().flatten().map(to_rgba).collect();
+                return got.into_iter().flatten().map(screenshot_rgba).collect();
             }
         }
         Err(HeadlessError::NoCapture { frames: MAX_FRAMES })
@@ -433,7 +433,8 @@ fn add_target(app: &mut App, size: UVec2) -> Handle<Image> {
     app.world_mut().resource_mut::<Assets<Image>>().add(image)
 }
 
-fn to_rgba(image: Image) -> Result<image::RgbaImage, HeadlessError> {
+/// A screenshot (a window's or a target's, RGBA or BGRA) as an image.
+pub fn screenshot_rgba(image: Image) -> Result<image::RgbaImage, HeadlessError> {
     let format = image.texture_descriptor.format;
     let (w, h) = (image.width(), image.height());
     let mut data = image.data.unwrap_or_default();

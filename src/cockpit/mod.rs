@@ -9,6 +9,7 @@ pub mod headless;
 pub mod hub_view;
 pub mod imagery;
 pub mod link;
+pub mod load;
 pub mod picking;
 pub mod presenter;
 pub mod schedule;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 pub mod live;
 pub mod panels;
 pub mod video;
+pub mod xvfb;
 
 use bevy::math::Vec3;
 use citytwin::geo::mesh::{TileMesh, append_building};

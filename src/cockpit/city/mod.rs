@@ -62,7 +62,7 @@ pub mod terrain;
 use bevy::prelude::*;
 use bevy::render::storage::ShaderBuffer;
 
-use super::schedule::AppSystems;
+use super::schedule::{AppSystems, CityArrived};
 use super::state::{CityData, CityState};
 use crate::geo::mesh::{TileMesh, build_tiles};
 use buildings::{BUILDINGS_SHADER, BuildingMaterial, sync_state_buffer};
@@ -123,7 +123,7 @@ pub(super) fn plugin(app: &mut App) {
     .init_resource::<terrain::TerrainLod>()
     .init_resource::<buildings::ViewBuildingSets>()
     .add_message::<look::SetLook>()
-    .add_systems(Startup, spawn_city)
+    .add_systems(CityArrived, spawn_city)
     .add_systems(Update, look::apply_look.in_set(AppSystems::Ingest))
     .add_systems(
         Update,
@@ -182,10 +182,14 @@ fn spawn_city(
     look: Res<look::Look>,
     lod: Res<buildings::BuildingLod>,
     terrain_lod: Res<terrain::TerrainLod>,
+    prebuilt: Option<ResMut<crate::cockpit::load::PrebuiltTiles>>,
 ) {
     let started = std::time::Instant::now();
     let fog = fog_for(&city);
-    let (tiles, errors) = build_tiles(&city.buildings, TILE_SIZE_M, &city.terrain);
+    // Meshed on the loading thread, or here.
+    let (tiles, errors) = prebuilt
+        .and_then(|mut p| p.0.take())
+        .unwrap_or_else(|| build_tiles(&city.buildings, TILE_SIZE_M, &city.terrain));
     for error in errors.iter().take(10) {
         warn!("skipped building: {error}");
     }

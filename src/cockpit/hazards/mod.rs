@@ -124,7 +124,7 @@ pub(super) fn plugin(app: &mut App) {
         error!("cannot register shaders/hazards.wgsl: {e}");
     }
     app.add_plugins(MaterialPlugin::<HazardMaterial>::default())
-        .add_systems(Startup, spawn_hazards)
+        .add_systems(crate::cockpit::schedule::CityArrived, spawn_hazards)
         .add_systems(Update, sync_hazard_buffers.in_set(AppSystems::SyncScene));
 }
 

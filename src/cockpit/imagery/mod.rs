@@ -114,12 +114,13 @@ impl ImageryLayer {
 }
 
 pub fn plugin(app: &mut App) {
-    app.add_systems(Startup, start_imagery).add_systems(
-        Update,
-        (want_detail, exchange)
-            .chain()
-            .in_set(AppSystems::SyncScene),
-    );
+    app.add_systems(crate::cockpit::schedule::CityArrived, start_imagery)
+        .add_systems(
+            Update,
+            (want_detail, exchange)
+                .chain()
+                .in_set(AppSystems::SyncScene),
+        );
 }
 
 fn start_imagery(mut commands: Commands, city: Res<CityData>) {

@@ -44,8 +44,11 @@ pub struct PresenterCamera;
 /// The overlays on the audience window and the authoring panel (needs
 /// egui); the presenter window's view when there is one.
 pub fn ui_plugin(app: &mut App) {
-    app.add_systems(bevy_egui::EguiPrimaryContextPass, audience_ui)
-        .add_systems(PresenterViewPass, presenter_window_ui);
+    app.add_systems(
+        bevy_egui::EguiPrimaryContextPass,
+        audience_ui.run_if(crate::cockpit::schedule::city_ready),
+    )
+    .add_systems(PresenterViewPass, presenter_window_ui);
 }
 
 fn audience_ui(

@@ -510,7 +510,10 @@ pub fn plugin(app: &mut App) {
         .init_resource::<UiSettings>()
         .init_resource::<Panels>()
         .init_resource::<ShownPanels>()
-        .add_systems(EguiPrimaryContextPass, panels_ui);
+        .add_systems(
+            EguiPrimaryContextPass,
+            panels_ui.run_if(crate::cockpit::schedule::city_ready),
+        );
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -16,7 +16,7 @@ use bevy::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::hub_view::HubView;
-use super::schedule::AppSystems;
+use super::schedule::{AppSystems, CityArrived};
 use super::state::{CityData, CityState};
 use crate::model::{CameraId, CameraKind, CaseId, City, EventKind, cameras_near};
 use crate::video::clip_server::{Clip, ClipServer, DEMO_CLIP};
@@ -427,10 +427,26 @@ pub fn show_stream(
 pub struct VideoLayoutFile(pub Option<PathBuf>);
 
 pub(super) fn plugin(app: &mut App) {
-    let city = app.world().resource::<CityData>().0.clone();
+    render::plugin(app);
+    app.add_message::<VideoCommand>()
+        .add_systems(CityArrived, start_videos)
+        .add_systems(First, clear_shown)
+        .add_systems(
+            Update,
+            (
+                link_selected_case.in_set(AppSystems::Derive),
+                apply_commands.in_set(AppSystems::SyncScene),
+                refresh_status.in_set(AppSystems::SyncScene),
+            ),
+        );
+}
+
+/// The wall (with the saved layout) and the streams of the city's cameras,
+/// once the city is there.
+fn start_videos(world: &mut World) {
+    let city = world.resource::<CityData>().0.clone();
     let mut wall = VideoWall::new(&city);
-    let file = app
-        .world()
+    let file = world
         .get_resource::<VideoLayoutFile>()
         .and_then(|f| f.0.clone());
     if let Some(path) = file {
@@ -441,8 +457,7 @@ pub(super) fn plugin(app: &mut App) {
         }
         wall.layout_file = Some(path);
     }
-    let decoder = app
-        .world()
+    let decoder = world
         .get_resource::<VideoDecoder>()
         .map(|d| d.0.clone())
         .unwrap_or_default();
@@ -450,19 +465,8 @@ pub(super) fn plugin(app: &mut App) {
     if let Some(problem) = &videos.problem {
         warn!("video: {problem}");
     }
-    render::plugin(app);
-    app.insert_resource(wall)
-        .insert_resource(videos)
-        .add_message::<VideoCommand>()
-        .add_systems(First, clear_shown)
-        .add_systems(
-            Update,
-            (
-                link_selected_case.in_set(AppSystems::Derive),
-                apply_commands.in_set(AppSystems::SyncScene),
-                refresh_status.in_set(AppSystems::SyncScene),
-            ),
-        );
+    world.insert_resource(wall);
+    world.insert_resource(videos);
 }
 
 #[cfg(test)]

@@ -327,7 +327,7 @@ fn coarse_terrain_far_away_looks_like_full_resolution_without_cracks() {
 /// Blocks of 300 × 300 m on a 600 m grid, low (20 m) but for every
 /// seventh (80 m), through the importer as a file's would go.
 fn blocks_city() -> Arc<City> {
-    use citytwin::geo::geojson::{HeightSource, ImportReport, ImportedBuilding};
+    use citytwin::geo::geojson::{ImportReport, ImportedBuilding};
     let frame = citytwin::geo::LocalFrame::new(106.55, 29.56);
     let buildings = (0..144)
         .map(|i| {
@@ -345,17 +345,11 @@ fn blocks_city() -> Arc<City> {
                 (lon, lat)
             })
             .collect();
-            ImportedBuilding {
-                feature_index: i,
-                polygon: geo_types::Polygon::new(geo_types::LineString::from(ring), Vec::new()),
-                height_m: if i % 7 == 0 { 80.0 } else { 20.0 },
-                height_source: HeightSource::Height,
-                levels: None,
-                name: None,
-                address: None,
-                from_osm: false,
-                source_code: None,
-            }
+            ImportedBuilding::measured(
+                i,
+                geo_types::Polygon::new(geo_types::LineString::from(ring), Vec::new()),
+                if i % 7 == 0 { 80.0 } else { 20.0 },
+            )
         })
         .collect();
     let report = ImportReport {

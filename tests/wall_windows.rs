@@ -12,9 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
-use citytwin::cockpit::app::{CityStart, RunOptions, window_app};
-use citytwin::cockpit::time::TimeControl;
-use citytwin::cockpit::ui::Lang;
+use citytwin::cockpit::app::{RunOptions, window_app};
 use citytwin::cockpit::wall::{WallLayout, WallSetup};
 use citytwin::geo::demo::{DemoScene, generate};
 use citytwin::model::wall::Wall;
@@ -42,21 +40,12 @@ fn a_hidden_wall_window_does_not_stall_the_others() {
     let city = Arc::new(generate(&scene));
     let wall = Wall::parse(WALL, "test.ron").expect("the test wall");
     let options = RunOptions {
-        window_size: (320, 240),
-        ui_scale: 1.0,
-        lang: Lang::Zh,
-        start: CityStart::default(),
-        video_wall: None,
-        hwaccel: None,
-        screenshot: None,
-        time: TimeControl::live(),
-        marks: None,
-        briefing: None,
         wall: Some(WallSetup {
             path: "test.ron".into(),
             wall,
             operator_view: None,
         }),
+        ..RunOptions::sized((320, 240))
     };
     let mut app = window_app(city, options, true);
     let after_hiding = Arc::new(AtomicU32::new(0));

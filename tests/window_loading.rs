@@ -17,8 +17,6 @@ use citytwin::cockpit::headless::screenshot_rgba;
 use citytwin::cockpit::load::{CityLoad, LOADING_BAR_WIDTH, Loaded};
 use citytwin::cockpit::state::CityState;
 use citytwin::cockpit::theme;
-use citytwin::cockpit::time::TimeControl;
-use citytwin::cockpit::ui::Lang;
 use citytwin::geo::demo::{DemoScene, generate};
 use crossbeam_channel::bounded;
 use image::RgbaImage;
@@ -97,19 +95,7 @@ fn the_window_shows_the_load_then_the_city_arrives_in_its_first_view() {
         })
     })
     .expect("the city-load thread");
-    let options = RunOptions {
-        window_size: SIZE,
-        ui_scale: 1.0,
-        lang: Lang::Zh,
-        start: CityStart::default(),
-        video_wall: None,
-        hwaccel: None,
-        screenshot: None,
-        time: TimeControl::live(),
-        marks: None,
-        briefing: None,
-        wall: None,
-    };
+    let options = RunOptions::sized(SIZE);
     let mut app = window_app_for(None, options, true);
     app.insert_resource(load);
     let seen = Arc::new(Mutex::new(Seen::default()));

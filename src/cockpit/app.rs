@@ -94,6 +94,26 @@ pub struct RunOptions {
     pub wall: Option<super::wall::WallSetup>,
 }
 
+impl RunOptions {
+    /// A plain window of this size: Chinese, scale 1, live clock, nothing
+    /// chosen at start (tests start from it).
+    pub fn sized(window_size: (u32, u32)) -> RunOptions {
+        RunOptions {
+            window_size,
+            ui_scale: 1.0,
+            lang: Lang::Zh,
+            start: CityStart::default(),
+            video_wall: None,
+            hwaccel: None,
+            screenshot: None,
+            time: TimeControl::live(),
+            marks: None,
+            briefing: None,
+            wall: None,
+        }
+    }
+}
+
 /// What the command line chose in the city (resolved against it), and
 /// the session it starts.
 #[derive(Default)]

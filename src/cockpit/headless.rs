@@ -37,6 +37,10 @@ pub enum HeadlessError {
     Format { format: TextureFormat },
     #[error("imagery {path}: no composite after {seconds} s")]
     ImageryTimeout { path: String, seconds: u64 },
+    #[error("loading the city failed: {0}")]
+    Load(String),
+    #[error("the city did not arrive within {seconds} s")]
+    LoadTimeout { seconds: u64 },
 }
 
 /// Counts `AssetEvent::Modified` for the building tiles' meshes: proof
@@ -73,17 +77,57 @@ impl HeadlessCity {
     /// Builds the app and renders the first frame (pipelines compile
     /// synchronously, so the first capture is complete).
     pub fn new(city: Arc<City>, view: OrbitCamera, size: UVec2, log: bool) -> HeadlessCity {
-        Self::build(city, view, size, log, false)
+        Self::build(Some(city), view, size, log, false)
+    }
+
+    /// The app started while `load` brings the city, as `citytwin run`
+    /// does it (the window first); [`Self::wait_for_city`] renders the
+    /// frame it arrives in.
+    pub fn loading(
+        load: super::load::CityLoad,
+        view: OrbitCamera,
+        size: UVec2,
+        log: bool,
+    ) -> HeadlessCity {
+        let mut headless = Self::build(None, view, size, log, false);
+        headless
+            .app
+            .add_plugins(super::load::plugin)
+            .insert_resource(load);
+        headless
+    }
+
+    /// Runs frames until the city is there (the frame it arrives in is
+    /// rendered and finished on the GPU), or why it is not.
+    pub fn wait_for_city(&mut self, limit: Duration) -> Result<(), HeadlessError> {
+        let started = std::time::Instant::now();
+        loop {
+            self.app.update();
+            if let Some(failed) = self.app.world().get_resource::<super::load::LoadFailed>() {
+                return Err(HeadlessError::Load(failed.0.clone()));
+            }
+            if self.app.world().contains_resource::<CityState>() {
+                self.wait_for_gpu();
+                return Ok(());
+            }
+            if started.elapsed() > limit {
+                return Err(HeadlessError::LoadTimeout {
+                    seconds: limit.as_secs(),
+                });
+            }
+            // The loading thread works meanwhile; no need to spin.
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// The city with the cockpit's panels and video wall drawn over it (the
     /// egui context renders into the same image).
     pub fn with_panels(city: Arc<City>, view: OrbitCamera, size: UVec2, log: bool) -> HeadlessCity {
-        Self::build(city, view, size, log, true)
+        Self::build(Some(city), view, size, log, true)
     }
 
     fn build(
-        city: Arc<City>,
+        city: Option<Arc<City>>,
         view: OrbitCamera,
         size: UVec2,
         log: bool,
@@ -106,7 +150,7 @@ impl HeadlessCity {
         } else {
             app.add_plugins(plugins.disable::<bevy::log::LogPlugin>());
         }
-        app.add_plugins(CityViewPlugin { city: Some(city) })
+        app.add_plugins(CityViewPlugin { city })
             .init_resource::<MeshModifications>()
             .add_systems(Last, count_mesh_modifications);
         if panels {

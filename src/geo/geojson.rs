@@ -68,6 +68,24 @@ pub struct ImportedBuilding {
     pub source_code: Option<String>,
 }
 
+impl ImportedBuilding {
+    /// A footprint with its measured height and nothing else known (as a
+    /// generated city or a test makes them).
+    pub fn measured(feature_index: usize, polygon: geo_types::Polygon<f64>, height_m: f32) -> Self {
+        ImportedBuilding {
+            feature_index,
+            polygon,
+            height_m,
+            height_source: HeightSource::Height,
+            levels: None,
+            name: None,
+            address: None,
+            from_osm: false,
+            source_code: None,
+        }
+    }
+}
+
 /// A feature that was skipped, and why.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SkippedFeature {
@@ -307,8 +325,16 @@ pub fn import_str(
         features: collection.features.len(),
         ..ImportReport::default()
     };
-    for (index, raw) in collection.features.iter().enumerate() {
-        match parse_feature(index, raw.get(), options) {
+    // Features parse independently: spread them over the cores.
+    let indexed: Vec<(usize, &RawValue)> =
+        collection.features.iter().copied().enumerate().collect();
+    let parsed = super::parallel::map_chunks("geojson", &indexed, |part| {
+        part.iter()
+            .map(|&(index, raw)| (index, parse_feature(index, raw.get(), options)))
+            .collect::<Vec<_>>()
+    });
+    for (index, result) in parsed.into_iter().flatten() {
+        match result {
             Ok((mut parts, note)) => {
                 report.buildings.append(&mut parts);
                 if let Some((note, example)) = note {

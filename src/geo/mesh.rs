@@ -490,21 +490,7 @@ pub fn build_tiles(
     }
     let groups: Vec<_> = groups.into_iter().collect();
     // Tessellation is independent per tile: spread it over the cores.
-    let workers = std::thread::available_parallelism().map_or(1, usize::from);
-    let chunk = groups.len().div_ceil(workers).max(1);
-    let results: Vec<(Vec<TileMesh>, Vec<MeshError>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = groups
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || mesh_groups(part, terrain)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
+    let results = super::parallel::map_chunks("mesh", &groups, |part| mesh_groups(part, terrain));
     let mut tiles = Vec::new();
     let mut errors = Vec::new();
     for (t, e) in results {

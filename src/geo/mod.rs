@@ -17,6 +17,7 @@ pub mod imagery;
 pub mod mesh;
 pub mod osm;
 pub mod outline;
+pub mod parallel;
 pub mod raster;
 pub mod rng;
 pub mod series;

@@ -600,6 +600,49 @@ pub fn sync_state_buffer(
     buffer.synced_revision = state.revision();
 }
 
+/// A material that draws buildings with the shared [`BuildingParams`].
+trait WithBuildingParams: Asset {
+    fn params(&self) -> &BuildingParams;
+    fn params_mut(&mut self) -> &mut BuildingParams;
+}
+
+impl WithBuildingParams for BuildingMaterial {
+    fn params(&self) -> &BuildingParams {
+        &self.params
+    }
+    fn params_mut(&mut self) -> &mut BuildingParams {
+        &mut self.params
+    }
+}
+
+impl WithBuildingParams for RasterMaterial {
+    fn params(&self) -> &BuildingParams {
+        &self.params
+    }
+    fn params_mut(&mut self) -> &mut BuildingParams {
+        &mut self.params
+    }
+}
+
+/// Sets a building material's focus and look, writing it only when they
+/// change (a write re-uploads the uniform).
+fn refocus<M: WithBuildingParams>(
+    assets: &mut Assets<M>,
+    handle: &Handle<M>,
+    focus: UVec4,
+    look: Vec4,
+) {
+    if assets
+        .get(handle)
+        .is_some_and(|m| m.params().focus != focus || m.params().look != look)
+        && let Some(mut material) = assets.get_mut(handle)
+    {
+        let params = material.params_mut();
+        params.focus = focus;
+        params.look = look;
+    }
+}
+
 /// Dims the buildings outside the drilled-into area (a [`ViewArea`]
 /// camera's own area in its picture) and follows the [`Look`]: uniforms
 /// are written only when they change.
@@ -633,23 +676,9 @@ pub fn sync_focus(
     for (area, material, halo, tile_rasters) in targets {
         let words = focus_words(area);
         for raster in tile_rasters {
-            if rasters
-                .get(raster)
-                .is_some_and(|m| m.params.focus != words || m.params.look != look_words)
-                && let Some(mut raster) = rasters.get_mut(raster)
-            {
-                raster.params.focus = words;
-                raster.params.look = look_words;
-            }
+            refocus(&mut rasters, raster, words, look_words);
         }
-        if materials
-            .get(material)
-            .is_some_and(|m| m.params.focus != words || m.params.look != look_words)
-            && let Some(mut material) = materials.get_mut(material)
-        {
-            material.params.focus = words;
-            material.params.look = look_words;
-        }
+        refocus(&mut materials, material, words, look_words);
         if halos
             .get(halo)
             .is_some_and(|m| m.params.focus != words || m.params.halo.z != halo_on)

@@ -73,3 +73,53 @@ fn recolouring_a_building_changes_its_pixels_and_no_mesh() {
         "selection highlights: {c:?} → {s:?}"
     );
 }
+
+#[test]
+fn a_city_loaded_while_the_app_starts_is_drawn_in_the_frame_it_arrives() {
+    use citytwin::cockpit::headless::HeadlessError;
+    use citytwin::cockpit::load::{CityLoad, Loaded};
+    use std::time::Duration;
+
+    let mut city = generate(&DemoScene::embedded().expect("embedded scene"));
+    let (target, roof, view) = above_tallest(&city, 400.0);
+    let (id, code) = (target.id, target.code.clone());
+    city.buildings[id.0 as usize].base_level = RiskLevel::Major;
+    let city = Arc::new(city);
+    let (release, released) = crossbeam_channel::bounded::<()>(1);
+    let given = city.clone();
+    let load = CityLoad::spawn(move |_| {
+        released.recv()?;
+        Ok(Loaded {
+            city: given,
+            tiles: None,
+            install: Box::new(|_| {}),
+        })
+    })
+    .expect("the city-load thread");
+    let mut headless = HeadlessCity::loading(load, view, UVec2::new(320, 240), false);
+    headless.set_look(Look::default().with_focus(0.0));
+    // Nothing yet: the frame is the background where the roof will be.
+    let before = headless.capture().expect("frame before the city");
+    let centre = patch_rgb(&before, 160, 120);
+    assert!(!is_red(centre), "red before the city arrived: {centre:?}");
+    release.send(()).expect("release the load");
+    headless
+        .wait_for_city(Duration::from_secs(120))
+        .expect("the city arrives");
+    let after = headless.capture().expect("frame");
+    after
+        .save(output_path("loading_arrived.png"))
+        .expect("save png");
+    let px = headless.project(roof).expect("roof in view");
+    let c = patch_rgb(&after, px.x as u32, px.y as u32);
+    assert!(is_red(c), "building {code} (重大) red at {px}, got {c:?}");
+
+    // A load that fails says why.
+    let failing = CityLoad::spawn(|_| Err(anyhow::anyhow!("no such file: x.geojson")))
+        .expect("the city-load thread");
+    let mut headless = HeadlessCity::loading(failing, view, UVec2::new(64, 64), false);
+    match headless.wait_for_city(Duration::from_secs(60)) {
+        Err(HeadlessError::Load(reason)) => assert!(reason.contains("x.geojson"), "{reason}"),
+        other => panic!("expected the load's failure, got {other:?}"),
+    }
+}

@@ -63,6 +63,12 @@ fn count_mesh_modifications(
     }
 }
 
+/// Where a headless app's city comes from.
+enum CitySource {
+    Given(Arc<City>),
+    Loading(super::load::CityLoad),
+}
+
 /// A city rendered offscreen at a fixed size.
 pub struct HeadlessCity {
     app: App,
@@ -77,7 +83,7 @@ impl HeadlessCity {
     /// Builds the app and renders the first frame (pipelines compile
     /// synchronously, so the first capture is complete).
     pub fn new(city: Arc<City>, view: OrbitCamera, size: UVec2, log: bool) -> HeadlessCity {
-        Self::build(Some(city), view, size, log, false)
+        Self::build(CitySource::Given(city), view, size, log, false)
     }
 
     /// The app started while `load` brings the city, as `citytwin run`
@@ -89,12 +95,7 @@ impl HeadlessCity {
         size: UVec2,
         log: bool,
     ) -> HeadlessCity {
-        let mut headless = Self::build(None, view, size, log, false);
-        headless
-            .app
-            .add_plugins(super::load::plugin)
-            .insert_resource(load);
-        headless
+        Self::build(CitySource::Loading(load), view, size, log, false)
     }
 
     /// Runs frames until the city is there (the frame it arrives in is
@@ -123,11 +124,11 @@ impl HeadlessCity {
     /// The city with the cockpit's panels and video wall drawn over it (the
     /// egui context renders into the same image).
     pub fn with_panels(city: Arc<City>, view: OrbitCamera, size: UVec2, log: bool) -> HeadlessCity {
-        Self::build(Some(city), view, size, log, true)
+        Self::build(CitySource::Given(city), view, size, log, true)
     }
 
     fn build(
-        city: Option<Arc<City>>,
+        city: CitySource,
         view: OrbitCamera,
         size: UVec2,
         log: bool,
@@ -150,6 +151,13 @@ impl HeadlessCity {
         } else {
             app.add_plugins(plugins.disable::<bevy::log::LogPlugin>());
         }
+        let city = match city {
+            CitySource::Given(city) => Some(city),
+            CitySource::Loading(load) => {
+                app.add_plugins(super::load::plugin).insert_resource(load);
+                None
+            }
+        };
         app.add_plugins(CityViewPlugin { city })
             .init_resource::<MeshModifications>()
             .add_systems(Last, count_mesh_modifications);

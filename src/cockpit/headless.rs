@@ -99,9 +99,17 @@ impl HeadlessCity {
     }
 
     /// Runs frames until the city is there (the frame it arrives in is
-    /// rendered and finished on the GPU), or why it is not.
+    /// rendered and finished on the GPU), or why it is not; meanwhile a
+    /// frame every [`super::load::LOADING_FRAME`] and one as soon as the
+    /// load is done, as the window paces its loading line.
     pub fn wait_for_city(&mut self, limit: Duration) -> Result<(), HeadlessError> {
         let started = std::time::Instant::now();
+        let (wake, woken) = crossbeam_channel::bounded::<()>(1);
+        if let Some(load) = self.app.world().get_resource::<super::load::CityLoad>() {
+            load.set_waker(Box::new(move || {
+                let _ = wake.try_send(());
+            }));
+        }
         loop {
             self.app.update();
             if let Some(failed) = self.app.world().get_resource::<super::load::LoadFailed>() {
@@ -116,8 +124,8 @@ impl HeadlessCity {
                     seconds: limit.as_secs(),
                 });
             }
-            // The loading thread works meanwhile; no need to spin.
-            std::thread::sleep(Duration::from_millis(1));
+            // The loading thread has the cores meanwhile.
+            let _ = woken.recv_timeout(super::load::LOADING_FRAME);
         }
     }
 

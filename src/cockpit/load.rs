@@ -6,9 +6,10 @@
 //! code 1 and its reason ([`CityLoad::failure`]; `citytwin run` prints it).
 
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
+use bevy::winit::{EventLoopProxyWrapper, UpdateMode, WinitSettings, WinitUserEvent};
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use crossbeam_channel::{Receiver, TryRecvError, bounded};
 
@@ -81,7 +82,20 @@ pub struct CityLoad {
     done: Receiver<Result<Loaded, String>>,
     started: Instant,
     failure: LoadFailure,
+    waker: Arc<Mutex<Waker>>,
 }
+
+/// Who to wake when the load is done (the window's event loop, which
+/// draws the loading line only a few times a second meanwhile).
+#[derive(Default)]
+struct Waker {
+    finished: bool,
+    wake: Option<Box<dyn Fn() + Send>>,
+}
+
+/// How often the loading line is redrawn: the load has the cores; the
+/// city's arrival wakes the window at once.
+pub const LOADING_FRAME: Duration = Duration::from_millis(100);
 
 /// Why a load failed, readable after the app ended.
 #[derive(Clone, Default, Debug)]
@@ -111,19 +125,38 @@ impl CityLoad {
         };
         // One message, ever: the city or why there is none.
         let (tx, done) = bounded(1);
+        let waker = Arc::new(Mutex::new(Waker::default()));
+        let wake = waker.clone();
         std::thread::Builder::new()
             .name("city-load".into())
             .spawn(move || {
                 let result = load(&reporter).map_err(|e| crate::cli::error_text(&e));
                 // The app may have closed meanwhile: nobody to tell.
                 let _ = tx.send(result);
+                if let Ok(mut w) = wake.lock() {
+                    w.finished = true;
+                    if let Some(wake) = &w.wake {
+                        wake();
+                    }
+                }
             })?;
         Ok(CityLoad {
             progress,
             done,
             started: Instant::now(),
             failure: LoadFailure::default(),
+            waker,
         })
+    }
+
+    /// Calls `wake` when the load is done (at once if it is already).
+    pub fn set_waker(&self, wake: Box<dyn Fn() + Send>) {
+        if let Ok(mut w) = self.waker.lock() {
+            if w.finished {
+                wake();
+            }
+            w.wake = Some(wake);
+        }
     }
 
     /// Where the reason goes if the load fails.
@@ -142,10 +175,41 @@ impl CityLoad {
 pub struct LoadFailed(pub String);
 
 pub fn plugin(app: &mut App) {
-    app.add_systems(First, receive_city).add_systems(
-        EguiPrimaryContextPass,
-        loading_ui.run_if(not(city_ready).and_then(resource_exists::<CityLoad>)),
-    );
+    app.add_systems(Startup, calm_while_loading)
+        .add_systems(First, receive_city)
+        .add_systems(
+            EguiPrimaryContextPass,
+            loading_ui.run_if(not(city_ready).and_then(resource_exists::<CityLoad>)),
+        );
+}
+
+/// The window's own pace, kept while the loading line is drawn slowly.
+#[derive(Resource)]
+struct PaceAfterLoad(WinitSettings);
+
+/// While the city loads, the window redraws every [`LOADING_FRAME`] and
+/// is woken when the city is there.
+fn calm_while_loading(
+    mut commands: Commands,
+    load: Option<Res<CityLoad>>,
+    settings: Option<ResMut<WinitSettings>>,
+    proxy: Option<Res<EventLoopProxyWrapper>>,
+) {
+    let (Some(load), Some(mut settings)) = (load, settings) else {
+        return;
+    };
+    commands.insert_resource(PaceAfterLoad(settings.clone()));
+    *settings = WinitSettings {
+        focused_mode: UpdateMode::reactive(LOADING_FRAME),
+        unfocused_mode: UpdateMode::reactive(LOADING_FRAME),
+    };
+    if let Some(proxy) = proxy {
+        let proxy = (**proxy).clone();
+        load.set_waker(Box::new(move || {
+            // The loop may be gone (the window closed): nothing to wake.
+            let _ = proxy.send_event(WinitUserEvent::WakeUp);
+        }));
+    }
 }
 
 /// Takes the city when the thread has it: the state and the data, what
@@ -160,6 +224,7 @@ pub fn receive_city(world: &mut World) {
         Err(TryRecvError::Empty) => return,
         Ok(Ok(loaded)) => {
             world.remove_resource::<CityLoad>();
+            restore_pace(world);
             world.insert_resource(CityState::new(&loaded.city));
             world.insert_resource(PrebuiltTiles(loaded.tiles));
             world.insert_resource(CityData(loaded.city));
@@ -177,9 +242,16 @@ pub fn receive_city(world: &mut World) {
         }
     };
     world.remove_resource::<CityLoad>();
+    restore_pace(world);
     failure.set(message.clone());
     world.insert_resource(LoadFailed(message));
     world.write_message(AppExit::from_code(1));
+}
+
+fn restore_pace(world: &mut World) {
+    if let Some(PaceAfterLoad(pace)) = world.remove_resource::<PaceAfterLoad>() {
+        world.insert_resource(pace);
+    }
 }
 
 /// The progress line: the stage, a bar where it can count, the counts and
@@ -314,6 +386,40 @@ mod tests {
         assert!(app.world().contains_resource::<CityState>());
         app.update();
         assert_eq!(app.world().resource::<Built>().0, 1, "the scene built once");
+    }
+
+    #[test]
+    fn the_waker_is_called_once_the_load_is_done_even_if_set_after() {
+        let (release, wait) = bounded::<()>(1);
+        let city = tiny_city();
+        let load = CityLoad::spawn(move |_| {
+            wait.recv()?;
+            Ok(Loaded {
+                city,
+                tiles: None,
+                install: Box::new(|_| {}),
+            })
+        })
+        .expect("thread");
+        let (woke, woken) = bounded::<&str>(2);
+        let before = woke.clone();
+        load.set_waker(Box::new(move || {
+            let _ = before.try_send("set before");
+        }));
+        assert!(
+            woken.recv_timeout(Duration::from_millis(50)).is_err(),
+            "woken while still loading"
+        );
+        release.send(()).expect("release");
+        assert_eq!(
+            woken.recv_timeout(Duration::from_secs(20)),
+            Ok("set before")
+        );
+        // Set after the load ended: called at once.
+        load.set_waker(Box::new(move || {
+            let _ = woke.try_send("set after");
+        }));
+        assert_eq!(woken.try_recv(), Ok("set after"));
     }
 
     #[test]

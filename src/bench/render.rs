@@ -276,6 +276,15 @@ fn bench_dataset(name: &str, data: &DataArgs, args: &RenderBenchArgs) -> anyhow:
         parse_ms + gpu_ms,
         city.buildings.len()
     );
+    let t = Instant::now();
+    let (tiles, _) = build_tiles(&city.buildings, TILE_SIZE_M, &city.terrain);
+    println!(
+        "  meshing every level of {} tiles (near, far, roofs, raster) takes {:.0} ms of it ({} cores)",
+        tiles.len(),
+        ms(t),
+        std::thread::available_parallelism().map_or(1, usize::from)
+    );
+    drop(tiles);
     if let Some(geojson_ms) = geojson_ms {
         println!(
             "  file → city: {geojson_ms:.0} ms reading and parsing the GeoJSON ({} cores), {:.0} ms assembling the city (frame, terrain, codes, outlines)",

@@ -253,20 +253,25 @@ pub fn append_building_roofs(mesh: &mut TileMesh, building: &Building) -> Result
     append_simplified(mesh, building, ROOFS_TOLERANCE_M, 0.0)
 }
 
-fn append_simplified(
-    mesh: &mut TileMesh,
+/// A building's rings at one level of detail, each with its roof's
+/// triangles (on the ring's own points, plus any lyon added).
+pub struct Triangulated(Vec<RingRoof>);
+
+/// A ring and its roof's triangles.
+type RingRoof = (Vec<[f32; 2]>, VertexBuffers<[f32; 2], u32>);
+
+/// Triangulates every ring of `building` simplified to `tolerance_m`. A
+/// ring the simplification leaves as it was in `finer` (the same
+/// building at a finer level) takes that level's triangles instead of
+/// tessellating again (Douglas–Peucker keeps a subset of the finer
+/// level's points, so the same count is the same ring).
+pub fn triangulate(
     building: &Building,
     tolerance_m: f32,
-    min_wall_m: f32,
-) -> Result<(), MeshError> {
-    let id = building.id.0;
-    let base = building.base_elevation_m;
-    let top = building.top_elevation_m();
-    let height = top - base;
-    // Every part is triangulated before any is appended: a building that
-    // fails leaves nothing of itself in the mesh.
+    finer: Option<&Triangulated>,
+) -> Result<Triangulated, MeshError> {
     let mut parts = Vec::new();
-    for ring in building.rings() {
+    for (i, ring) in building.rings().enumerate() {
         if ring.len() < 3 {
             return Err(MeshError::Degenerate {
                 code: building.code.clone(),
@@ -274,6 +279,13 @@ fn append_simplified(
             });
         }
         let simple = simplify_ring(ring, tolerance_m);
+        if let Some(same) = finer
+            .and_then(|f| f.0.get(i))
+            .filter(|(finer_ring, _)| finer_ring.len() == simple.len())
+        {
+            parts.push(same.clone());
+            continue;
+        }
         parts.push(match tessellate_ring(&simple) {
             Ok(roof) => (simple, roof),
             // The simplified ring folded over: the real one.
@@ -286,8 +298,36 @@ fn append_simplified(
             ),
         });
     }
+    Ok(Triangulated(parts))
+}
+
+fn append_simplified(
+    mesh: &mut TileMesh,
+    building: &Building,
+    tolerance_m: f32,
+    min_wall_m: f32,
+) -> Result<(), MeshError> {
+    // Every part is triangulated before any is appended: a building that
+    // fails leaves nothing of itself in the mesh.
+    let parts = triangulate(building, tolerance_m, None)?;
+    append_triangulated(mesh, building, &parts, min_wall_m);
+    Ok(())
+}
+
+/// Appends a building's triangulated rings: roofs on shared corners, and
+/// walls when it is at least `min_wall_m` tall.
+pub fn append_triangulated(
+    mesh: &mut TileMesh,
+    building: &Building,
+    parts: &Triangulated,
+    min_wall_m: f32,
+) {
+    let id = building.id.0;
+    let base = building.base_elevation_m;
+    let top = building.top_elevation_m();
+    let height = top - base;
     let walls = height >= min_wall_m;
-    for (ring, roof) in &parts {
+    for (ring, roof) in &parts.0 {
         let n = ring.len() as u32;
         // Outward of a counter-clockwise ring is each edge turned right;
         // of a clockwise one, turned left.
@@ -304,20 +344,24 @@ fn append_simplified(
         }
         let bottom = first;
         // Roof triangles on the shared top corners (lyon keeps the input
-        // points; one it adds gets a vertex of its own).
-        let corner: std::collections::HashMap<[u32; 2], u32> = ring
-            .iter()
-            .enumerate()
-            .map(|(i, p)| ([p[0].to_bits(), p[1].to_bits()], roof_first + i as u32))
-            .collect();
-        let roof_index: Vec<u32> = roof
-            .vertices
-            .iter()
-            .map(|p| match corner.get(&[p[0].to_bits(), p[1].to_bits()]) {
-                Some(i) => *i,
-                None => mesh.push_vertex(world_from_local(*p, top), id, [height, height]),
-            })
-            .collect();
+        // points; one it adds gets a vertex of its own). A fanned roof is
+        // on the ring's own points in order: no lookup needed.
+        let roof_index: Vec<u32> = if roof.vertices == *ring {
+            (0..n).map(|i| roof_first + i).collect()
+        } else {
+            let corner: std::collections::HashMap<[u32; 2], u32> = ring
+                .iter()
+                .enumerate()
+                .map(|(i, p)| ([p[0].to_bits(), p[1].to_bits()], roof_first + i as u32))
+                .collect();
+            roof.vertices
+                .iter()
+                .map(|p| match corner.get(&[p[0].to_bits(), p[1].to_bits()]) {
+                    Some(i) => *i,
+                    None => mesh.push_vertex(world_from_local(*p, top), id, [height, height]),
+                })
+                .collect()
+        };
         let up = [0.0, 1.0, 0.0];
         for tri in roof.indices.chunks_exact(3) {
             mesh.push_triangle(
@@ -341,7 +385,6 @@ fn append_simplified(
             mesh.push_triangle([bottom + i, roof_first + j, roof_first + i], outward);
         }
     }
-    Ok(())
 }
 
 /// Douglas–Peucker on a closed ring: split at the two points farthest
@@ -521,20 +564,32 @@ fn mesh_groups(
         };
         let mut flat = Vec::new();
         for b in members {
-            match append_building(&mut mesh, b) {
-                Err(e) => errors.push(e),
-                // Only what the near level draws has the other levels.
-                Ok(()) => {
-                    let roofs = if b.height_m >= ROOFS_MIN_WALL_M {
-                        append_building_roofs(&mut roofs, b)
-                    } else {
-                        flat.push(*b);
-                        Ok(())
-                    };
-                    if let Err(e) = append_building_far(&mut far, b, FAR_TOLERANCE_M).and(roofs) {
-                        errors.push(e);
-                    }
+            // Each level from the one finer than it: a ring that loses no
+            // point keeps its triangles.
+            let near_parts = match triangulate(b, 0.0, None) {
+                Ok(parts) => parts,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
                 }
+            };
+            append_triangulated(&mut mesh, b, &near_parts, 0.0);
+            mesh.buildings.push(b.id);
+            // Only what the near level draws has the other levels.
+            let tall = b.height_m >= ROOFS_MIN_WALL_M;
+            if !tall {
+                flat.push(*b);
+            }
+            let levels = triangulate(b, FAR_TOLERANCE_M, Some(&near_parts)).and_then(|far_parts| {
+                append_triangulated(&mut far, b, &far_parts, 0.0);
+                if tall {
+                    let roof_parts = triangulate(b, ROOFS_TOLERANCE_M, Some(&far_parts))?;
+                    append_triangulated(&mut roofs, b, &roof_parts, 0.0);
+                }
+                Ok(())
+            });
+            if let Err(e) = levels {
+                errors.push(e);
             }
         }
         if !mesh.indices.is_empty() {
@@ -620,6 +675,63 @@ pub(crate) mod tests {
             mesh.positions
                 .iter()
                 .all(|p| (p[1] - 100.0).abs() < 1e-4 || (p[1] - 130.0).abs() < 1e-4)
+        );
+    }
+
+    #[test]
+    fn tiles_reuse_a_finer_levels_triangles_and_equal_each_level_meshed_on_its_own() {
+        // A box (no level drops a point), a circle (each level drops
+        // some), an L and a tall circle (it has a roofs level).
+        let circle = |r: f32, n: usize| -> Vec<[f32; 2]> {
+            (0..n)
+                .map(|i| {
+                    let a = i as f32 / n as f32 * std::f32::consts::TAU;
+                    [50.0 + r * a.cos(), 50.0 + r * a.sin()]
+                })
+                .collect()
+        };
+        let mut tall = test_building(3, circle(30.0, 96));
+        tall.height_m = 80.0;
+        let buildings = vec![
+            test_building(0, vec![[0.0, 0.0], [10.0, 0.0], [10.0, 20.0], [0.0, 20.0]]),
+            test_building(1, circle(20.0, 64)),
+            test_building(2, L_RING.to_vec()),
+            tall,
+        ];
+        let box_near = triangulate(&buildings[0], 0.0, None).expect("box");
+        let box_far = triangulate(&buildings[0], FAR_TOLERANCE_M, Some(&box_near)).expect("far");
+        assert_eq!(box_far.0[0].0, box_near.0[0].0, "a box stays the box");
+        let (tiles, errors) = build_tiles(&buildings, 3000.0, &flat_terrain());
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(tiles.len(), 1);
+        let tile = &tiles[0];
+        // Each level as the per-level functions make it on their own.
+        let (mut near, mut far, mut roofs) = (
+            TileMesh::default(),
+            TileMesh::default(),
+            TileMesh::default(),
+        );
+        for b in &buildings {
+            append_building(&mut near, b).expect("near");
+            append_building_far(&mut far, b, FAR_TOLERANCE_M).expect("far");
+            if b.height_m >= ROOFS_MIN_WALL_M {
+                append_building_roofs(&mut roofs, b).expect("roofs");
+            }
+        }
+        assert_eq!(tile.positions, near.positions);
+        assert_eq!(tile.indices, near.indices);
+        let tile_far = tile
+            .far
+            .as_ref()
+            .expect("the circles make a far level worth keeping");
+        assert_eq!(
+            (&tile_far.positions, &tile_far.indices),
+            (&far.positions, &far.indices)
+        );
+        let tile_roofs = tile.roofs.as_ref().expect("a roofs level for the tall one");
+        assert_eq!(
+            (&tile_roofs.positions, &tile_roofs.indices),
+            (&roofs.positions, &roofs.indices)
         );
     }
 

@@ -216,7 +216,7 @@ pub fn signed_area2(ring: &[[f32; 2]]) -> f32 {
 /// corner); no vertex carries a normal — every face is flat, and the shader
 /// takes its normal from screen derivatives.
 pub fn append_building(mesh: &mut TileMesh, building: &Building) -> Result<(), MeshError> {
-    append_simplified(mesh, building, 0.0, 0.0)?;
+    append_level(mesh, building, 0.0)?;
     mesh.buildings.push(building.id);
     Ok(())
 }
@@ -236,7 +236,7 @@ pub fn append_building_far(
     building: &Building,
     tolerance_m: f32,
 ) -> Result<(), MeshError> {
-    append_simplified(mesh, building, tolerance_m, 0.0)
+    append_level(mesh, building, tolerance_m)
 }
 
 /// How far a roofs-level footprint may stray (metres).
@@ -250,7 +250,7 @@ pub const ROOFS_MIN_WALL_M: f32 = 36.0;
 /// The roofs level of a building at least [`ROOFS_MIN_WALL_M`] tall: its
 /// far level simplified to [`ROOFS_TOLERANCE_M`].
 pub fn append_building_roofs(mesh: &mut TileMesh, building: &Building) -> Result<(), MeshError> {
-    append_simplified(mesh, building, ROOFS_TOLERANCE_M, 0.0)
+    append_level(mesh, building, ROOFS_TOLERANCE_M)
 }
 
 /// A building's rings at one level of detail, each with its roof's
@@ -301,42 +301,35 @@ pub fn triangulate(
     Ok(Triangulated(parts))
 }
 
-fn append_simplified(
+/// One level of a building on its own (the tiles make the levels in one
+/// go, each from the finer one: [`triangulate`]).
+fn append_level(
     mesh: &mut TileMesh,
     building: &Building,
     tolerance_m: f32,
-    min_wall_m: f32,
 ) -> Result<(), MeshError> {
     // Every part is triangulated before any is appended: a building that
     // fails leaves nothing of itself in the mesh.
     let parts = triangulate(building, tolerance_m, None)?;
-    append_triangulated(mesh, building, &parts, min_wall_m);
+    append_triangulated(mesh, building, &parts);
     Ok(())
 }
 
-/// Appends a building's triangulated rings: roofs on shared corners, and
-/// walls when it is at least `min_wall_m` tall.
-pub fn append_triangulated(
-    mesh: &mut TileMesh,
-    building: &Building,
-    parts: &Triangulated,
-    min_wall_m: f32,
-) {
+/// Appends a building's triangulated rings: roofs and walls on shared
+/// corners.
+pub fn append_triangulated(mesh: &mut TileMesh, building: &Building, parts: &Triangulated) {
     let id = building.id.0;
     let base = building.base_elevation_m;
     let top = building.top_elevation_m();
     let height = top - base;
-    let walls = height >= min_wall_m;
     for (ring, roof) in &parts.0 {
         let n = ring.len() as u32;
         // Outward of a counter-clockwise ring is each edge turned right;
         // of a clockwise one, turned left.
         let turn = if signed_area2(ring) >= 0.0 { 1.0 } else { -1.0 };
         let first = mesh.positions.len() as u32;
-        if walls {
-            for p in ring {
-                mesh.push_vertex(world_from_local(*p, base), id, [0.0, height]);
-            }
+        for p in ring {
+            mesh.push_vertex(world_from_local(*p, base), id, [0.0, height]);
         }
         let roof_first = mesh.positions.len() as u32;
         for p in ring {
@@ -373,7 +366,7 @@ pub fn append_triangulated(
                 up,
             );
         }
-        for i in (0..n).filter(|_| walls) {
+        for i in 0..n {
             let j = (i + 1) % n;
             let (a, b) = (ring[i as usize], ring[j as usize]);
             let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
@@ -573,7 +566,7 @@ fn mesh_groups(
                     continue;
                 }
             };
-            append_triangulated(&mut mesh, b, &near_parts, 0.0);
+            append_triangulated(&mut mesh, b, &near_parts);
             mesh.buildings.push(b.id);
             // Only what the near level draws has the other levels.
             let tall = b.height_m >= ROOFS_MIN_WALL_M;
@@ -581,10 +574,10 @@ fn mesh_groups(
                 flat.push(*b);
             }
             let levels = triangulate(b, FAR_TOLERANCE_M, Some(&near_parts)).and_then(|far_parts| {
-                append_triangulated(&mut far, b, &far_parts, 0.0);
+                append_triangulated(&mut far, b, &far_parts);
                 if tall {
                     let roof_parts = triangulate(b, ROOFS_TOLERANCE_M, Some(&far_parts))?;
-                    append_triangulated(&mut roofs, b, &roof_parts, 0.0);
+                    append_triangulated(&mut roofs, b, &roof_parts);
                 }
                 Ok(())
             });

@@ -187,9 +187,10 @@ fn spawn_city(
     let started = std::time::Instant::now();
     let fog = fog_for(&city);
     // Meshed on the loading thread, or here.
-    let (tiles, errors) = prebuilt
-        .and_then(|mut p| p.0.take())
-        .unwrap_or_else(|| build_tiles(&city.buildings, TILE_SIZE_M, &city.terrain));
+    let prebuilt = prebuilt.and_then(|mut p| p.0.take());
+    let meshed_here = prebuilt.is_none();
+    let (tiles, errors) =
+        prebuilt.unwrap_or_else(|| build_tiles(&city.buildings, TILE_SIZE_M, &city.terrain));
     for error in errors.iter().take(10) {
         warn!("skipped building: {error}");
     }
@@ -244,7 +245,12 @@ fn spawn_city(
         &mut marker_materials,
     );
     info!(
-        "city meshed: {} buildings in {} tiles, {} triangles, {:.0} ms",
+        "city {}: {} buildings in {} tiles, {} triangles, {:.0} ms",
+        if meshed_here {
+            "meshed and spawned"
+        } else {
+            "spawned (meshed on the loading thread)"
+        },
         city.buildings.len() - errors.len(),
         tile_count,
         triangles,
